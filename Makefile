@@ -1,0 +1,42 @@
+# The two commands of the README: `make run` and `make test`. Each installs
+# what it needs first (scripts/tools.sh skips what is present).
+
+SHELL := /bin/bash
+export PATH := $(CURDIR)/.tools/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
+export LEPTOS_SITE_ROOT ?= target/site
+
+.PHONY: run test tools-run tools-test build-release build-debug test-rust test-e2e lint fmt clean-data
+
+## make run: build the release console and serve it on http://127.0.0.1:3000
+run: tools-run build-release
+	./target/release/server
+
+## make test: every test, Rust then Playwright in Debian's Chromium
+test: tools-test build-debug test-rust test-e2e
+
+tools-run:
+	scripts/tools.sh release
+
+tools-test:
+	scripts/tools.sh test
+
+build-release:
+	cargo leptos build --release
+
+build-debug:
+	cargo leptos build
+
+test-rust:
+	cargo test --workspace --exclude frontend
+
+test-e2e:
+	cd end2end && CONSOLE_SERVER_BIN=$(CURDIR)/target/debug/server \
+		LEPTOS_SITE_ROOT=$(CURDIR)/target/site npx playwright test
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --exclude frontend --all-targets -- -D warnings
+	cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
+
+fmt:
+	cargo fmt --all

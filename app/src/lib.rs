@@ -1,0 +1,76 @@
+//! The console's user interface: routes, pages and the server functions they
+//! call. Compiled twice: with `ssr` into the server binary, with `hydrate`
+//! into the browser bundle.
+
+pub mod api;
+mod components;
+pub mod error;
+mod pages;
+
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::{
+    components::{Route, Router, Routes},
+    path,
+};
+
+pub use error::ConsoleError;
+
+/// Product name shown in the header and the page titles.
+pub const PRODUCT_NAME: &str = "Runtime Console";
+
+/// Name of the wasm/js/css bundle cargo-leptos writes under `<site-root>/pkg`.
+/// Must equal `name` in `[[workspace.metadata.leptos]]` of the root Cargo.toml.
+pub const BUNDLE_NAME: &str = "console";
+
+/// The HTML document around the app, rendered on the server only.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+/// Whether the browser bundle has taken over the server-rendered page. Effects
+/// never run on the server, so this is `false` in the HTML and turns `true`
+/// once hydration completes; controls that need the wasm wait for it.
+#[derive(Clone, Copy)]
+pub struct Hydrated(pub ReadSignal<bool>);
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+
+    let (hydrated, set_hydrated) = signal(false);
+    Effect::new(move |_| set_hydrated.set(true));
+    provide_context(Hydrated(hydrated));
+
+    view! {
+        <Stylesheet id="leptos" href=format!("/pkg/{BUNDLE_NAME}.css")/>
+        <Title formatter=|page: String| {
+            if page.is_empty() { PRODUCT_NAME.to_owned() } else { format!("{page} · {PRODUCT_NAME}") }
+        }/>
+        <Router>
+            <div class="app" data-hydrated=move || hydrated.get().to_string()>
+                <components::Header/>
+                <main class="main">
+                    <Routes fallback=pages::NotFound>
+                        <Route path=path!("/") view=pages::Home/>
+                    </Routes>
+                </main>
+            </div>
+        </Router>
+    }
+}

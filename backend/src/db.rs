@@ -1,0 +1,204 @@
+//! The console's database: SQLite embedded by default, PostgreSQL when the URL
+//! says so.
+
+use std::{str::FromStr, time::Duration};
+
+use sqlx::{
+    PgPool, SqlitePool,
+    postgres::PgPoolOptions,
+    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
+};
+
+use crate::{
+    error::{Error, Result},
+    health::Check,
+};
+
+/// How long a readiness probe waits for the database before calling it
+/// unreachable; probes must answer quickly even when the database hangs.
+const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
+#[derive(Clone, Debug)]
+pub enum Database {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn from_url(url: &str) -> Result<Self> {
+        if url.starts_with("sqlite:") {
+            Ok(Self::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Self::Postgres)
+        } else {
+            Err(Error::UnsupportedDatabaseUrl)
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Sqlite => "sqlite",
+            Self::Postgres => "postgres",
+        }
+    }
+}
+
+impl Database {
+    /// Opens a pool and proves it works with one round trip. A SQLite file
+    /// (and its directory) is created when missing; WAL and foreign keys are on.
+    pub async fn connect(url: &str) -> Result<Self> {
+        let db = Self::connect_lazy(url)?;
+        if let Self::Sqlite(_) = db {
+            prepare_sqlite_directory(url)?;
+        }
+        db.ping().await?;
+        Ok(db)
+    }
+
+    /// Builds a pool without touching the database; connections are opened on
+    /// first use. For a database that may come up after the console.
+    pub fn connect_lazy(url: &str) -> Result<Self> {
+        match Backend::from_url(url)? {
+            Backend::Sqlite => {
+                let options = SqliteConnectOptions::from_str(url)?
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .foreign_keys(true)
+                    .busy_timeout(Duration::from_secs(5));
+                let pool = SqlitePoolOptions::new()
+                    .acquire_timeout(ACQUIRE_TIMEOUT)
+                    .connect_lazy_with(options);
+                Ok(Self::Sqlite(pool))
+            }
+            Backend::Postgres => {
+                let pool = PgPoolOptions::new()
+                    .acquire_timeout(ACQUIRE_TIMEOUT)
+                    .connect_lazy(url)?;
+                Ok(Self::Postgres(pool))
+            }
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            Self::Sqlite(_) => Backend::Sqlite,
+            Self::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    pub async fn ping(&self) -> Result<()> {
+        let query = async {
+            match self {
+                Self::Sqlite(pool) => sqlx::query("SELECT 1").execute(pool).await.map(drop),
+                Self::Postgres(pool) => sqlx::query("SELECT 1").execute(pool).await.map(drop),
+            }
+        };
+        tokio::time::timeout(CHECK_TIMEOUT, query)
+            .await
+            .map_err(|_| Error::Timeout {
+                what: "database ping",
+                after: CHECK_TIMEOUT,
+            })?
+            .map_err(Error::from)
+    }
+
+    pub async fn check(&self) -> Check {
+        match self.ping().await {
+            Ok(()) => Check::ok(self.backend().name()),
+            Err(error) => {
+                tracing::warn!(%error, "database readiness check failed");
+                Check::unreachable()
+            }
+        }
+    }
+
+    pub async fn close(&self) {
+        match self {
+            Self::Sqlite(pool) => pool.close().await,
+            Self::Postgres(pool) => pool.close().await,
+        }
+    }
+}
+
+/// SQLite creates the file but not its directory; do that so a fresh checkout
+/// can point at `sqlite://data/console.db` without a manual step.
+fn prepare_sqlite_directory(url: &str) -> Result<()> {
+    let path = url
+        .trim_start_matches("sqlite:")
+        .trim_start_matches("//")
+        .split('?')
+        .next()
+        .unwrap_or_default();
+    if path.is_empty() || path == ":memory:" {
+        return Ok(());
+    }
+    match std::path::Path::new(path).parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => {
+            std::fs::create_dir_all(dir).map_err(|source| Error::DatabaseDirectory {
+                path: dir.display().to_string(),
+                source,
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recognises_backends_from_url() {
+        assert_eq!(
+            Backend::from_url("sqlite:console.db").ok(),
+            Some(Backend::Sqlite)
+        );
+        assert_eq!(
+            Backend::from_url("postgres://u@localhost/db").ok(),
+            Some(Backend::Postgres)
+        );
+        assert_eq!(
+            Backend::from_url("postgresql://u@localhost/db").ok(),
+            Some(Backend::Postgres)
+        );
+        assert!(matches!(
+            Backend::from_url("mysql://u:secret@host/db"),
+            Err(Error::UnsupportedDatabaseUrl)
+        ));
+    }
+
+    #[test]
+    fn unsupported_url_error_does_not_echo_credentials() {
+        let message = Backend::from_url("mysql://u:secret@host/db")
+            .expect_err("mysql is not supported")
+            .to_string();
+        assert!(!message.contains("secret"), "{message}");
+    }
+
+    #[tokio::test]
+    async fn sqlite_file_and_directory_are_created_and_answer() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("nested/deeper/console.db");
+        let url = format!("sqlite://{}", path.display());
+        let db = Database::connect(&url).await.expect("connects");
+        assert!(path.exists(), "database file created at {}", path.display());
+        assert_eq!(db.check().await, Check::ok("sqlite"));
+        db.close().await;
+    }
+
+    #[tokio::test]
+    async fn unreachable_postgres_is_reported_not_raised() {
+        // Port 1 on loopback refuses connections: a database that is down.
+        let db = Database::connect_lazy("postgres://console@127.0.0.1:1/console")
+            .expect("lazy pool builds without connecting");
+        assert_eq!(db.check().await, Check::unreachable());
+    }
+}

@@ -1,0 +1,35 @@
+use thiserror::Error;
+
+/// Errors of the server-side services. They carry detail for the logs; what a
+/// browser sees is decided at the edge (see `app::ConsoleError`).
+#[derive(Debug, Error)]
+pub enum Error {
+    #[error("unsupported database URL (expected sqlite:... or postgres://...)")]
+    UnsupportedDatabaseUrl,
+
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+
+    #[error("could not prepare the database directory {path}: {source}")]
+    DatabaseDirectory {
+        path: String,
+        source: std::io::Error,
+    },
+
+    #[error("unknown cluster mode {0:?} (expected auto, in-cluster, kubeconfig or none)")]
+    UnknownClusterMode(String),
+
+    #[error("cluster configuration: {0}")]
+    ClusterConfig(String),
+
+    #[error("cluster error: {0}")]
+    Kube(#[from] kube::Error),
+
+    #[error("{what} timed out after {after:?}")]
+    Timeout {
+        what: &'static str,
+        after: std::time::Duration,
+    },
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,34 @@
+import { test as base, expect, type ConsoleMessage, type Page } from '@playwright/test';
+
+type Fixtures = {
+  /** Console errors and warnings (hydration mismatches among them) seen by the page. */
+  consoleProblems: string[];
+};
+
+export const test = base.extend<Fixtures>({
+  baseURL: async ({}, use) => {
+    const url = process.env.CONSOLE_BASE_URL;
+    if (!url) throw new Error('CONSOLE_BASE_URL is not set: global setup did not start the server');
+    await use(url);
+  },
+  consoleProblems: async ({ page }, use) => {
+    const problems: string[] = [];
+    page.on('console', (msg: ConsoleMessage) => {
+      if (msg.type() === 'error' || msg.type() === 'warning') problems.push(`${msg.type()}: ${msg.text()}`);
+    });
+    page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
+    page.on('response', (res) => {
+      if (res.status() >= 400 && res.request().resourceType() !== 'document') {
+        problems.push(`HTTP ${res.status()} for ${res.url()}`);
+      }
+    });
+    await use(problems);
+  },
+});
+
+/** Waits until the wasm bundle has hydrated the server-rendered page. */
+export async function waitForHydration(page: Page) {
+  await expect(page.locator('[data-hydrated="true"]')).toBeAttached();
+}
+
+export { expect };

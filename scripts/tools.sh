@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Installs what building and testing the console needs, skipping whatever is
+# already present. Usage: scripts/tools.sh build|release|test
+#   build    wasm32 target, cargo-leptos, wasm-bindgen-cli (Cargo.lock's version)
+#   release  build + wasm-opt (npm binaryen) for optimised front ends
+#   test     build + Debian chromium + the end-to-end tests' npm packages
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+CARGO_LEPTOS_VERSION=0.3.10
+WHAT="${1:-build}"
+
+log() { printf '==> %s\n' "$*" >&2; }
+
+wasm_bindgen_version() {
+  # The version cargo resolved; the CLI must match it exactly.
+  awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' "$ROOT/Cargo.lock"
+}
+
+ensure_wasm_target() {
+  if rustup target list --installed | grep -qx wasm32-unknown-unknown; then return; fi
+  log "adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+}
+
+ensure_cargo_leptos() {
+  if cargo leptos --version 2>/dev/null | grep -q " ${CARGO_LEPTOS_VERSION}$"; then return; fi
+  log "installing cargo-leptos ${CARGO_LEPTOS_VERSION} (no_downloads; takes a few minutes once)"
+  cargo install cargo-leptos --version "${CARGO_LEPTOS_VERSION}" --locked --features no_downloads
+}
+
+ensure_wasm_bindgen() {
+  local want
+  want="$(wasm_bindgen_version)"
+  if [ -z "$want" ]; then echo "cannot read wasm-bindgen's version from Cargo.lock" >&2; exit 1; fi
+  if wasm-bindgen --version 2>/dev/null | grep -q " ${want}$"; then return; fi
+  log "installing wasm-bindgen-cli ${want} (matches Cargo.lock)"
+  cargo install wasm-bindgen-cli --version "${want}"
+}
+
+ensure_wasm_opt() {
+  if [ -x "$ROOT/.tools/node_modules/.bin/wasm-opt" ]; then return; fi
+  log "installing wasm-opt (npm binaryen) into .tools/"
+  mkdir -p "$ROOT/.tools"
+  (cd "$ROOT/.tools" && [ -f package.json ] || echo '{"private":true}' > package.json)
+  (cd "$ROOT/.tools" && npm install --no-audit --no-fund binaryen@132.0.0)
+}
+
+ensure_chromium() {
+  if [ -x /usr/bin/chromium ]; then return; fi
+  log "installing Debian's chromium"
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends chromium
+}
+
+ensure_e2e_packages() {
+  if [ -x "$ROOT/end2end/node_modules/.bin/playwright" ] \
+     && [ "$ROOT/end2end/node_modules/.package-lock.json" -nt "$ROOT/end2end/package-lock.json" ]; then
+    return
+  fi
+  log "installing the end-to-end tests' npm packages"
+  # Playwright must never fetch its own browsers: the tests use Debian's.
+  (cd "$ROOT/end2end" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
+}
+
+ensure_wasm_target
+ensure_cargo_leptos
+ensure_wasm_bindgen
+case "$WHAT" in
+  build) ;;
+  release) ensure_wasm_opt ;;
+  test) ensure_chromium; ensure_e2e_packages ;;
+  *) echo "usage: $0 build|release|test" >&2; exit 2 ;;
+esac

@@ -1,0 +1,203 @@
+//! Command-line flags and `CONSOLE_*` environment variables. A flag wins over
+//! its variable, which wins over the default.
+
+use std::{net::SocketAddr, path::PathBuf};
+
+use backend::ClusterMode;
+use clap::{Args, Parser};
+
+use crate::config::{Config, DEFAULT_DATABASE_URL, DEFAULT_LISTEN, DEFAULT_SITE_ROOT, LogFormat};
+
+#[derive(Debug, Parser)]
+#[command(name = "server", version, about = "The runtime version console")]
+pub struct Cli {
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, env = "CONSOLE_LISTEN", default_value = DEFAULT_LISTEN)]
+    pub listen: SocketAddr,
+
+    /// `sqlite:...` (embedded) or `postgres://...`. Falls back to
+    /// `DATABASE_URL`, then to an SQLite file under `data/`.
+    #[arg(long, env = "CONSOLE_DATABASE_URL")]
+    pub database_url: Option<String>,
+
+    /// auto (in-cluster, else KUBECONFIG, else none), in-cluster, kubeconfig, none.
+    #[arg(long, env = "CONSOLE_CLUSTER", default_value = "auto", value_parser = parse_cluster_mode)]
+    pub cluster: ClusterMode,
+
+    /// Log level or `tracing` filter directives.
+    #[arg(long = "log", env = "CONSOLE_LOG", default_value = "info")]
+    pub log_filter: String,
+
+    #[arg(long, env = "CONSOLE_LOG_FORMAT", value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+
+    /// Directory with the built front end (cargo-leptos's site root).
+    #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = DEFAULT_SITE_ROOT)]
+    pub site_root: PathBuf,
+
+    /// Shut down when standard input reaches end of file.
+    #[arg(long, env = "CONSOLE_SHUTDOWN_ON_STDIN_EOF", default_value_t = false)]
+    pub shutdown_on_stdin_eof: bool,
+}
+
+fn parse_cluster_mode(value: &str) -> Result<ClusterMode, String> {
+    value.parse().map_err(|e: backend::Error| e.to_string())
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("invalid log filter {filter:?}: {reason}")]
+    LogFilter { filter: String, reason: String },
+    #[error("{0}")]
+    Database(String),
+}
+
+impl ServeArgs {
+    pub fn resolve(self) -> Result<Config, ConfigError> {
+        self.resolve_with(std::env::var("DATABASE_URL").ok())
+    }
+
+    /// `fallback_database_url` is `DATABASE_URL`, passed in so tests need not
+    /// touch the process environment.
+    pub fn resolve_with(
+        self,
+        fallback_database_url: Option<String>,
+    ) -> Result<Config, ConfigError> {
+        let database_url = self
+            .database_url
+            .or(fallback_database_url)
+            .filter(|url| !url.trim().is_empty())
+            .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
+        backend::db::Backend::from_url(&database_url)
+            .map_err(|e| ConfigError::Database(e.to_string()))?;
+        crate::telemetry::parse_filter(&self.log_filter).map_err(|reason| {
+            ConfigError::LogFilter {
+                filter: self.log_filter.clone(),
+                reason,
+            }
+        })?;
+        Ok(Config {
+            listen: self.listen,
+            database_url,
+            cluster: self.cluster,
+            log_filter: self.log_filter,
+            log_format: self.log_format,
+            site_root: self.site_root,
+            shutdown_on_stdin_eof: self.shutdown_on_stdin_eof,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Parses flags as if no `CONSOLE_*` variable were set: clap reads the
+    /// environment, so the test clears the ones it might see.
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("server").chain(args.iter().copied()))
+    }
+
+    fn no_console_env() -> bool {
+        std::env::vars().all(|(key, _)| !key.starts_with("CONSOLE_") && key != "LEPTOS_SITE_ROOT")
+    }
+
+    #[test]
+    fn defaults_are_the_embedded_demo_setup() {
+        if !no_console_env() {
+            eprintln!("skipped: CONSOLE_* variables are set in this environment");
+            return;
+        }
+        let config = parse(&[])
+            .expect("parses")
+            .serve
+            .resolve_with(None)
+            .expect("valid");
+        assert_eq!(config.listen, DEFAULT_LISTEN.parse().expect("addr"));
+        assert_eq!(config.database_url, DEFAULT_DATABASE_URL);
+        assert_eq!(config.cluster, ClusterMode::Auto);
+        assert_eq!(config.log_filter, "info");
+        assert_eq!(config.site_root, PathBuf::from(DEFAULT_SITE_ROOT));
+        assert!(!config.shutdown_on_stdin_eof);
+    }
+
+    #[test]
+    fn flags_are_honoured() {
+        let config = parse(&[
+            "--listen",
+            "127.0.0.1:0",
+            "--database-url",
+            "postgres://console@db/console",
+            "--cluster",
+            "none",
+            "--log",
+            "server=debug,warn",
+            "--log-format",
+            "json",
+            "--site-root",
+            "/srv/site",
+            "--shutdown-on-stdin-eof",
+        ])
+        .expect("parses")
+        .serve
+        .resolve_with(Some("sqlite://ignored.db".into()))
+        .expect("valid");
+        assert_eq!(config.listen.port(), 0);
+        assert_eq!(config.database_url, "postgres://console@db/console");
+        assert_eq!(config.cluster, ClusterMode::None);
+        assert_eq!(config.log_filter, "server=debug,warn");
+        assert_eq!(config.log_format, LogFormat::Json);
+        assert_eq!(config.site_root, PathBuf::from("/srv/site"));
+        assert!(config.shutdown_on_stdin_eof);
+    }
+
+    #[test]
+    fn database_url_falls_back_to_database_url_variable() {
+        if std::env::var_os("CONSOLE_DATABASE_URL").is_some() {
+            eprintln!("skipped: CONSOLE_DATABASE_URL is set in this environment");
+            return;
+        }
+        let config = parse(&[])
+            .expect("parses")
+            .serve
+            .resolve_with(Some("postgres://console@pg/console".into()))
+            .expect("valid");
+        assert_eq!(config.database_url, "postgres://console@pg/console");
+    }
+
+    #[test]
+    fn bad_values_are_refused_with_a_clear_message() {
+        let error = parse(&["--listen", "not-an-address"]).expect_err("refused");
+        assert!(error.to_string().contains("--listen"), "{error}");
+
+        let error = parse(&["--cluster", "minikube"]).expect_err("refused");
+        assert!(
+            error.to_string().contains("unknown cluster mode"),
+            "{error}"
+        );
+
+        let error = parse(&["--database-url", "mysql://u:secret@db/x"])
+            .expect("parses")
+            .serve
+            .resolve_with(None)
+            .expect_err("refused");
+        assert!(
+            error.to_string().contains("unsupported database URL"),
+            "{error}"
+        );
+        assert!(!error.to_string().contains("secret"), "{error}");
+
+        let error = parse(&["--log", "server=loud"])
+            .expect("parses")
+            .serve
+            .resolve_with(None)
+            .expect_err("refused");
+        assert!(error.to_string().contains("invalid log filter"), "{error}");
+    }
+}

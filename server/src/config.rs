@@ -1,0 +1,71 @@
+//! The resolved configuration the server runs with.
+
+use std::{net::SocketAddr, path::PathBuf};
+
+use backend::ClusterMode;
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:3000";
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/console.db";
+pub const DEFAULT_SITE_ROOT: &str = "target/site";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub database_url: String,
+    pub cluster: ClusterMode,
+    /// A `tracing` filter: a level (`info`) or directives (`server=debug,info`).
+    pub log_filter: String,
+    pub log_format: LogFormat,
+    /// Where cargo-leptos put the wasm, js, css and public assets.
+    pub site_root: PathBuf,
+    /// Stop when standard input closes: lets a test harness or supervisor
+    /// that dies without signalling still take the server down with it.
+    pub shutdown_on_stdin_eof: bool,
+}
+
+impl Config {
+    /// The database URL with any password masked, for logs.
+    pub fn redacted_database_url(&self) -> String {
+        redact_url_password(&self.database_url)
+    }
+}
+
+fn redact_url_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let Some((userinfo, host)) = rest.split_once('@') else {
+        return url.to_owned();
+    };
+    match userinfo.split_once(':') {
+        Some((user, _password)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_masked_in_logged_urls() {
+        assert_eq!(
+            redact_url_password("postgres://console:s3cret@db:5432/console"),
+            "postgres://console:***@db:5432/console"
+        );
+        assert_eq!(
+            redact_url_password("postgres://console@db/console"),
+            "postgres://console@db/console"
+        );
+        assert_eq!(
+            redact_url_password("sqlite://data/console.db"),
+            "sqlite://data/console.db"
+        );
+    }
+}

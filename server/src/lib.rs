@@ -1,0 +1,9 @@
+//! The console's server binary as a library, so tests can build the router and
+//! the whole application in-process.
+
+pub mod cli;
+pub mod config;
+pub mod routes;
+pub mod shutdown;
+pub mod startup;
+pub mod telemetry;

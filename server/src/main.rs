@@ -1,0 +1,40 @@
+use std::process::ExitCode;
+
+use clap::Parser;
+use server::{cli::Cli, startup::Application, telemetry};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match cli.serve.resolve() {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Err(error) = telemetry::init(&config.log_filter, config.log_format) {
+        eprintln!("error: {error}");
+        return ExitCode::from(2);
+    }
+
+    let app = match Application::build(&config).await {
+        Ok(app) => app,
+        Err(error) => {
+            tracing::error!(%error, "the console could not start");
+            eprintln!("error: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    // The one line scripts and tests wait for; the port may have been 0.
+    println!("listening on http://{}", app.local_addr());
+
+    let shutdown = server::shutdown::signal(config.shutdown_on_stdin_eof);
+    match app.run_until_stopped(shutdown).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(%error, "the console stopped with an error");
+            ExitCode::FAILURE
+        }
+    }
+}
