@@ -1,0 +1,18 @@
+//! The lifecycle of a runtime version, as one pure module.
+//!
+//! The browser uses it to decide which buttons to enable and the server uses it
+//! to decide which transitions to allow, so the two can never disagree. No I/O
+//! lives here; the server makes each transition a compare-and-set on the
+//! status this module computed.
+
+mod names;
+mod reason;
+mod status;
+mod transition;
+
+pub use names::{MAX_DNS_LABEL, NameError, validate_dns_label, validate_dns_label_max};
+pub use reason::{MAX_REASON_CHARS, Reason, ReasonError};
+pub use status::{Action, Health, Status, SystemEvent};
+pub use transition::{
+    Refusal, Transition, available_actions, demotion_on_publish, plan, system_transition,
+};

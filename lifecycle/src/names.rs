@@ -1,0 +1,71 @@
+//! Kubernetes naming limits, checked where names are registered rather than
+//! where a cluster call would fail.
+
+use serde::{Deserialize, Serialize};
+
+/// The longest DNS-1123 label (namespace, service and most object names).
+pub const MAX_DNS_LABEL: usize = 63;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum NameError {
+    #[error("required")]
+    Empty,
+    #[error("must be at most {max} characters (is {len})")]
+    TooLong { len: usize, max: usize },
+    #[error(
+        "must consist of lowercase letters, digits and '-', and start and end with a letter or digit"
+    )]
+    Invalid,
+}
+
+/// A DNS-1123 label: lowercase alphanumerics and '-', alphanumeric at both
+/// ends, at most 63 characters.
+pub fn validate_dns_label(name: &str) -> Result<(), NameError> {
+    validate_dns_label_max(name, MAX_DNS_LABEL)
+}
+
+/// As [`validate_dns_label`], with a tighter length budget (a version name
+/// must leave room for the process names combined with it).
+pub fn validate_dns_label_max(name: &str, max: usize) -> Result<(), NameError> {
+    if name.is_empty() {
+        return Err(NameError::Empty);
+    }
+    let len = name.chars().count();
+    if len > max {
+        return Err(NameError::TooLong { len, max });
+    }
+    let bytes = name.as_bytes();
+    let allowed = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-';
+    let alnum = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+    if !bytes.iter().all(|b| allowed(*b))
+        || !bytes.first().is_some_and(|b| alnum(*b))
+        || !bytes.last().is_some_and(|b| alnum(*b))
+    {
+        return Err(NameError::Invalid);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_dns_labels() {
+        for name in ["a", "v1", "demo", "my-runtime-2", &"a".repeat(63)] {
+            assert_eq!(validate_dns_label(name), Ok(()), "{name}");
+        }
+    }
+
+    #[test]
+    fn refuses_what_kubernetes_refuses() {
+        assert_eq!(validate_dns_label(""), Err(NameError::Empty));
+        assert_eq!(
+            validate_dns_label(&"a".repeat(64)),
+            Err(NameError::TooLong { len: 64, max: 63 })
+        );
+        for name in ["V1", "-a", "a-", "a_b", "a.b", "ünï", "a b"] {
+            assert_eq!(validate_dns_label(name), Err(NameError::Invalid), "{name}");
+        }
+    }
+}
