@@ -26,8 +26,9 @@ build-release:
 build-debug:
 	cargo leptos build
 
+# Against SQLite, and PostgreSQL too (a throwaway server when TEST_POSTGRES_URL is unset).
 test-rust:
-	cargo test --workspace --exclude frontend
+	scripts/with-postgres.sh cargo test --workspace --exclude frontend
 
 test-e2e:
 	cd end2end && CONSOLE_SERVER_BIN=$(CURDIR)/target/debug/server \

@@ -94,6 +94,16 @@ impl Database {
         }
     }
 
+    /// Brings the schema up to date. Each database has its own migration
+    /// folder (types and trigger syntax differ) with the same meaning.
+    pub async fn migrate(&self) -> Result<()> {
+        match self {
+            Self::Sqlite(pool) => sqlx::migrate!("./migrations/sqlite").run(pool).await?,
+            Self::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await?,
+        }
+        Ok(())
+    }
+
     pub async fn ping(&self) -> Result<()> {
         let query = async {
             match self {

@@ -10,6 +10,9 @@ pub enum Error {
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
 
+    #[error("database migration failed: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+
     #[error("could not prepare the database directory {path}: {source}")]
     DatabaseDirectory {
         path: String,

@@ -1,6 +1,7 @@
 //! Server-only services of the console: persistence, the cluster connection and
 //! the health of both. Nothing here is compiled into the browser bundle.
 
+pub mod audit;
 pub mod cluster;
 pub mod db;
 pub mod error;

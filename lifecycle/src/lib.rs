@@ -5,14 +5,16 @@
 //! lives here; the server makes each transition a compare-and-set on the
 //! status this module computed.
 
+pub mod audit;
 mod names;
 mod reason;
 mod status;
 mod transition;
 
+pub use audit::{AuditAction, Outcome};
 pub use names::{MAX_DNS_LABEL, NameError, validate_dns_label, validate_dns_label_max};
 pub use reason::{MAX_REASON_CHARS, Reason, ReasonError};
-pub use status::{Action, Health, Status, SystemEvent};
+pub use status::{Action, Health, Status, SystemEvent, UnknownStatus};
 pub use transition::{
     Refusal, Transition, available_actions, demotion_on_publish, plan, system_transition,
 };

@@ -4,15 +4,61 @@
 use std::{net::SocketAddr, path::PathBuf};
 
 use backend::ClusterMode;
-use clap::{Args, Parser};
+use clap::{Args, Parser, Subcommand};
 
 use crate::config::{Config, DEFAULT_DATABASE_URL, DEFAULT_LISTEN, DEFAULT_SITE_ROOT, LogFormat};
 
 #[derive(Debug, Parser)]
-#[command(name = "server", version, about = "The runtime version console")]
+#[command(
+    name = "server",
+    version,
+    about = "The runtime version console",
+    args_conflicts_with_subcommands = true
+)]
 pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// Without a subcommand the server serves, with these flags.
     #[command(flatten)]
     pub serve: ServeArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the console (the default).
+    Serve(ServeArgs),
+    /// Work with the audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Walk the hash chain and report the first broken link. Exits 0 when the
+    /// log is intact, 1 when it is not.
+    Verify(DatabaseArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DatabaseArgs {
+    /// `sqlite:...` or `postgres://...`; falls back to `DATABASE_URL`.
+    #[arg(long, env = "CONSOLE_DATABASE_URL")]
+    pub database_url: Option<String>,
+}
+
+impl DatabaseArgs {
+    pub fn resolve(self) -> String {
+        resolve_database_url(self.database_url, std::env::var("DATABASE_URL").ok())
+    }
+}
+
+fn resolve_database_url(flag: Option<String>, fallback: Option<String>) -> String {
+    flag.or(fallback)
+        .filter(|url| !url.trim().is_empty())
+        .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned())
 }
 
 #[derive(Debug, Args)]
@@ -69,11 +115,7 @@ impl ServeArgs {
         self,
         fallback_database_url: Option<String>,
     ) -> Result<Config, ConfigError> {
-        let database_url = self
-            .database_url
-            .or(fallback_database_url)
-            .filter(|url| !url.trim().is_empty())
-            .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
+        let database_url = resolve_database_url(self.database_url, fallback_database_url);
         backend::db::Backend::from_url(&database_url)
             .map_err(|e| ConfigError::Database(e.to_string()))?;
         crate::telemetry::parse_filter(&self.log_filter).map_err(|reason| {
@@ -169,6 +211,24 @@ mod tests {
             .resolve_with(Some("postgres://console@pg/console".into()))
             .expect("valid");
         assert_eq!(config.database_url, "postgres://console@pg/console");
+    }
+
+    #[test]
+    fn subcommands_parse_and_conflict_with_serve_flags() {
+        let cli = parse(&["audit", "verify", "--database-url", "sqlite://x.db"]).expect("parses");
+        match cli.command {
+            Some(Command::Audit {
+                command: AuditCommand::Verify(args),
+            }) => assert_eq!(args.database_url.as_deref(), Some("sqlite://x.db")),
+            other => panic!("unexpected {other:?}"),
+        }
+        assert!(matches!(
+            parse(&["serve", "--listen", "127.0.0.1:0"])
+                .expect("parses")
+                .command,
+            Some(Command::Serve(_))
+        ));
+        assert!(parse(&["--listen", "127.0.0.1:0", "audit", "verify"]).is_err());
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! the whole application in-process.
 
 pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod routes;
 pub mod shutdown;

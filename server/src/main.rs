@@ -1,12 +1,27 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use server::{cli::Cli, startup::Application, telemetry};
+use server::{
+    cli::{AuditCommand, Cli, Command, ServeArgs},
+    commands,
+    startup::Application,
+    telemetry,
+};
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    let config = match cli.serve.resolve() {
+    match cli.command {
+        None => serve(cli.serve).await,
+        Some(Command::Serve(args)) => serve(args).await,
+        Some(Command::Audit {
+            command: AuditCommand::Verify(args),
+        }) => commands::audit_verify(&args.resolve()).await,
+    }
+}
+
+async fn serve(args: ServeArgs) -> ExitCode {
+    let config = match args.resolve() {
         Ok(config) => config,
         Err(error) => {
             eprintln!("error: {error}");

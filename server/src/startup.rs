@@ -94,6 +94,12 @@ impl Application {
                 url: config.redacted_database_url(),
                 source,
             })?;
+        db.migrate()
+            .await
+            .map_err(|source| StartupError::Database {
+                url: config.redacted_database_url(),
+                source,
+            })?;
         tracing::info!(database = %config.redacted_database_url(), backend = db.backend().name(), "database ready");
 
         let cluster =

@@ -1,0 +1,522 @@
+//! The tamper-evident, append-only audit log.
+//!
+//! Every entry stores `hash = SHA-256(prev_hash ‖ canonical content)`, where
+//! the canonical content is a JSON array of the entry's fields in a fixed
+//! order. Appends are serialised (SQLite `BEGIN IMMEDIATE`, a PostgreSQL
+//! advisory lock) so the chain never forks. The database itself refuses
+//! UPDATE and DELETE on the table (see the migrations).
+
+use lifecycle::{AuditAction, Outcome, Status};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+
+use crate::{
+    db::Database,
+    error::{Error, Result},
+};
+
+/// `prev_hash` of the very first entry.
+pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// Arbitrary constant key of the PostgreSQL advisory lock serialising appends.
+const PG_APPEND_LOCK: i64 = 0x6175_6469_745f_6c67; // "audit_lg"
+
+/// Who did it, as they were at the time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Actor {
+    User {
+        id: Option<i64>,
+        email: String,
+        role: String,
+    },
+    System,
+}
+
+impl Actor {
+    fn kind(&self) -> &'static str {
+        match self {
+            Self::User { .. } => "user",
+            Self::System => "system",
+        }
+    }
+
+    fn parts(&self) -> (Option<i64>, Option<&str>, Option<&str>) {
+        match self {
+            Self::User { id, email, role } => (*id, Some(email), Some(role)),
+            Self::System => (None, None, None),
+        }
+    }
+}
+
+/// An entry about to be written.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewEntry {
+    pub actor: Actor,
+    pub action: AuditAction,
+    pub runtime: Option<String>,
+    pub version: Option<String>,
+    pub reason: Option<String>,
+    pub outcome: Outcome,
+    pub status_before: Option<Status>,
+    pub status_after: Option<Status>,
+    pub details: serde_json::Value,
+}
+
+impl NewEntry {
+    pub fn new(actor: Actor, action: AuditAction, outcome: Outcome) -> Self {
+        Self {
+            actor,
+            action,
+            runtime: None,
+            version: None,
+            reason: None,
+            outcome,
+            status_before: None,
+            status_after: None,
+            details: serde_json::Value::Object(Default::default()),
+        }
+    }
+
+    pub fn target(mut self, runtime: impl Into<String>, version: Option<String>) -> Self {
+        self.runtime = Some(runtime.into());
+        self.version = version;
+        self
+    }
+
+    pub fn reason(mut self, reason: impl Into<String>) -> Self {
+        self.reason = Some(reason.into());
+        self
+    }
+
+    pub fn statuses(mut self, before: Option<Status>, after: Option<Status>) -> Self {
+        self.status_before = before;
+        self.status_after = after;
+        self
+    }
+
+    pub fn details(mut self, details: serde_json::Value) -> Self {
+        self.details = details;
+        self
+    }
+}
+
+/// A stored entry, as read back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    pub id: i64,
+    pub at: String,
+    pub actor_kind: String,
+    pub actor_id: Option<i64>,
+    pub actor_email: Option<String>,
+    pub actor_role: Option<String>,
+    pub action: String,
+    pub runtime: Option<String>,
+    pub version: Option<String>,
+    pub reason: Option<String>,
+    pub outcome: String,
+    pub status_before: Option<String>,
+    pub status_after: Option<String>,
+    pub details: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+impl Entry {
+    /// The hash this entry should carry given its content and `prev_hash`.
+    pub fn expected_hash(&self) -> String {
+        chain_hash(&self.prev_hash, &self.canonical_content())
+    }
+
+    fn canonical_content(&self) -> String {
+        canonical_content(&CanonicalFields {
+            at: &self.at,
+            actor_kind: &self.actor_kind,
+            actor_id: self.actor_id,
+            actor_email: self.actor_email.as_deref(),
+            actor_role: self.actor_role.as_deref(),
+            action: &self.action,
+            runtime: self.runtime.as_deref(),
+            version: self.version.as_deref(),
+            reason: self.reason.as_deref(),
+            outcome: &self.outcome,
+            status_before: self.status_before.as_deref(),
+            status_after: self.status_after.as_deref(),
+            details: &self.details,
+        })
+    }
+}
+
+struct CanonicalFields<'a> {
+    at: &'a str,
+    actor_kind: &'a str,
+    actor_id: Option<i64>,
+    actor_email: Option<&'a str>,
+    actor_role: Option<&'a str>,
+    action: &'a str,
+    runtime: Option<&'a str>,
+    version: Option<&'a str>,
+    reason: Option<&'a str>,
+    outcome: &'a str,
+    status_before: Option<&'a str>,
+    status_after: Option<&'a str>,
+    details: &'a str,
+}
+
+/// A JSON array in a fixed field order: unambiguous (strings are escaped,
+/// nulls are distinct from empty strings) and identical on every database.
+fn canonical_content(f: &CanonicalFields<'_>) -> String {
+    serde_json::json!([
+        f.at,
+        f.actor_kind,
+        f.actor_id,
+        f.actor_email,
+        f.actor_role,
+        f.action,
+        f.runtime,
+        f.version,
+        f.reason,
+        f.outcome,
+        f.status_before,
+        f.status_after,
+        f.details,
+    ])
+    .to_string()
+}
+
+fn chain_hash(prev_hash: &str, content: &str) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(prev_hash.as_bytes());
+    hasher.update(b"\n");
+    hasher.update(content.as_bytes());
+    hex(&hasher.finalize())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(DIGITS[usize::from(b >> 4)] as char);
+        out.push(DIGITS[usize::from(b & 0x0f)] as char);
+    }
+    out
+}
+
+/// Now, in the fixed-width UTC form every entry uses (sorts as time).
+pub fn now_timestamp() -> String {
+    chrono::Utc::now()
+        .format("%Y-%m-%dT%H:%M:%S%.6fZ")
+        .to_string()
+}
+
+const INSERT_SQL: &str = "INSERT INTO audit_log (at, actor_kind, actor_id, actor_email, actor_role, action, \
+     runtime, version, reason, outcome, status_before, status_after, details, prev_hash, hash) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id";
+const LAST_HASH_SQL: &str = "SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1";
+const SELECT_COLUMNS: &str = "id, at, actor_kind, actor_id, actor_email, actor_role, action, runtime, \
+     version, reason, outcome, status_before, status_after, details, prev_hash, hash";
+
+/// Appends `entry` on `$conn` (a connection inside a transaction that already
+/// holds the append lock); one body for both databases.
+macro_rules! append_on {
+    ($conn:expr, $entry:expr) => {{
+        let entry: &NewEntry = $entry;
+        let prev_hash: String = sqlx::query_scalar(LAST_HASH_SQL)
+            .fetch_optional(&mut *$conn)
+            .await?
+            .unwrap_or_else(|| GENESIS_HASH.to_owned());
+        let at = now_timestamp();
+        let details = entry.details.to_string();
+        let (actor_id, actor_email, actor_role) = entry.actor.parts();
+        let status_before = entry.status_before.map(Status::as_str);
+        let status_after = entry.status_after.map(Status::as_str);
+        let content = canonical_content(&CanonicalFields {
+            at: &at,
+            actor_kind: entry.actor.kind(),
+            actor_id,
+            actor_email,
+            actor_role,
+            action: entry.action.as_str(),
+            runtime: entry.runtime.as_deref(),
+            version: entry.version.as_deref(),
+            reason: entry.reason.as_deref(),
+            outcome: entry.outcome.as_str(),
+            status_before,
+            status_after,
+            details: &details,
+        });
+        let hash = chain_hash(&prev_hash, &content);
+        let id: i64 = sqlx::query_scalar(INSERT_SQL)
+            .bind(&at)
+            .bind(entry.actor.kind())
+            .bind(actor_id)
+            .bind(actor_email)
+            .bind(actor_role)
+            .bind(entry.action.as_str())
+            .bind(entry.runtime.as_deref())
+            .bind(entry.version.as_deref())
+            .bind(entry.reason.as_deref())
+            .bind(entry.outcome.as_str())
+            .bind(status_before)
+            .bind(status_after)
+            .bind(&details)
+            .bind(&prev_hash)
+            .bind(&hash)
+            .fetch_one(&mut *$conn)
+            .await?;
+        Ok::<Entry, Error>(Entry {
+            id,
+            at,
+            actor_kind: entry.actor.kind().to_owned(),
+            actor_id,
+            actor_email: actor_email.map(str::to_owned),
+            actor_role: actor_role.map(str::to_owned),
+            action: entry.action.as_str().to_owned(),
+            runtime: entry.runtime.clone(),
+            version: entry.version.clone(),
+            reason: entry.reason.clone(),
+            outcome: entry.outcome.as_str().to_owned(),
+            status_before: status_before.map(str::to_owned),
+            status_after: status_after.map(str::to_owned),
+            details,
+            prev_hash,
+            hash,
+        })
+    }};
+}
+
+/// Writes one entry in its own transaction.
+pub async fn append(db: &Database, entry: &NewEntry) -> Result<Entry> {
+    match db {
+        Database::Sqlite(pool) => {
+            let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+            let written = append_on!(&mut *tx, entry)?;
+            tx.commit().await?;
+            Ok(written)
+        }
+        Database::Postgres(pool) => {
+            let mut tx = pool.begin().await?;
+            lock_pg(&mut tx).await?;
+            let written = append_on!(&mut *tx, entry)?;
+            tx.commit().await?;
+            Ok(written)
+        }
+    }
+}
+
+/// Appends within a caller's SQLite transaction (begun `IMMEDIATE`), so a
+/// state change and its entry commit together or not at all.
+pub async fn append_sqlite(conn: &mut sqlx::SqliteConnection, entry: &NewEntry) -> Result<Entry> {
+    append_on!(conn, entry)
+}
+
+/// Appends within a caller's PostgreSQL transaction; takes the append lock.
+pub async fn append_postgres(conn: &mut sqlx::PgConnection, entry: &NewEntry) -> Result<Entry> {
+    lock_pg(conn).await?;
+    append_on!(conn, entry)
+}
+
+async fn lock_pg(conn: &mut sqlx::PgConnection) -> Result<()> {
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(PG_APPEND_LOCK)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+fn entry_from_row<R>(row: &R) -> std::result::Result<Entry, sqlx::Error>
+where
+    R: Row,
+    for<'c> &'c str: sqlx::ColumnIndex<R>,
+    i64: sqlx::Type<R::Database> + for<'r> sqlx::Decode<'r, R::Database>,
+    String: sqlx::Type<R::Database> + for<'r> sqlx::Decode<'r, R::Database>,
+{
+    Ok(Entry {
+        id: row.try_get("id")?,
+        at: row.try_get("at")?,
+        actor_kind: row.try_get("actor_kind")?,
+        actor_id: row.try_get("actor_id")?,
+        actor_email: row.try_get("actor_email")?,
+        actor_role: row.try_get("actor_role")?,
+        action: row.try_get("action")?,
+        runtime: row.try_get("runtime")?,
+        version: row.try_get("version")?,
+        reason: row.try_get("reason")?,
+        outcome: row.try_get("outcome")?,
+        status_before: row.try_get("status_before")?,
+        status_after: row.try_get("status_after")?,
+        details: row.try_get("details")?,
+        prev_hash: row.try_get("prev_hash")?,
+        hash: row.try_get("hash")?,
+    })
+}
+
+/// The result of walking the chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum Verification {
+    Intact {
+        entries: u64,
+        last_hash: String,
+    },
+    Broken {
+        entries_checked: u64,
+        first_bad_id: i64,
+        problem: String,
+    },
+}
+
+/// Walks the whole log in id order, in pages, and reports the first entry
+/// whose stored hash or link does not match.
+pub async fn verify(db: &Database) -> Result<Verification> {
+    const PAGE: i64 = 1000;
+    let sql = format!("SELECT {SELECT_COLUMNS} FROM audit_log WHERE id > $1 ORDER BY id LIMIT $2");
+    let mut after = 0i64;
+    let mut checked = 0u64;
+    let mut prev = GENESIS_HASH.to_owned();
+    loop {
+        let page: Vec<Entry> = match db {
+            Database::Sqlite(pool) => sqlx::query(&sql)
+                .bind(after)
+                .bind(PAGE)
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(entry_from_row)
+                .collect::<std::result::Result<_, _>>()?,
+            Database::Postgres(pool) => sqlx::query(&sql)
+                .bind(after)
+                .bind(PAGE)
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(entry_from_row)
+                .collect::<std::result::Result<_, _>>()?,
+        };
+        let Some(last) = page.last() else {
+            return Ok(Verification::Intact {
+                entries: checked,
+                last_hash: prev,
+            });
+        };
+        after = last.id;
+        for entry in page {
+            if entry.prev_hash != prev {
+                return Ok(Verification::Broken {
+                    entries_checked: checked,
+                    first_bad_id: entry.id,
+                    problem: "link to the previous entry does not match (an entry was removed or reordered)".into(),
+                });
+            }
+            if entry.expected_hash() != entry.hash {
+                return Ok(Verification::Broken {
+                    entries_checked: checked,
+                    first_bad_id: entry.id,
+                    problem: "content does not match its hash (the entry was altered)".into(),
+                });
+            }
+            checked += 1;
+            prev = entry.hash;
+        }
+    }
+}
+
+/// What `/audit` and the exports select. Every field narrows the result.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Filter {
+    pub actor_email: Option<String>,
+    pub action: Option<AuditAction>,
+    pub runtime: Option<String>,
+    pub version: Option<String>,
+    pub outcome: Option<Outcome>,
+    /// Inclusive lower bound, a timestamp in the log's format (or a prefix
+    /// such as `2026-11-28`).
+    pub from: Option<String>,
+    /// Exclusive upper bound, same format.
+    pub to: Option<String>,
+}
+
+/// One page, newest first. `next_before` is the keyset cursor for the next
+/// (older) page; `None` when this was the last.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Page {
+    pub entries: Vec<Entry>,
+    pub next_before: Option<i64>,
+}
+
+pub const MAX_PAGE: u32 = 500;
+
+macro_rules! filtered_query {
+    ($db:ty, $filter:expr, $before:expr, $limit:expr) => {{
+        let filter: &Filter = $filter;
+        let mut qb = sqlx::QueryBuilder::<$db>::new(format!(
+            "SELECT {SELECT_COLUMNS} FROM audit_log WHERE 1 = 1"
+        ));
+        if let Some(v) = &filter.actor_email {
+            qb.push(" AND actor_email = ").push_bind(v.clone());
+        }
+        if let Some(v) = filter.action {
+            qb.push(" AND action = ").push_bind(v.as_str());
+        }
+        if let Some(v) = &filter.runtime {
+            qb.push(" AND runtime = ").push_bind(v.clone());
+        }
+        if let Some(v) = &filter.version {
+            qb.push(" AND version = ").push_bind(v.clone());
+        }
+        if let Some(v) = filter.outcome {
+            qb.push(" AND outcome = ").push_bind(v.as_str());
+        }
+        if let Some(v) = &filter.from {
+            qb.push(" AND at >= ").push_bind(v.clone());
+        }
+        if let Some(v) = &filter.to {
+            qb.push(" AND at < ").push_bind(v.clone());
+        }
+        if let Some(before) = $before {
+            qb.push(" AND id < ").push_bind(before);
+        }
+        qb.push(" ORDER BY id DESC LIMIT ").push_bind($limit);
+        qb
+    }};
+}
+
+/// Entries matching `filter`, newest first, strictly older than `before`
+/// (an id from the previous page's cursor). Keyset paging on the primary key
+/// stays stable while new entries arrive.
+pub async fn query(
+    db: &Database,
+    filter: &Filter,
+    before: Option<i64>,
+    limit: u32,
+) -> Result<Page> {
+    let limit = limit.clamp(1, MAX_PAGE);
+    // One extra row tells whether an older page exists.
+    let fetch = i64::from(limit) + 1;
+    let mut entries: Vec<Entry> = match db {
+        Database::Sqlite(pool) => filtered_query!(sqlx::Sqlite, filter, before, fetch)
+            .build()
+            .fetch_all(pool)
+            .await?
+            .iter()
+            .map(entry_from_row)
+            .collect::<std::result::Result<_, _>>()?,
+        Database::Postgres(pool) => filtered_query!(sqlx::Postgres, filter, before, fetch)
+            .build()
+            .fetch_all(pool)
+            .await?
+            .iter()
+            .map(entry_from_row)
+            .collect::<std::result::Result<_, _>>()?,
+    };
+    let next_before = if entries.len() > limit as usize {
+        entries.truncate(limit as usize);
+        entries.last().map(|e| e.id)
+    } else {
+        None
+    };
+    Ok(Page {
+        entries,
+        next_before,
+    })
+}
