@@ -6,12 +6,14 @@
 //! status this module computed.
 
 pub mod audit;
+pub mod manifest;
 mod names;
 mod reason;
 mod status;
 mod transition;
 
 pub use audit::{AuditAction, Outcome};
+pub use manifest::{FieldError, Manifest};
 pub use names::{MAX_DNS_LABEL, NameError, validate_dns_label, validate_dns_label_max};
 pub use reason::{MAX_REASON_CHARS, Reason, ReasonError};
 pub use status::{Action, Health, Status, SystemEvent, UnknownStatus};
