@@ -217,6 +217,18 @@ const LAST_HASH_SQL: &str = "SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1
 const SELECT_COLUMNS: &str = "id, at, actor_kind, actor_id, actor_email, actor_role, action, runtime, \
      version, reason, outcome, status_before, status_after, details, prev_hash, hash";
 
+/// Runs a query built for one backend and decodes its rows as entries.
+macro_rules! fetch_entries {
+    ($query:expr, $pool:expr) => {
+        $query
+            .fetch_all($pool)
+            .await?
+            .iter()
+            .map(entry_from_row)
+            .collect::<std::result::Result<Vec<Entry>, _>>()?
+    };
+}
+
 /// Appends `entry` on `$conn` (a connection inside a transaction that already
 /// holds the append lock); one body for both databases.
 macro_rules! append_on {
@@ -376,22 +388,12 @@ pub async fn verify(db: &Database) -> Result<Verification> {
     let mut prev = GENESIS_HASH.to_owned();
     loop {
         let page: Vec<Entry> = match db {
-            Database::Sqlite(pool) => sqlx::query(&sql)
-                .bind(after)
-                .bind(PAGE)
-                .fetch_all(pool)
-                .await?
-                .iter()
-                .map(entry_from_row)
-                .collect::<std::result::Result<_, _>>()?,
-            Database::Postgres(pool) => sqlx::query(&sql)
-                .bind(after)
-                .bind(PAGE)
-                .fetch_all(pool)
-                .await?
-                .iter()
-                .map(entry_from_row)
-                .collect::<std::result::Result<_, _>>()?,
+            Database::Sqlite(pool) => {
+                fetch_entries!(sqlx::query(&sql).bind(after).bind(PAGE), pool)
+            }
+            Database::Postgres(pool) => {
+                fetch_entries!(sqlx::query(&sql).bind(after).bind(PAGE), pool)
+            }
         };
         let Some(last) = page.last() else {
             return Ok(Verification::Intact {
@@ -446,32 +448,35 @@ pub struct Page {
 
 pub const MAX_PAGE: u32 = 500;
 
+impl Filter {
+    /// `(SQL up to the bound value, value)` for each field that is set.
+    fn conditions(&self) -> Vec<(&'static str, String)> {
+        let owned = |v: &Option<String>| v.clone();
+        [
+            (" AND actor_email = ", owned(&self.actor_email)),
+            (" AND action = ", self.action.map(|a| a.as_str().to_owned())),
+            (" AND runtime = ", owned(&self.runtime)),
+            (" AND version = ", owned(&self.version)),
+            (
+                " AND outcome = ",
+                self.outcome.map(|o| o.as_str().to_owned()),
+            ),
+            (" AND at >= ", owned(&self.from)),
+            (" AND at < ", owned(&self.to)),
+        ]
+        .into_iter()
+        .filter_map(|(sql, value)| value.map(|v| (sql, v)))
+        .collect()
+    }
+}
+
 macro_rules! filtered_query {
     ($db:ty, $filter:expr, $before:expr, $limit:expr) => {{
-        let filter: &Filter = $filter;
         let mut qb = sqlx::QueryBuilder::<$db>::new(format!(
             "SELECT {SELECT_COLUMNS} FROM audit_log WHERE 1 = 1"
         ));
-        if let Some(v) = &filter.actor_email {
-            qb.push(" AND actor_email = ").push_bind(v.clone());
-        }
-        if let Some(v) = filter.action {
-            qb.push(" AND action = ").push_bind(v.as_str());
-        }
-        if let Some(v) = &filter.runtime {
-            qb.push(" AND runtime = ").push_bind(v.clone());
-        }
-        if let Some(v) = &filter.version {
-            qb.push(" AND version = ").push_bind(v.clone());
-        }
-        if let Some(v) = filter.outcome {
-            qb.push(" AND outcome = ").push_bind(v.as_str());
-        }
-        if let Some(v) = &filter.from {
-            qb.push(" AND at >= ").push_bind(v.clone());
-        }
-        if let Some(v) = &filter.to {
-            qb.push(" AND at < ").push_bind(v.clone());
+        for (sql, value) in $filter.conditions() {
+            qb.push(sql).push_bind(value);
         }
         if let Some(before) = $before {
             qb.push(" AND id < ").push_bind(before);
@@ -494,20 +499,18 @@ pub async fn query(
     // One extra row tells whether an older page exists.
     let fetch = i64::from(limit) + 1;
     let mut entries: Vec<Entry> = match db {
-        Database::Sqlite(pool) => filtered_query!(sqlx::Sqlite, filter, before, fetch)
-            .build()
-            .fetch_all(pool)
-            .await?
-            .iter()
-            .map(entry_from_row)
-            .collect::<std::result::Result<_, _>>()?,
-        Database::Postgres(pool) => filtered_query!(sqlx::Postgres, filter, before, fetch)
-            .build()
-            .fetch_all(pool)
-            .await?
-            .iter()
-            .map(entry_from_row)
-            .collect::<std::result::Result<_, _>>()?,
+        Database::Sqlite(pool) => {
+            fetch_entries!(
+                filtered_query!(sqlx::Sqlite, filter, before, fetch).build(),
+                pool
+            )
+        }
+        Database::Postgres(pool) => {
+            fetch_entries!(
+                filtered_query!(sqlx::Postgres, filter, before, fetch).build(),
+                pool
+            )
+        }
     };
     let next_before = if entries.len() > limit as usize {
         entries.truncate(limit as usize);

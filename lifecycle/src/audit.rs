@@ -1,46 +1,6 @@
 //! The vocabulary of the audit log, shared by the server that writes it and
 //! the `/audit` page that filters it.
 
-use std::{fmt, str::FromStr};
-
-use serde::{Deserialize, Serialize};
-
-use crate::status::UnknownStatus;
-
-macro_rules! text_enum {
-    ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-        pub enum $name { $($variant),+ }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text),+ }
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl FromStr for $name {
-            type Err = UnknownStatus;
-
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
-                Self::ALL
-                    .iter()
-                    .copied()
-                    .find(|v| v.as_str() == s)
-                    .ok_or_else(|| UnknownStatus(s.to_owned()))
-            }
-        }
-    };
-}
-
 text_enum! {
     /// What an entry records. Stored as its text form.
     AuditAction {
@@ -93,10 +53,10 @@ mod tests {
         let mut seen = std::collections::HashSet::new();
         for action in AuditAction::ALL {
             assert!(seen.insert(action.as_str()), "duplicate {action}");
-            assert_eq!(action.as_str().parse::<AuditAction>(), Ok(*action));
+            assert_eq!(action.as_str().parse::<AuditAction>(), Ok(action));
         }
         for outcome in Outcome::ALL {
-            assert_eq!(outcome.as_str().parse::<Outcome>(), Ok(*outcome));
+            assert_eq!(outcome.as_str().parse::<Outcome>(), Ok(outcome));
         }
         assert!("version.delete".parse::<AuditAction>().is_err());
     }

@@ -5,6 +5,8 @@
 //! lives here; the server makes each transition a compare-and-set on the
 //! status this module computed.
 
+#[macro_use]
+mod text_enum;
 pub mod audit;
 pub mod manifest;
 mod names;

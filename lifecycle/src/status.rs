@@ -1,40 +1,18 @@
-use std::{fmt, str::FromStr};
-
 use serde::{Deserialize, Serialize};
 
-/// Where a version is in its lifecycle. Persisted as the lowercase name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    Stopped,
-    Starting,
-    Started,
-    Stopping,
-    Published,
-    Error,
+text_enum! {
+    /// Where a version is in its lifecycle. Persisted as the lowercase name.
+    Status {
+        Stopped => "stopped",
+        Starting => "starting",
+        Started => "started",
+        Stopping => "stopping",
+        Published => "published",
+        Error => "error",
+    }
 }
 
 impl Status {
-    pub const ALL: [Status; 6] = [
-        Status::Stopped,
-        Status::Starting,
-        Status::Started,
-        Status::Stopping,
-        Status::Published,
-        Status::Error,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Stopped => "stopped",
-            Self::Starting => "starting",
-            Self::Started => "started",
-            Self::Stopping => "stopping",
-            Self::Published => "published",
-            Self::Error => "error",
-        }
-    }
-
     /// Statuses the system must drive to an end by itself (and resume after a
     /// crash): an operator cannot act on them except to stop a start.
     pub fn is_in_flight(self) -> bool {
@@ -47,54 +25,23 @@ impl Status {
     }
 }
 
-impl fmt::Display for Status {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
+/// Text that names no known status, action or audit term.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown status {0:?}")]
+#[error("unknown value {0:?}")]
 pub struct UnknownStatus(pub String);
 
-impl FromStr for Status {
-    type Err = UnknownStatus;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Status::ALL
-            .into_iter()
-            .find(|status| status.as_str() == s)
-            .ok_or_else(|| UnknownStatus(s.to_owned()))
+text_enum! {
+    /// What an operator asks for.
+    Action {
+        Start => "start",
+        Stop => "stop",
+        Publish => "publish",
+        Unpublish => "unpublish",
     }
-}
-
-/// What an operator asks for. The label is the button's accessible name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Action {
-    Start,
-    Stop,
-    Publish,
-    Unpublish,
 }
 
 impl Action {
-    pub const ALL: [Action; 4] = [
-        Action::Start,
-        Action::Stop,
-        Action::Publish,
-        Action::Unpublish,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Start => "start",
-            Self::Stop => "stop",
-            Self::Publish => "publish",
-            Self::Unpublish => "unpublish",
-        }
-    }
-
+    /// The button's accessible name.
     pub fn label(self) -> &'static str {
         match self {
             Self::Start => "Start",
@@ -102,23 +49,6 @@ impl Action {
             Self::Publish => "Publish",
             Self::Unpublish => "Unpublish",
         }
-    }
-}
-
-impl fmt::Display for Action {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Action {
-    type Err = UnknownStatus;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Action::ALL
-            .into_iter()
-            .find(|action| action.as_str() == s)
-            .ok_or_else(|| UnknownStatus(s.to_owned()))
     }
 }
 
