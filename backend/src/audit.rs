@@ -317,19 +317,28 @@ pub async fn append(db: &Database, entry: &NewEntry) -> Result<Entry> {
     }
 }
 
-/// Appends within a caller's SQLite transaction (begun `IMMEDIATE`), so a
-/// state change and its entry commit together or not at all.
-pub async fn append_sqlite(conn: &mut sqlx::SqliteConnection, entry: &NewEntry) -> Result<Entry> {
-    append_on!(conn, entry)
+/// A connection inside a caller's write transaction that can append to the
+/// log, so a state change and its entry commit together or not at all. The
+/// SQLite transaction must have begun `IMMEDIATE`; on PostgreSQL the append
+/// takes the (re-entrant, transaction-scoped) append lock itself.
+pub trait AuditConn {
+    fn append_entry(&mut self, entry: &NewEntry) -> impl Future<Output = Result<Entry>> + Send;
 }
 
-/// Appends within a caller's PostgreSQL transaction; takes the append lock.
-pub async fn append_postgres(conn: &mut sqlx::PgConnection, entry: &NewEntry) -> Result<Entry> {
-    lock_pg(conn).await?;
-    append_on!(conn, entry)
+impl AuditConn for sqlx::SqliteConnection {
+    async fn append_entry(&mut self, entry: &NewEntry) -> Result<Entry> {
+        append_on!(self, entry)
+    }
 }
 
-async fn lock_pg(conn: &mut sqlx::PgConnection) -> Result<()> {
+impl AuditConn for sqlx::PgConnection {
+    async fn append_entry(&mut self, entry: &NewEntry) -> Result<Entry> {
+        lock_pg(self).await?;
+        append_on!(self, entry)
+    }
+}
+
+pub(crate) async fn lock_pg(conn: &mut sqlx::PgConnection) -> Result<()> {
     sqlx::query("SELECT pg_advisory_xact_lock($1)")
         .bind(PG_APPEND_LOCK)
         .execute(conn)

@@ -28,6 +28,9 @@ pub enum Error {
     #[error("cluster error: {0}")]
     Kube(#[from] kube::Error),
 
+    #[error("stored data is inconsistent: {0}")]
+    Corrupt(String),
+
     #[error("{what} timed out after {after:?}")]
     Timeout {
         what: &'static str,

@@ -6,6 +6,7 @@ pub mod cluster;
 pub mod db;
 pub mod error;
 pub mod health;
+pub mod versions;
 
 pub use cluster::{Cluster, ClusterMode};
 pub use db::Database;

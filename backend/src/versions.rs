@@ -1,0 +1,482 @@
+//! The version registry and its lifecycle transitions.
+//!
+//! Every change is one transaction holding the audit append lock (SQLite
+//! `BEGIN IMMEDIATE`, a PostgreSQL advisory lock): the compare-and-set on the
+//! status and its audit entry commit together or not at all. A refused or
+//! conflicting attempt commits only its `denied` audit entry.
+
+use lifecycle::{
+    Action, AuditAction, FieldError, Manifest, Outcome, Reason, Refusal, Status, SystemEvent,
+    Transition, demotion_on_publish, plan, system_transition,
+};
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+
+use crate::{
+    audit::{self, Actor, AuditConn, NewEntry, now_timestamp},
+    db::Database,
+};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VersionRecord {
+    pub runtime: String,
+    pub name: String,
+    pub description: String,
+    pub manifest: Manifest,
+    pub status: Status,
+    pub status_changed_at: String,
+    pub status_actor: String,
+    pub status_action: String,
+    pub error_message: Option<String>,
+    pub created_at: String,
+    pub created_by: String,
+}
+
+/// What a successful lifecycle action did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applied {
+    pub transition: Transition,
+    /// The version that was published before and is now `started`.
+    pub demoted: Option<String>,
+    pub audit_id: i64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum VersionError {
+    #[error("There is no runtime named {0:?}.")]
+    UnknownRuntime(String),
+    #[error("There is no version {version:?} in runtime {runtime:?}.")]
+    UnknownVersion { runtime: String, version: String },
+    #[error("Runtime {runtime:?} already has a version named {version:?}.")]
+    Duplicate { runtime: String, version: String },
+    #[error("The manifest has {} problem(s).", .0.len())]
+    Invalid(Vec<FieldError>),
+    #[error(transparent)]
+    Refused(Refusal),
+    #[error(
+        "{version} changed while you were looking: {by} set it to {current} ({action}) at {at}. Review its current state and try again."
+    )]
+    Conflict {
+        version: String,
+        current: Status,
+        by: String,
+        action: String,
+        at: String,
+    },
+    #[error(transparent)]
+    Store(#[from] crate::Error),
+}
+
+impl From<sqlx::Error> for VersionError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Store(e.into())
+    }
+}
+
+type Result<T, E = VersionError> = std::result::Result<T, E>;
+
+fn actor_name(actor: &Actor) -> &str {
+    match actor {
+        Actor::User { email, .. } => email,
+        Actor::System => "system",
+    }
+}
+
+/// Runs `$body` in a write transaction on either database with `$conn` bound
+/// to the connection. The body yields `Ok(Ok(v))` to commit and return `v`,
+/// `Ok(Err(e))` to commit (its audit entry) and return `e`; an `Err` rolls
+/// back.
+macro_rules! write_tx {
+    ($db:expr, |$conn:ident| $body:expr) => {{
+        let decided: std::result::Result<_, VersionError> = match $db {
+            Database::Sqlite(pool) => {
+                let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+                let decided = {
+                    let $conn: &mut sqlx::SqliteConnection = &mut *tx;
+                    $body
+                }?;
+                tx.commit().await?;
+                Ok(decided)
+            }
+            Database::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                audit::lock_pg(&mut *tx).await?;
+                let decided = {
+                    let $conn: &mut sqlx::PgConnection = &mut *tx;
+                    $body
+                }?;
+                tx.commit().await?;
+                Ok(decided)
+            }
+        };
+        decided?
+    }};
+}
+
+const VERSION_COLUMNS: &str = "runtime, name, description, manifest, status, status_changed_at, \
+     status_actor, status_action, error_message, created_at, created_by";
+
+fn version_from_row<R>(row: &R) -> Result<VersionRecord>
+where
+    R: Row,
+    for<'c> &'c str: sqlx::ColumnIndex<R>,
+    String: sqlx::Type<R::Database> + for<'r> sqlx::Decode<'r, R::Database>,
+{
+    let manifest: String = row.try_get("manifest")?;
+    let status: String = row.try_get("status")?;
+    let corrupt = |what: &str| {
+        VersionError::Store(crate::Error::Corrupt(format!(
+            "versions.{what} is unreadable"
+        )))
+    };
+    Ok(VersionRecord {
+        runtime: row.try_get("runtime")?,
+        name: row.try_get("name")?,
+        description: row.try_get("description")?,
+        manifest: serde_json::from_str(&manifest).map_err(|_| corrupt("manifest"))?,
+        status: status.parse().map_err(|_| corrupt("status"))?,
+        status_changed_at: row.try_get("status_changed_at")?,
+        status_actor: row.try_get("status_actor")?,
+        status_action: row.try_get("status_action")?,
+        error_message: row.try_get("error_message")?,
+        created_at: row.try_get("created_at")?,
+        created_by: row.try_get("created_by")?,
+    })
+}
+
+/// Reads one version on `$conn` (inside or outside a transaction).
+macro_rules! fetch_version {
+    ($conn:expr, $runtime:expr, $version:expr) => {{
+        let sql =
+            format!("SELECT {VERSION_COLUMNS} FROM versions WHERE runtime = $1 AND name = $2");
+        match sqlx::query(&sql)
+            .bind($runtime)
+            .bind($version)
+            .fetch_optional($conn)
+            .await?
+        {
+            Some(row) => Some(version_from_row(&row)?),
+            None => None,
+        }
+    }};
+}
+
+/// Creates the runtime if it does not exist yet (idempotent).
+pub async fn ensure_runtime(db: &Database, name: &str, base_domain: &str) -> Result<()> {
+    lifecycle::validate_dns_label(name).map_err(|e| {
+        VersionError::Invalid(vec![FieldError {
+            path: "runtime".into(),
+            message: e.to_string(),
+        }])
+    })?;
+    let sql = "INSERT INTO runtimes (name, base_domain, created_at) VALUES ($1, $2, $3) \
+               ON CONFLICT (name) DO NOTHING";
+    let at = now_timestamp();
+    match db {
+        Database::Sqlite(pool) => {
+            sqlx::query(sql)
+                .bind(name)
+                .bind(base_domain)
+                .bind(&at)
+                .execute(pool)
+                .await?;
+        }
+        Database::Postgres(pool) => {
+            sqlx::query(sql)
+                .bind(name)
+                .bind(base_domain)
+                .bind(&at)
+                .execute(pool)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+pub async fn get(db: &Database, runtime: &str, version: &str) -> Result<VersionRecord> {
+    let found = match db {
+        Database::Sqlite(pool) => fetch_version!(pool, runtime, version),
+        Database::Postgres(pool) => fetch_version!(pool, runtime, version),
+    };
+    found.ok_or_else(|| VersionError::UnknownVersion {
+        runtime: runtime.to_owned(),
+        version: version.to_owned(),
+    })
+}
+
+/// Every version of a runtime, by name.
+pub async fn list(db: &Database, runtime: &str) -> Result<Vec<VersionRecord>> {
+    let sql = format!("SELECT {VERSION_COLUMNS} FROM versions WHERE runtime = $1 ORDER BY name");
+    match db {
+        Database::Sqlite(pool) => sqlx::query(&sql)
+            .bind(runtime)
+            .fetch_all(pool)
+            .await?
+            .iter()
+            .map(version_from_row)
+            .collect(),
+        Database::Postgres(pool) => sqlx::query(&sql)
+            .bind(runtime)
+            .fetch_all(pool)
+            .await?
+            .iter()
+            .map(version_from_row)
+            .collect(),
+    }
+}
+
+/// Registers a version, `stopped`, after validating its manifest. The
+/// registration (or its refusal) is audited.
+pub async fn register(
+    db: &Database,
+    actor: &Actor,
+    runtime: &str,
+    manifest: &Manifest,
+) -> Result<VersionRecord> {
+    let refused_entry = |why: serde_json::Value| {
+        NewEntry::new(actor.clone(), AuditAction::Register, Outcome::Denied)
+            .target(runtime, Some(manifest.name.clone()))
+            .details(why)
+    };
+    if let Err(problems) = manifest.validate() {
+        let details = serde_json::json!({ "invalid": problems.iter().map(ToString::to_string).collect::<Vec<_>>() });
+        audit::append(db, &refused_entry(details)).await?;
+        return Err(VersionError::Invalid(problems));
+    }
+    let manifest_json = serde_json::to_string(manifest)
+        .map_err(|e| VersionError::Store(crate::Error::Corrupt(e.to_string())))?;
+    let at = now_timestamp();
+    let by = actor_name(actor).to_owned();
+    let record = VersionRecord {
+        runtime: runtime.to_owned(),
+        name: manifest.name.clone(),
+        description: manifest.description.clone(),
+        manifest: manifest.clone(),
+        status: Status::Stopped,
+        status_changed_at: at.clone(),
+        status_actor: by.clone(),
+        status_action: AuditAction::Register.as_str().to_owned(),
+        error_message: None,
+        created_at: at.clone(),
+        created_by: by.clone(),
+    };
+    let insert = "INSERT INTO versions (runtime, name, description, manifest, status, status_changed_at, \
+                  status_actor, status_action, created_at, created_by) \
+                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+    let runtime_exists = "SELECT name FROM runtimes WHERE name = $1";
+    let exists = "SELECT name FROM versions WHERE runtime = $1 AND name = $2";
+    write_tx!(db, |conn| {
+        async {
+            let known: Option<String> = sqlx::query_scalar(runtime_exists)
+                .bind(runtime)
+                .fetch_optional(&mut *conn)
+                .await?;
+            if known.is_none() {
+                AuditConn::append_entry(
+                    &mut *conn,
+                    &refused_entry(serde_json::json!({"unknown_runtime": runtime})),
+                )
+                .await?;
+                return Ok(Err(VersionError::UnknownRuntime(runtime.to_owned())));
+            }
+            let taken: Option<String> = sqlx::query_scalar(exists)
+                .bind(runtime)
+                .bind(&manifest.name)
+                .fetch_optional(&mut *conn)
+                .await?;
+            if taken.is_some() {
+                AuditConn::append_entry(
+                    &mut *conn,
+                    &refused_entry(serde_json::json!({"duplicate": true})),
+                )
+                .await?;
+                return Ok(Err(VersionError::Duplicate {
+                    runtime: runtime.to_owned(),
+                    version: manifest.name.clone(),
+                }));
+            }
+            sqlx::query(insert)
+                .bind(runtime)
+                .bind(&manifest.name)
+                .bind(&manifest.description)
+                .bind(&manifest_json)
+                .bind(Status::Stopped.as_str())
+                .bind(&at)
+                .bind(&by)
+                .bind(AuditAction::Register.as_str())
+                .bind(&at)
+                .bind(&by)
+                .execute(&mut *conn)
+                .await?;
+            let entry = NewEntry::new(actor.clone(), AuditAction::Register, Outcome::Accepted)
+                .target(runtime, Some(manifest.name.clone()))
+                .statuses(None, Some(Status::Stopped))
+                .details(serde_json::json!({"processes": manifest.processes.len()}));
+            AuditConn::append_entry(&mut *conn, &entry).await?;
+            Ok::<_, VersionError>(Ok(record))
+        }
+        .await
+    })
+}
+
+/// An operator's lifecycle action: allowed only from the status the operator
+/// saw (`expected`) and only if the lifecycle table allows it.
+pub async fn apply_action(
+    db: &Database,
+    actor: &Actor,
+    runtime: &str,
+    version: &str,
+    action: Action,
+    expected: Status,
+    reason: &Reason,
+) -> Result<Applied> {
+    let by = actor_name(actor).to_owned();
+    let set_status = "UPDATE versions SET status = $1, status_changed_at = $2, status_actor = $3, \
+                      status_action = $4, error_message = NULL \
+                      WHERE runtime = $5 AND name = $6 AND status = $7";
+    let find_published =
+        "SELECT name FROM versions WHERE runtime = $1 AND status = 'published' AND name <> $2";
+    write_tx!(db, |conn| {
+        async {
+            let Some(current) = fetch_version!(&mut *conn, runtime, version) else {
+                return Ok(Err(VersionError::UnknownVersion {
+                    runtime: runtime.to_owned(),
+                    version: version.to_owned(),
+                }));
+            };
+            let denied = |details: serde_json::Value| {
+                NewEntry::new(actor.clone(), action.into(), Outcome::Denied)
+                    .target(runtime, Some(version.to_owned()))
+                    .reason(reason.as_str())
+                    .statuses(Some(current.status), None)
+                    .details(details)
+            };
+            if current.status != expected {
+                AuditConn::append_entry(&mut *conn, &denied(serde_json::json!({"conflict": {"expected": expected, "by": current.status_actor}}))).await?;
+                return Ok(Err(VersionError::Conflict {
+                    version: version.to_owned(),
+                    current: current.status,
+                    by: current.status_actor.clone(),
+                    action: current.status_action.clone(),
+                    at: current.status_changed_at.clone(),
+                }));
+            }
+            let transition = match plan(current.status, action) {
+                Ok(t) => t,
+                Err(refusal) => {
+                    AuditConn::append_entry(&mut *conn, &denied(serde_json::json!({"refused": refusal.hint}))).await?;
+                    return Ok(Err(VersionError::Refused(refusal)));
+                }
+            };
+            let at = now_timestamp();
+            let mut demoted = None;
+            if transition.to == Status::Published {
+                let other: Option<String> = sqlx::query_scalar(find_published)
+                    .bind(runtime)
+                    .bind(version)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+                if let Some(other) = other
+                    && let Some(demotion) = demotion_on_publish(Status::Published)
+                {
+                    sqlx::query(set_status)
+                        .bind(demotion.to.as_str())
+                        .bind(&at)
+                        .bind(&by)
+                        .bind(AuditAction::Publish.as_str())
+                        .bind(runtime)
+                        .bind(&other)
+                        .bind(demotion.from.as_str())
+                        .execute(&mut *conn)
+                        .await?;
+                    demoted = Some(other);
+                }
+            }
+            let changed = sqlx::query(set_status)
+                .bind(transition.to.as_str())
+                .bind(&at)
+                .bind(&by)
+                .bind(AuditAction::from(action).as_str())
+                .bind(runtime)
+                .bind(version)
+                .bind(transition.from.as_str())
+                .execute(&mut *conn)
+                .await?
+                .rows_affected();
+            if changed != 1 {
+                // The lock makes this unreachable; refuse rather than half-apply.
+                return Err(VersionError::Store(crate::Error::Corrupt(
+                    "status changed under the write lock".into(),
+                )));
+            }
+            let entry = NewEntry::new(actor.clone(), action.into(), Outcome::Accepted)
+                .target(runtime, Some(version.to_owned()))
+                .reason(reason.as_str())
+                .statuses(Some(transition.from), Some(transition.to))
+                .details(match &demoted {
+                    Some(other) => serde_json::json!({"demoted": other}),
+                    None => serde_json::json!({}),
+                });
+            let written = AuditConn::append_entry(&mut *conn, &entry).await?;
+            Ok::<_, VersionError>(Ok(Applied {
+                transition,
+                demoted,
+                audit_id: written.id,
+            }))
+        }
+        .await
+    })
+}
+
+/// A transition the system makes when the cluster reports an outcome. `None`
+/// when the event no longer applies (the version moved on meanwhile).
+pub async fn apply_system_event(
+    db: &Database,
+    runtime: &str,
+    version: &str,
+    event: SystemEvent,
+    error_message: Option<&str>,
+) -> Result<Option<Transition>> {
+    let update = "UPDATE versions SET status = $1, status_changed_at = $2, status_actor = 'system', \
+                  status_action = $3, error_message = $4 \
+                  WHERE runtime = $5 AND name = $6 AND status = $7";
+    write_tx!(db, |conn| {
+        async {
+            let Some(current) = fetch_version!(&mut *conn, runtime, version) else {
+                return Ok(Err(VersionError::UnknownVersion {
+                    runtime: runtime.to_owned(),
+                    version: version.to_owned(),
+                }));
+            };
+            let Some(transition) = system_transition(current.status, event) else {
+                return Ok(Ok(None));
+            };
+            sqlx::query(update)
+                .bind(transition.to.as_str())
+                .bind(now_timestamp())
+                .bind(AuditAction::SystemTransition.as_str())
+                .bind(error_message)
+                .bind(runtime)
+                .bind(version)
+                .bind(transition.from.as_str())
+                .execute(&mut *conn)
+                .await?;
+            let outcome = if transition.to == Status::Error {
+                Outcome::Failed
+            } else {
+                Outcome::Completed
+            };
+            let mut details = serde_json::json!({"event": event});
+            if let Some(message) = error_message {
+                details["error"] = serde_json::Value::String(message.to_owned());
+            }
+            let entry = NewEntry::new(Actor::System, AuditAction::SystemTransition, outcome)
+                .target(runtime, Some(version.to_owned()))
+                .statuses(Some(transition.from), Some(transition.to))
+                .details(details);
+            AuditConn::append_entry(&mut *conn, &entry).await?;
+            Ok::<_, VersionError>(Ok(Some(transition)))
+        }
+        .await
+    })
+}
