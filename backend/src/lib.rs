@@ -6,6 +6,7 @@ pub mod cluster;
 pub mod db;
 pub mod error;
 pub mod health;
+pub mod manifest_file;
 pub mod versions;
 
 pub use cluster::{Cluster, ClusterMode};

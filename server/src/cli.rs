@@ -33,6 +33,32 @@ pub enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Work with versions.
+    Version {
+        #[command(subcommand)]
+        command: VersionCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum VersionCommand {
+    /// Register a version from a YAML or JSON manifest; it starts `stopped`.
+    /// Creates the runtime when it does not exist yet.
+    Register(RegisterArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RegisterArgs {
+    /// The runtime (Kubernetes namespace) the version belongs to.
+    #[arg(long)]
+    pub runtime: String,
+    /// Base domain of the runtime's Ingress, used when the runtime is created.
+    #[arg(long)]
+    pub base_domain: Option<String>,
+    /// The manifest file.
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
 }
 
 #[derive(Debug, Subcommand)]

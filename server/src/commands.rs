@@ -3,22 +3,114 @@
 
 use std::process::ExitCode;
 
-use backend::{Database, audit};
+use std::io::Read;
+
+use backend::{
+    Database, audit,
+    audit::Actor,
+    manifest_file::{self, MAX_MANIFEST_BYTES, ManifestError},
+    versions::{self, VersionError},
+};
+
+use crate::cli::RegisterArgs;
+
+async fn open(database_url: &str) -> Result<Database, ExitCode> {
+    let db = Database::connect(database_url).await.map_err(|error| {
+        eprintln!("error: cannot open the database: {error}");
+        ExitCode::from(2)
+    })?;
+    db.migrate().await.map_err(|error| {
+        eprintln!("error: cannot prepare the database: {error}");
+        ExitCode::from(2)
+    })?;
+    Ok(db)
+}
+
+/// The person at the terminal: whoever can run the binary against the
+/// database is trusted as an administrator, and recorded as such.
+fn cli_actor() -> Actor {
+    let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+    Actor::User {
+        id: None,
+        email: format!("cli:{user}"),
+        role: "admin".into(),
+    }
+}
+
+/// Exit 0: registered. 1: the manifest or registration was refused (every
+/// problem is printed). 2: the file or database could not be read.
+pub async fn version_register(args: RegisterArgs) -> ExitCode {
+    let mut bytes = Vec::new();
+    let read = std::fs::File::open(&args.file).and_then(|f| {
+        // One byte past the cap is enough to know it is too large.
+        f.take(MAX_MANIFEST_BYTES as u64 + 1)
+            .read_to_end(&mut bytes)
+    });
+    if let Err(error) = read {
+        eprintln!("error: cannot read {}: {error}", args.file.display());
+        return ExitCode::from(2);
+    }
+    let manifest = match manifest_file::parse(&bytes) {
+        Ok(manifest) => manifest,
+        Err(ManifestError::Invalid(problems)) => {
+            eprintln!("error: {} is not a valid manifest:", args.file.display());
+            for problem in problems {
+                eprintln!("  {problem}");
+            }
+            return ExitCode::FAILURE;
+        }
+        Err(error) => {
+            eprintln!("error: {}: {error}", args.file.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    let db = match open(&args.database.resolve()).await {
+        Ok(db) => db,
+        Err(code) => return code,
+    };
+    let base_domain = args
+        .base_domain
+        .unwrap_or_else(|| format!("{}.localhost", args.runtime));
+    let result = match versions::ensure_runtime(&db, &args.runtime, &base_domain).await {
+        Ok(()) => versions::register(&db, &cli_actor(), &args.runtime, &manifest).await,
+        Err(error) => Err(error),
+    };
+    db.close().await;
+    match result {
+        Ok(record) => {
+            println!(
+                "registered {}/{} ({}, {} processes)",
+                record.runtime,
+                record.name,
+                record.status,
+                record.manifest.processes.len()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(VersionError::Invalid(problems)) => {
+            for problem in problems {
+                eprintln!("error: {problem}");
+            }
+            ExitCode::FAILURE
+        }
+        Err(VersionError::Store(error)) => {
+            eprintln!("error: {error}");
+            ExitCode::from(2)
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
 
 /// Exit 0: chain intact. 1: broken (the first bad entry is named). 2: the
 /// database could not be read.
 pub async fn audit_verify(database_url: &str) -> ExitCode {
-    let db = match Database::connect(database_url).await {
+    let db = match open(database_url).await {
         Ok(db) => db,
-        Err(error) => {
-            eprintln!("error: cannot open the database: {error}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
-    if let Err(error) = db.migrate().await {
-        eprintln!("error: cannot prepare the database: {error}");
-        return ExitCode::from(2);
-    }
     let result = audit::verify(&db).await;
     db.close().await;
     match result {

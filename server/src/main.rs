@@ -2,7 +2,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use server::{
-    cli::{AuditCommand, Cli, Command, ServeArgs},
+    cli::{AuditCommand, Cli, Command, ServeArgs, VersionCommand},
     commands,
     startup::Application,
     telemetry,
@@ -17,6 +17,9 @@ async fn main() -> ExitCode {
         Some(Command::Audit {
             command: AuditCommand::Verify(args),
         }) => commands::audit_verify(&args.resolve()).await,
+        Some(Command::Version {
+            command: VersionCommand::Register(args),
+        }) => commands::version_register(args).await,
     }
 }
 
