@@ -2,6 +2,7 @@
 //! the health of both. Nothing here is compiled into the browser bundle.
 
 pub mod audit;
+pub mod audit_export;
 pub mod cluster;
 pub mod db;
 pub mod error;
