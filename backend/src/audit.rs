@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 use sqlx::Row;
 
 use crate::{
+    audit_retention::{self, Checkpoint},
     db::Database,
     error::{Error, Result},
 };
@@ -379,6 +380,8 @@ pub enum Verification {
     Intact {
         entries: u64,
         last_hash: String,
+        /// Where the kept chain starts when retention removed older entries.
+        checkpoint: Option<Checkpoint>,
     },
     Broken {
         entries_checked: u64,
@@ -387,14 +390,20 @@ pub enum Verification {
     },
 }
 
-/// Walks the whole log in id order, in pages, and reports the first entry
-/// whose stored hash or link does not match.
+/// Walks the log in id order, in pages, from the newest retention checkpoint
+/// (or the genesis), and reports the first entry whose stored hash or link
+/// does not match. A checkpoint counts only when the `audit.retention` entry
+/// that records it is in the verified chain.
 pub async fn verify(db: &Database) -> Result<Verification> {
     const PAGE: i64 = 1000;
     let sql = format!("SELECT {SELECT_COLUMNS} FROM audit_log WHERE id > $1 ORDER BY id LIMIT $2");
-    let mut after = 0i64;
+    let checkpoint = audit_retention::latest_checkpoint(db).await?;
+    let (mut after, mut prev) = match &checkpoint {
+        Some(c) => (c.up_to_id, c.anchor_hash.clone()),
+        None => (0, GENESIS_HASH.to_owned()),
+    };
+    let mut checkpoint_backed = checkpoint.is_none();
     let mut checked = 0u64;
-    let mut prev = GENESIS_HASH.to_owned();
     loop {
         let page: Vec<Entry> = match db {
             Database::Sqlite(pool) => {
@@ -405,10 +414,7 @@ pub async fn verify(db: &Database) -> Result<Verification> {
             }
         };
         let Some(last) = page.last() else {
-            return Ok(Verification::Intact {
-                entries: checked,
-                last_hash: prev,
-            });
+            break;
         };
         after = last.id;
         for entry in page {
@@ -426,9 +432,27 @@ pub async fn verify(db: &Database) -> Result<Verification> {
                     problem: "content does not match its hash (the entry was altered)".into(),
                 });
             }
+            if let Some(c) = &checkpoint {
+                checkpoint_backed |= audit_retention::entry_backs(&entry, c);
+            }
             checked += 1;
             prev = entry.hash;
         }
+    }
+    match checkpoint {
+        Some(c) if !checkpoint_backed => Ok(Verification::Broken {
+            entries_checked: checked,
+            first_bad_id: c.entry_id,
+            problem: format!(
+                "the retention checkpoint removing entries up to {} is not backed by its audit.retention entry",
+                c.up_to_id
+            ),
+        }),
+        checkpoint => Ok(Verification::Intact {
+            entries: checked,
+            last_hash: prev,
+            checkpoint,
+        }),
     }
 }
 

@@ -1,8 +1,41 @@
 //! Server-only services of the console: persistence, the cluster connection and
 //! the health of both. Nothing here is compiled into the browser bundle.
 
+/// Runs `$body` in a write transaction that holds the audit append lock
+/// (SQLite `BEGIN IMMEDIATE`, the PostgreSQL advisory lock) on either database,
+/// with `$conn` bound to the connection. The body yields `Ok(Ok(v))` to commit and return `v`,
+/// `Ok(Err(e))` to commit (its audit entry) and return `e`; an `Err` rolls
+/// back.
+macro_rules! write_tx {
+    ($err:ty, $db:expr, |$conn:ident| $body:expr) => {{
+        let decided: std::result::Result<_, $err> = match $db {
+            $crate::db::Database::Sqlite(pool) => {
+                let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+                let decided = {
+                    let $conn: &mut sqlx::SqliteConnection = &mut *tx;
+                    $body
+                }?;
+                tx.commit().await?;
+                Ok(decided)
+            }
+            $crate::db::Database::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                $crate::audit::lock_pg(&mut *tx).await?;
+                let decided = {
+                    let $conn: &mut sqlx::PgConnection = &mut *tx;
+                    $body
+                }?;
+                tx.commit().await?;
+                Ok(decided)
+            }
+        };
+        decided?
+    }};
+}
+
 pub mod audit;
 pub mod audit_export;
+pub mod audit_retention;
 pub mod cluster;
 pub mod db;
 pub mod error;

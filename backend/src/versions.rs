@@ -82,37 +82,6 @@ fn actor_name(actor: &Actor) -> &str {
     }
 }
 
-/// Runs `$body` in a write transaction on either database with `$conn` bound
-/// to the connection. The body yields `Ok(Ok(v))` to commit and return `v`,
-/// `Ok(Err(e))` to commit (its audit entry) and return `e`; an `Err` rolls
-/// back.
-macro_rules! write_tx {
-    ($db:expr, |$conn:ident| $body:expr) => {{
-        let decided: std::result::Result<_, VersionError> = match $db {
-            Database::Sqlite(pool) => {
-                let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-                let decided = {
-                    let $conn: &mut sqlx::SqliteConnection = &mut *tx;
-                    $body
-                }?;
-                tx.commit().await?;
-                Ok(decided)
-            }
-            Database::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                audit::lock_pg(&mut *tx).await?;
-                let decided = {
-                    let $conn: &mut sqlx::PgConnection = &mut *tx;
-                    $body
-                }?;
-                tx.commit().await?;
-                Ok(decided)
-            }
-        };
-        decided?
-    }};
-}
-
 const VERSION_COLUMNS: &str = "runtime, name, description, manifest, status, status_changed_at, \
      status_actor, status_action, error_message, created_at, created_by";
 
@@ -265,7 +234,7 @@ pub async fn register(
                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
     let runtime_exists = "SELECT name FROM runtimes WHERE name = $1";
     let exists = "SELECT name FROM versions WHERE runtime = $1 AND name = $2";
-    write_tx!(db, |conn| {
+    write_tx!(VersionError, db, |conn| {
         async {
             let known: Option<String> = sqlx::query_scalar(runtime_exists)
                 .bind(runtime)
@@ -336,7 +305,7 @@ pub async fn apply_action(
                       WHERE runtime = $5 AND name = $6 AND status = $7";
     let find_published =
         "SELECT name FROM versions WHERE runtime = $1 AND status = 'published' AND name <> $2";
-    write_tx!(db, |conn| {
+    write_tx!(VersionError, db, |conn| {
         async {
             let Some(current) = fetch_version!(&mut *conn, runtime, version) else {
                 return Ok(Err(VersionError::UnknownVersion {
@@ -440,7 +409,7 @@ pub async fn apply_system_event(
     let update = "UPDATE versions SET status = $1, status_changed_at = $2, status_actor = 'system', \
                   status_action = $3, error_message = $4 \
                   WHERE runtime = $5 AND name = $6 AND status = $7";
-    write_tx!(db, |conn| {
+    write_tx!(VersionError, db, |conn| {
         async {
             let Some(current) = fetch_version!(&mut *conn, runtime, version) else {
                 return Ok(Err(VersionError::UnknownVersion {

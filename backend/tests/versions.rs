@@ -12,48 +12,16 @@ use lifecycle::{
     manifest::{Entrypoint, Process},
 };
 
-async fn databases() -> Vec<(&'static str, Database, Option<tempfile::TempDir>)> {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let sqlite = Database::connect(&format!("sqlite://{}/c.db", dir.path().display()))
-        .await
-        .expect("sqlite");
-    sqlite.migrate().await.expect("migrate");
-    let mut all = vec![("sqlite", sqlite, Some(dir))];
-    if let Ok(url) = std::env::var("TEST_POSTGRES_URL")
-        && !url.is_empty()
-    {
-        all.push(("postgres", fresh_postgres(&url).await, None));
-    }
-    for (_, db, _) in &all {
-        versions::ensure_runtime(db, "demo", "demo.example.com")
+mod common;
+
+async fn databases() -> Vec<(&'static str, common::TestDb)> {
+    let all = common::databases().await;
+    for (_, t) in &all {
+        versions::ensure_runtime(&t.db, "demo", "demo.example.com")
             .await
             .expect("runtime");
     }
     all
-}
-
-async fn fresh_postgres(url: &str) -> Database {
-    let schema = format!(
-        "v{}_{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0)
-    );
-    let admin = Database::connect(url).await.expect("postgres");
-    if let Database::Postgres(pool) = &admin {
-        sqlx::query(&format!("CREATE SCHEMA {schema}"))
-            .execute(pool)
-            .await
-            .expect("schema");
-    }
-    let sep = if url.contains('?') { '&' } else { '?' };
-    let db = Database::connect(&format!("{url}{sep}options=-c%20search_path%3D{schema}"))
-        .await
-        .expect("connect");
-    db.migrate().await.expect("migrate");
-    db
 }
 
 fn manager(n: i64) -> Actor {
@@ -115,7 +83,8 @@ async fn started(db: &Database, name: &str) {
 
 #[tokio::test]
 async fn registration_stores_a_stopped_version_and_refuses_bad_or_duplicate_ones() {
-    for (name, db, _dir) in databases().await {
+    for (name, t) in databases().await {
+        let db = t.db.clone();
         register(&db, "v1").await;
         let v1 = versions::get(&db, "demo", "v1").await.expect("found");
         assert_eq!(v1.status, Status::Stopped, "{name}");
@@ -184,7 +153,8 @@ async fn registration_stores_a_stopped_version_and_refuses_bad_or_duplicate_ones
 
 #[tokio::test]
 async fn actions_follow_the_table_and_each_leaves_one_audit_entry() {
-    for (name, db, _dir) in databases().await {
+    for (name, t) in databases().await {
+        let db = t.db.clone();
         register(&db, "v1").await;
         let applied = versions::apply_action(
             &db,
@@ -282,7 +252,8 @@ async fn actions_follow_the_table_and_each_leaves_one_audit_entry() {
 
 #[tokio::test]
 async fn publishing_demotes_the_previously_published_version_in_the_same_step() {
-    for (name, db, _dir) in databases().await {
+    for (name, t) in databases().await {
+        let db = t.db.clone();
         for v in ["v1", "v2"] {
             register(&db, v).await;
             started(&db, v).await;
@@ -340,7 +311,8 @@ async fn publishing_demotes_the_previously_published_version_in_the_same_step() 
 
 #[tokio::test]
 async fn of_two_operators_acting_at_once_exactly_one_wins_and_the_other_is_told_who() {
-    for (name, db, _dir) in databases().await {
+    for (name, t) in databases().await {
+        let db = t.db.clone();
         register(&db, "v1").await;
         let mut tasks = Vec::new();
         for n in 1..=8 {
@@ -415,7 +387,8 @@ async fn of_two_operators_acting_at_once_exactly_one_wins_and_the_other_is_told_
 
 #[tokio::test]
 async fn the_database_itself_refuses_a_second_published_version() {
-    let (_, db, _dir) = databases().await.remove(0);
+    let (_, t) = databases().await.remove(0);
+    let db = t.db.clone();
     for v in ["v1", "v2"] {
         register(&db, v).await;
     }

@@ -66,6 +66,83 @@ pub enum AuditCommand {
     /// Walk the hash chain and report the first broken link. Exits 0 when the
     /// log is intact, 1 when it is not.
     Verify(DatabaseArgs),
+    /// Write what a filter selects as CSV or JSON, streamed (newest first).
+    Export(ExportArgs),
+    /// Remove entries older than the retention period. The run is recorded in
+    /// the log with its reason, and the chain stays verifiable.
+    Retention(RetentionArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[arg(long, value_parser = ["csv", "json"], default_value = "csv")]
+    pub format: String,
+    /// Write to this file instead of standard output.
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+    /// Only entries by this user (email).
+    #[arg(long)]
+    pub user: Option<String>,
+    /// Only this action, e.g. `version.start`.
+    #[arg(long, value_parser = parse_audit_action)]
+    pub action: Option<lifecycle::AuditAction>,
+    #[arg(long)]
+    pub runtime: Option<String>,
+    #[arg(long)]
+    pub version: Option<String>,
+    /// accepted, denied, failed or completed.
+    #[arg(long, value_parser = parse_outcome)]
+    pub outcome: Option<lifecycle::Outcome>,
+    /// Entries at or after this time (`2026-11-28` or `2026-11-28T09:00:00Z`).
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Entries before this time.
+    #[arg(long)]
+    pub to: Option<String>,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}
+
+impl ExportArgs {
+    pub fn filter(&self) -> backend::audit::Filter {
+        backend::audit::Filter {
+            actor_email: self.user.clone(),
+            action: self.action,
+            runtime: self.runtime.clone(),
+            version: self.version.clone(),
+            outcome: self.outcome,
+            from: self.from.clone(),
+            to: self.to.clone(),
+        }
+    }
+}
+
+fn parse_audit_action(value: &str) -> Result<lifecycle::AuditAction, String> {
+    value.parse().map_err(|_| {
+        let known: Vec<&str> = lifecycle::AuditAction::ALL
+            .iter()
+            .map(|a| a.as_str())
+            .collect();
+        format!("unknown action (one of {})", known.join(", "))
+    })
+}
+
+fn parse_outcome(value: &str) -> Result<lifecycle::Outcome, String> {
+    value
+        .parse()
+        .map_err(|_| "unknown outcome (accepted, denied, failed or completed)".to_owned())
+}
+
+#[derive(Debug, Args)]
+pub struct RetentionArgs {
+    /// Keep this many days of entries; older ones are removed.
+    #[arg(long)]
+    pub keep_days: u32,
+    /// Why, recorded in the log (1-1000 characters).
+    #[arg(long)]
+    pub reason: String,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
 }
 
 #[derive(Debug, Args)]
@@ -113,6 +190,11 @@ pub struct ServeArgs {
     #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = DEFAULT_SITE_ROOT)]
     pub site_root: PathBuf,
 
+    /// Keep this many days of audit entries and remove older ones daily (each
+    /// run is itself audited). Unset: nothing is ever removed.
+    #[arg(long, env = "CONSOLE_AUDIT_RETENTION_DAYS")]
+    pub audit_retention_days: Option<u32>,
+
     /// Shut down when standard input reaches end of file.
     #[arg(long, env = "CONSOLE_SHUTDOWN_ON_STDIN_EOF", default_value_t = false)]
     pub shutdown_on_stdin_eof: bool,
@@ -128,6 +210,8 @@ pub enum ConfigError {
     LogFilter { filter: String, reason: String },
     #[error("{0}")]
     Database(String),
+    #[error("--audit-retention-days: {0}")]
+    Retention(String),
 }
 
 impl ServeArgs {
@@ -144,6 +228,14 @@ impl ServeArgs {
         let database_url = resolve_database_url(self.database_url, fallback_database_url);
         backend::db::Backend::from_url(&database_url)
             .map_err(|e| ConfigError::Database(e.to_string()))?;
+        if let Some(days) = self.audit_retention_days
+            && !(backend::audit_retention::MIN_KEEP_DAYS..=backend::audit_retention::MAX_KEEP_DAYS)
+                .contains(&days)
+        {
+            return Err(ConfigError::Retention(
+                backend::audit_retention::RetentionError::KeepDays(days).to_string(),
+            ));
+        }
         crate::telemetry::parse_filter(&self.log_filter).map_err(|reason| {
             ConfigError::LogFilter {
                 filter: self.log_filter.clone(),
@@ -157,6 +249,7 @@ impl ServeArgs {
             log_filter: self.log_filter,
             log_format: self.log_format,
             site_root: self.site_root,
+            audit_retention_days: self.audit_retention_days,
             shutdown_on_stdin_eof: self.shutdown_on_stdin_eof,
         })
     }
@@ -193,6 +286,10 @@ mod tests {
         assert_eq!(config.log_filter, "info");
         assert_eq!(config.site_root, PathBuf::from(DEFAULT_SITE_ROOT));
         assert!(!config.shutdown_on_stdin_eof);
+        assert_eq!(
+            config.audit_retention_days, None,
+            "nothing is removed by default"
+        );
     }
 
     #[test]
@@ -278,6 +375,13 @@ mod tests {
             "{error}"
         );
         assert!(!error.to_string().contains("secret"), "{error}");
+
+        let error = parse(&["--audit-retention-days", "0"])
+            .expect("parses")
+            .serve
+            .resolve_with(None)
+            .expect_err("refused");
+        assert!(error.to_string().contains("between 1 and"), "{error}");
 
         let error = parse(&["--log", "server=loud"])
             .expect("parses")

@@ -8,11 +8,12 @@ use std::io::Read;
 use backend::{
     Database, audit,
     audit::Actor,
+    audit_export, audit_retention,
     manifest_file::{self, MAX_MANIFEST_BYTES, ManifestError},
     versions::{self, VersionError},
 };
 
-use crate::cli::RegisterArgs;
+use crate::cli::{ExportArgs, RegisterArgs, RetentionArgs};
 
 async fn open(database_url: &str) -> Result<Database, ExitCode> {
     let db = Database::connect(database_url).await.map_err(|error| {
@@ -114,8 +115,18 @@ pub async fn audit_verify(database_url: &str) -> ExitCode {
     let result = audit::verify(&db).await;
     db.close().await;
     match result {
-        Ok(audit::Verification::Intact { entries, last_hash }) => {
+        Ok(audit::Verification::Intact {
+            entries,
+            last_hash,
+            checkpoint,
+        }) => {
             println!("audit log intact: {entries} entries, last hash {last_hash}");
+            if let Some(c) = checkpoint {
+                println!(
+                    "retention removed {} entries up to {} on {} (entries older than {}); the chain resumes from hash {}",
+                    c.removed, c.up_to_id, c.at, c.cutoff, c.anchor_hash
+                );
+            }
             ExitCode::SUCCESS
         }
         Ok(audit::Verification::Broken {
@@ -130,6 +141,94 @@ pub async fn audit_verify(database_url: &str) -> ExitCode {
         }
         Err(error) => {
             eprintln!("error: cannot read the audit log: {error}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Exit 0: the whole selection was written. 2: the database or the output
+/// failed (the output is then incomplete, and says so on standard error).
+pub async fn audit_export(args: ExportArgs) -> ExitCode {
+    use futures::StreamExt;
+    use std::io::Write;
+
+    let format = match args.format.parse::<audit_export::Format>() {
+        Ok(format) => format,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let filter = args.filter();
+    let mut out: Box<dyn Write> = match &args.output {
+        Some(path) => match std::fs::File::create(path) {
+            Ok(file) => Box::new(std::io::BufWriter::new(file)),
+            Err(error) => {
+                eprintln!("error: cannot write {}: {error}", path.display());
+                return ExitCode::from(2);
+            }
+        },
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    };
+    let db = match open(&args.database.resolve()).await {
+        Ok(db) => db,
+        Err(code) => return code,
+    };
+    let mut chunks = std::pin::pin!(audit_export::export(&db, filter, format));
+    let mut code = ExitCode::SUCCESS;
+    while let Some(chunk) = chunks.next().await {
+        let written = match chunk {
+            Ok(text) => out.write_all(text.as_bytes()),
+            Err(error) => {
+                eprintln!("error: the export is incomplete: {error}");
+                code = ExitCode::from(2);
+                break;
+            }
+        };
+        if let Err(error) = written {
+            eprintln!("error: the export is incomplete: {error}");
+            code = ExitCode::from(2);
+            break;
+        }
+    }
+    if let Err(error) = out.flush() {
+        eprintln!("error: the export is incomplete: {error}");
+        code = ExitCode::from(2);
+    }
+    db.close().await;
+    code
+}
+
+/// Exit 0: the run is recorded (whether or not it removed anything).
+/// 1: refused (reason or period). 2: the database failed; nothing changed.
+pub async fn audit_retention(args: RetentionArgs) -> ExitCode {
+    let reason = match lifecycle::Reason::parse(&args.reason) {
+        Ok(reason) => reason,
+        Err(error) => {
+            eprintln!("error: --reason: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let db = match open(&args.database.resolve()).await {
+        Ok(db) => db,
+        Err(code) => return code,
+    };
+    let result = audit_retention::run(&db, &cli_actor(), args.keep_days, &reason).await;
+    db.close().await;
+    match result {
+        Ok(run) => {
+            println!(
+                "retention: removed {} entries older than {} (recorded as entry {})",
+                run.removed, run.cutoff, run.entry.id
+            );
+            ExitCode::SUCCESS
+        }
+        Err(error @ audit_retention::RetentionError::KeepDays(_)) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
             ExitCode::from(2)
         }
     }

@@ -24,6 +24,8 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Where cargo-leptos put the wasm, js, css and public assets.
     pub site_root: PathBuf,
+    /// Days of audit entries to keep; `None` keeps everything.
+    pub audit_retention_days: Option<u32>,
     /// Stop when standard input closes: lets a test harness or supervisor
     /// that dies without signalling still take the server down with it.
     pub shutdown_on_stdin_eof: bool,

@@ -17,6 +17,12 @@ async fn main() -> ExitCode {
         Some(Command::Audit {
             command: AuditCommand::Verify(args),
         }) => commands::audit_verify(&args.resolve()).await,
+        Some(Command::Audit {
+            command: AuditCommand::Export(args),
+        }) => commands::audit_export(args).await,
+        Some(Command::Audit {
+            command: AuditCommand::Retention(args),
+        }) => commands::audit_retention(args).await,
         Some(Command::Version {
             command: VersionCommand::Register(args),
         }) => commands::version_register(args).await,

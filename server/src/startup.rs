@@ -132,6 +132,9 @@ impl Application {
         })?;
 
         let services = Services::new(db, cluster);
+        if let Some(days) = config.audit_retention_days {
+            tokio::spawn(retention_schedule(services.db.clone(), days));
+        }
         let state = AppState {
             leptos_options: leptos_options(&config.site_root, addr),
             services: services.clone(),
@@ -163,5 +166,32 @@ impl Application {
         self.services.db.close().await;
         tracing::info!("shutdown complete");
         result
+    }
+}
+
+/// Applies the configured audit retention now and once a day after, as the
+/// system. A failed run is logged and retried at the next tick; the log is
+/// never trimmed by anything else.
+async fn retention_schedule(db: Database, keep_days: u32) {
+    const EVERY: std::time::Duration = std::time::Duration::from_secs(24 * 60 * 60);
+    let reason = match lifecycle::Reason::parse(&format!(
+        "configured retention: keep {keep_days} days (--audit-retention-days)"
+    )) {
+        Ok(reason) => reason,
+        Err(error) => {
+            tracing::error!(%error, "retention reason refused; retention disabled");
+            return;
+        }
+    };
+    let mut ticks = tokio::time::interval(EVERY);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        if let Err(error) =
+            backend::audit_retention::run(&db, &backend::audit::Actor::System, keep_days, &reason)
+                .await
+        {
+            tracing::error!(%error, "audit retention run failed; retrying at the next tick");
+        }
     }
 }

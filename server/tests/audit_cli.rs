@@ -1,4 +1,5 @@
-//! `server audit verify` on a real database file.
+//! The command-line tasks (`server audit ...`, `server version register`) on
+//! a real database file, through the built binary.
 
 use std::process::Command;
 
@@ -8,11 +9,13 @@ use backend::{
 };
 use lifecycle::{AuditAction, Outcome};
 
-fn verify(url: &str) -> (Option<i32>, String) {
+/// Runs `server ARGS...` with no database from the environment; answers
+/// the exit code and standard output followed by standard error.
+fn server<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> (Option<i32>, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_server"))
         .env_remove("CONSOLE_DATABASE_URL")
         .env_remove("DATABASE_URL")
-        .args(["audit", "verify", "--database-url", url])
+        .args(args)
         .output()
         .expect("runs");
     (
@@ -20,6 +23,10 @@ fn verify(url: &str) -> (Option<i32>, String) {
         String::from_utf8_lossy(&output.stdout).into_owned()
             + &String::from_utf8_lossy(&output.stderr),
     )
+}
+
+fn verify(url: &str) -> (Option<i32>, String) {
+    server(&["audit", "verify", "--database-url", url])
 }
 
 #[tokio::test]
@@ -77,25 +84,15 @@ fn register(url: &str, file: &str) -> (Option<i32>, String) {
         "{}/../examples/manifests/{file}",
         env!("CARGO_MANIFEST_DIR")
     );
-    let output = Command::new(env!("CARGO_BIN_EXE_server"))
-        .env_remove("CONSOLE_DATABASE_URL")
-        .env_remove("DATABASE_URL")
-        .args([
-            "version",
-            "register",
-            "--runtime",
-            "demo",
-            "--database-url",
-            url,
-            &path,
-        ])
-        .output()
-        .expect("runs");
-    (
-        output.status.code(),
-        String::from_utf8_lossy(&output.stdout).into_owned()
-            + &String::from_utf8_lossy(&output.stderr),
-    )
+    server(&[
+        "version",
+        "register",
+        "--runtime",
+        "demo",
+        "--database-url",
+        url,
+        &path,
+    ])
 }
 
 #[tokio::test]
@@ -138,15 +135,166 @@ fn version_register_prints_every_problem_of_an_invalid_manifest() {
         "name: Bad_Name\nentrypoint: {image: e, port: 0}\nprocesses: [{name: w, image: ''}]\n",
     )
     .expect("write");
-    let output = Command::new(env!("CARGO_BIN_EXE_server"))
-        .args(["version", "register", "--runtime", "demo", "--database-url"])
-        .arg(format!("sqlite://{}/console.db", dir.path().display()))
-        .arg(&file)
-        .output()
-        .expect("runs");
-    let err = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(1), "{err}");
+    let (code, err) = server(&[
+        "version".as_ref(),
+        "register".as_ref(),
+        "--runtime".as_ref(),
+        "demo".as_ref(),
+        "--database-url".as_ref(),
+        format!("sqlite://{}/console.db", dir.path().display()).as_ref(),
+        file.as_os_str(),
+    ]);
+    assert_eq!(code, Some(1), "{err}");
     for expected in ["name:", "entrypoint.port:", "processes[0].image: required"] {
         assert!(err.contains(expected), "missing {expected:?} in {err}");
     }
+}
+
+async fn log_with_entries(n: usize) -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}/console.db", dir.path().display());
+    let db = Database::connect(&url).await.expect("opens");
+    db.migrate().await.expect("migrates");
+    for i in 0..n {
+        let entry = NewEntry::new(
+            Actor::User {
+                id: Some(2),
+                email: "manager@example.com".into(),
+                role: "manager".into(),
+            },
+            if i % 2 == 0 {
+                AuditAction::Start
+            } else {
+                AuditAction::Stop
+            },
+            Outcome::Accepted,
+        )
+        .target("demo", Some(format!("v{i}")))
+        .reason(format!("=cmd|' /C calc'!A{i}, \"quoted\""));
+        audit::append(&db, &entry).await.expect("append");
+    }
+    db.close().await;
+    (dir, url)
+}
+
+#[tokio::test]
+async fn export_writes_the_filtered_selection_as_csv_and_json() {
+    let (dir, url) = log_with_entries(1203).await;
+
+    let csv = dir.path().join("starts.csv");
+    let (code, out) = server(&[
+        "audit".as_ref(),
+        "export".as_ref(),
+        "--action".as_ref(),
+        "version.start".as_ref(),
+        "--database-url".as_ref(),
+        url.as_ref(),
+        "--output".as_ref(),
+        csv.as_os_str(),
+    ]);
+    assert_eq!(code, Some(0), "{out}");
+    let text = std::fs::read_to_string(&csv).expect("written");
+    let mut reader_lines = text.lines();
+    assert!(
+        reader_lines
+            .next()
+            .expect("header")
+            .starts_with("id,at,actor_kind")
+    );
+    // 602 starts across several export pages, each a line (reasons have no
+    // line breaks), formula-looking reasons defused.
+    assert_eq!(reader_lines.clone().count(), 602);
+    assert!(reader_lines.all(|l| l.contains(",version.start,") && l.contains("\"'=cmd|")));
+
+    let (code, json) = server(&[
+        "audit",
+        "export",
+        "--format",
+        "json",
+        "--version",
+        "v7",
+        "--database-url",
+        &url,
+    ]);
+    assert_eq!(code, Some(0), "{json}");
+    let entries: Vec<serde_json::Value> = serde_json::from_str(&json).expect("valid JSON");
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0]["version"], "v7");
+    assert_eq!(entries[0]["action"], "version.stop");
+
+    let (code, out) = server(&[
+        "audit",
+        "export",
+        "--action",
+        "version.delete",
+        "--database-url",
+        &url,
+    ]);
+    assert_eq!(code, Some(2), "{out}");
+    assert!(out.contains("unknown action"), "{out}");
+}
+
+#[tokio::test]
+async fn retention_is_recorded_refuses_bad_input_and_keeps_the_chain_verifiable() {
+    let (_dir, url) = log_with_entries(4).await;
+
+    let (code, out) = server(&[
+        "audit",
+        "retention",
+        "--keep-days",
+        "30",
+        "--reason",
+        "  ",
+        "--database-url",
+        &url,
+    ]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("--reason"), "{out}");
+    let (code, out) = server(&[
+        "audit",
+        "retention",
+        "--keep-days",
+        "0",
+        "--reason",
+        "policy",
+        "--database-url",
+        &url,
+    ]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("between 1 and"), "{out}");
+
+    let (code, out) = server(&[
+        "audit",
+        "retention",
+        "--keep-days",
+        "30",
+        "--reason",
+        "policy SEC-7",
+        "--database-url",
+        &url,
+    ]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("removed 0 entries"), "{out}");
+
+    let (code, out) = verify(&url);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("intact: 5 entries"),
+        "the refusals wrote nothing, the run one entry: {out}"
+    );
+
+    let (code, json) = server(&[
+        "audit",
+        "export",
+        "--format",
+        "json",
+        "--action",
+        "audit.retention",
+        "--database-url",
+        &url,
+    ]);
+    assert_eq!(code, Some(0), "{json}");
+    let entries: Vec<serde_json::Value> = serde_json::from_str(&json).expect("valid JSON");
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0]["reason"], "policy SEC-7");
 }

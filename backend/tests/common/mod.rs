@@ -1,0 +1,73 @@
+//! Databases for the integration tests: SQLite always, PostgreSQL too when
+//! `TEST_POSTGRES_URL` names a server (each test gets its own schema).
+#![allow(dead_code)] // each test file uses its own subset
+
+use backend::Database;
+
+pub struct TestDb {
+    pub db: Database,
+    _dir: Option<tempfile::TempDir>,
+}
+
+pub async fn sqlite() -> TestDb {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = Database::connect(&format!("sqlite://{}/audit.db", dir.path().display()))
+        .await
+        .expect("sqlite opens");
+    db.migrate().await.expect("migrates");
+    TestDb {
+        db,
+        _dir: Some(dir),
+    }
+}
+
+pub async fn databases() -> Vec<(&'static str, TestDb)> {
+    let mut all = vec![("sqlite", sqlite().await)];
+    match std::env::var("TEST_POSTGRES_URL") {
+        Ok(url) if !url.is_empty() => {
+            let db = fresh_postgres(&url).await;
+            all.push(("postgres", TestDb { db, _dir: None }));
+        }
+        _ => eprintln!("postgres: skipped (TEST_POSTGRES_URL not set)"),
+    }
+    all
+}
+
+/// A new, empty schema per test so tests never see each other's rows.
+pub async fn fresh_postgres(url: &str) -> Database {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    let schema = format!(
+        "t{}_{}_{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed),
+        chrono_suffix()
+    );
+    let admin = Database::connect(url).await.expect("postgres reachable");
+    if let Database::Postgres(pool) = &admin {
+        sqlx::query(&format!("CREATE SCHEMA {schema}"))
+            .execute(pool)
+            .await
+            .expect("create schema");
+    }
+    let sep = if url.contains('?') { '&' } else { '?' };
+    let db = Database::connect(&format!("{url}{sep}options=-c%20search_path%3D{schema}"))
+        .await
+        .expect("connects to schema");
+    db.migrate().await.expect("migrates");
+    db
+}
+
+fn chrono_suffix() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() % 1_000_000)
+        .unwrap_or(0)
+}
+
+pub async fn execute(db: &Database, sql: &str) -> Result<(), sqlx::Error> {
+    match db {
+        Database::Sqlite(pool) => sqlx::query(sql).execute(pool).await.map(drop),
+        Database::Postgres(pool) => sqlx::query(sql).execute(pool).await.map(drop),
+    }
+}
