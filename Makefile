@@ -5,7 +5,7 @@ SHELL := /bin/bash
 export PATH := $(CURDIR)/.tools/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 export LEPTOS_SITE_ROOT ?= target/site
 
-.PHONY: run test tools-run tools-test build-release build-debug test-rust test-e2e lint fmt clean-data
+.PHONY: run test bench tools-run tools-test build-release build-debug test-rust test-e2e lint fmt clean-data
 
 ## make run: build the release console and serve it on http://127.0.0.1:3000
 run: tools-run build-release
@@ -33,6 +33,10 @@ test-rust:
 test-e2e:
 	cd end2end && CONSOLE_SERVER_BIN=$(CURDIR)/target/debug/server \
 		LEPTOS_SITE_ROOT=$(CURDIR)/target/site npx playwright test
+
+## make bench: benchmarks (release build), each writing a report under bench/
+bench:
+	scripts/with-postgres.sh cargo bench -p backend --bench audit_log
 
 lint:
 	cargo fmt --all -- --check

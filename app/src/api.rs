@@ -48,13 +48,74 @@ pub struct StatusReport {
 /// The console's version and whether its database and cluster answer.
 #[server(endpoint = "status")]
 pub async fn server_status() -> Result<StatusReport, ConsoleError> {
-    let services = ssr::services()?;
+    let (services, _) = crate::auth::ssr::signed_in().await?;
     let readiness = services.readiness().await;
     Ok(StatusReport {
         version: env!("CARGO_PKG_VERSION").to_owned(),
         database: readiness.database.into(),
         cluster: readiness.cluster.into(),
     })
+}
+
+/// A version as registration left it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegisteredVersion {
+    pub runtime: String,
+    pub name: String,
+    pub status: lifecycle::Status,
+    pub processes: usize,
+}
+
+/// Registers a version in an existing runtime from a YAML or JSON manifest.
+/// Managers and admins only; every problem of the manifest comes back at once.
+#[server(endpoint = "register_version")]
+pub async fn register_version(
+    runtime: String,
+    manifest: String,
+) -> Result<RegisteredVersion, ConsoleError> {
+    use crate::auth::ssr::{Attempt, require, set_status, unavailable};
+    use backend::{
+        manifest_file::{self, ManifestError},
+        versions::{self, VersionError},
+    };
+    use http::StatusCode;
+    use lifecycle::{AuditAction, Permission};
+
+    let (services, user) = require(
+        Permission::Operate,
+        Attempt {
+            action: AuditAction::Register,
+            runtime: Some(runtime.clone()),
+            version: None,
+        },
+    )
+    .await?;
+    let invalid = |error: ConsoleError| {
+        set_status(StatusCode::UNPROCESSABLE_ENTITY);
+        error
+    };
+    let parsed = manifest_file::parse(manifest.as_bytes()).map_err(|error| match error {
+        ManifestError::Invalid(problems) => invalid(ConsoleError::InvalidFields(problems)),
+        other => invalid(ConsoleError::Invalid(other.to_string())),
+    })?;
+    match versions::register(&services.db, &user.actor(), &runtime, &parsed).await {
+        Ok(record) => Ok(RegisteredVersion {
+            runtime: record.runtime,
+            name: record.name,
+            status: record.status,
+            processes: record.manifest.processes.len(),
+        }),
+        Err(VersionError::Invalid(problems)) => Err(invalid(ConsoleError::InvalidFields(problems))),
+        Err(error @ VersionError::UnknownRuntime(_)) => {
+            set_status(StatusCode::NOT_FOUND);
+            Err(ConsoleError::NotFound(error.to_string()))
+        }
+        Err(error @ VersionError::Duplicate { .. }) => {
+            set_status(StatusCode::CONFLICT);
+            Err(ConsoleError::Conflict(error.to_string()))
+        }
+        Err(error) => Err(unavailable(error)),
+    }
 }
 
 #[cfg(feature = "ssr")]

@@ -21,6 +21,9 @@ pub enum ConsoleError {
     Conflict(String),
     #[error("{0}")]
     Invalid(String),
+    /// Input with located problems (a manifest), each shown next to its field.
+    #[error("The input has {} problem(s): {}", .0.len(), .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    InvalidFields(Vec<lifecycle::FieldError>),
     #[error("The console cannot reach a service it depends on. Try again in a moment.")]
     Unavailable,
     #[error("Something went wrong on the server. The problem has been logged.")]

@@ -3,6 +3,7 @@
 //! into the browser bundle.
 
 pub mod api;
+pub mod auth;
 mod components;
 pub mod error;
 mod pages;
@@ -68,6 +69,7 @@ pub fn App() -> impl IntoView {
                 <main class="main">
                     <Routes fallback=pages::NotFound>
                         <Route path=path!("/") view=pages::Home/>
+                        <Route path=path!("/login") view=pages::SignIn/>
                     </Routes>
                 </main>
             </div>

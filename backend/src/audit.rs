@@ -130,60 +130,27 @@ impl Entry {
         chain_hash(&self.prev_hash, &self.canonical_content())
     }
 
+    /// A JSON array of the fields in a fixed order: unambiguous (strings are
+    /// escaped, nulls differ from empty strings) and identical on every
+    /// database. Changing it invalidates every stored hash.
     fn canonical_content(&self) -> String {
-        canonical_content(&CanonicalFields {
-            at: &self.at,
-            actor_kind: &self.actor_kind,
-            actor_id: self.actor_id,
-            actor_email: self.actor_email.as_deref(),
-            actor_role: self.actor_role.as_deref(),
-            action: &self.action,
-            runtime: self.runtime.as_deref(),
-            version: self.version.as_deref(),
-            reason: self.reason.as_deref(),
-            outcome: &self.outcome,
-            status_before: self.status_before.as_deref(),
-            status_after: self.status_after.as_deref(),
-            details: &self.details,
-        })
+        serde_json::json!([
+            self.at,
+            self.actor_kind,
+            self.actor_id,
+            self.actor_email,
+            self.actor_role,
+            self.action,
+            self.runtime,
+            self.version,
+            self.reason,
+            self.outcome,
+            self.status_before,
+            self.status_after,
+            self.details,
+        ])
+        .to_string()
     }
-}
-
-struct CanonicalFields<'a> {
-    at: &'a str,
-    actor_kind: &'a str,
-    actor_id: Option<i64>,
-    actor_email: Option<&'a str>,
-    actor_role: Option<&'a str>,
-    action: &'a str,
-    runtime: Option<&'a str>,
-    version: Option<&'a str>,
-    reason: Option<&'a str>,
-    outcome: &'a str,
-    status_before: Option<&'a str>,
-    status_after: Option<&'a str>,
-    details: &'a str,
-}
-
-/// A JSON array in a fixed field order: unambiguous (strings are escaped,
-/// nulls are distinct from empty strings) and identical on every database.
-fn canonical_content(f: &CanonicalFields<'_>) -> String {
-    serde_json::json!([
-        f.at,
-        f.actor_kind,
-        f.actor_id,
-        f.actor_email,
-        f.actor_role,
-        f.action,
-        f.runtime,
-        f.version,
-        f.reason,
-        f.outcome,
-        f.status_before,
-        f.status_after,
-        f.details,
-    ])
-    .to_string()
 }
 
 fn chain_hash(prev_hash: &str, content: &str) -> String {
@@ -214,7 +181,26 @@ pub fn now_timestamp() -> String {
 const INSERT_SQL: &str = "INSERT INTO audit_log (at, actor_kind, actor_id, actor_email, actor_role, action, \
      runtime, version, reason, outcome, status_before, status_after, details, prev_hash, hash) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id";
-const LAST_HASH_SQL: &str = "SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1";
+const LAST_ENTRY_SQL: &str = "SELECT hash, at FROM audit_log ORDER BY id DESC LIMIT 1";
+
+/// Where a new entry links: the last entry's hash and time (genesis when the
+/// log is empty).
+struct Tail {
+    hash: String,
+    at: String,
+}
+
+impl Tail {
+    fn from_row(row: Option<(String, String)>) -> Self {
+        match row {
+            Some((hash, at)) => Self { hash, at },
+            None => Self {
+                hash: GENESIS_HASH.to_owned(),
+                at: String::new(),
+            },
+        }
+    }
+}
 const SELECT_COLUMNS: &str = "id, at, actor_kind, actor_id, actor_email, actor_role, action, runtime, \
      version, reason, outcome, status_before, status_after, details, prev_hash, hash";
 
@@ -234,68 +220,31 @@ macro_rules! fetch_entries {
 /// holds the append lock); one body for both databases.
 macro_rules! append_on {
     ($conn:expr, $entry:expr) => {{
-        let entry: &NewEntry = $entry;
-        let prev_hash: String = sqlx::query_scalar(LAST_HASH_SQL)
-            .fetch_optional(&mut *$conn)
-            .await?
-            .unwrap_or_else(|| GENESIS_HASH.to_owned());
-        let at = now_timestamp();
-        let details = entry.details.to_string();
-        let (actor_id, actor_email, actor_role) = entry.actor.parts();
-        let status_before = entry.status_before.map(Status::as_str);
-        let status_after = entry.status_after.map(Status::as_str);
-        let content = canonical_content(&CanonicalFields {
-            at: &at,
-            actor_kind: entry.actor.kind(),
-            actor_id,
-            actor_email,
-            actor_role,
-            action: entry.action.as_str(),
-            runtime: entry.runtime.as_deref(),
-            version: entry.version.as_deref(),
-            reason: entry.reason.as_deref(),
-            outcome: entry.outcome.as_str(),
-            status_before,
-            status_after,
-            details: &details,
-        });
-        let hash = chain_hash(&prev_hash, &content);
-        let id: i64 = sqlx::query_scalar(INSERT_SQL)
-            .bind(&at)
-            .bind(entry.actor.kind())
-            .bind(actor_id)
-            .bind(actor_email)
-            .bind(actor_role)
-            .bind(entry.action.as_str())
-            .bind(entry.runtime.as_deref())
-            .bind(entry.version.as_deref())
-            .bind(entry.reason.as_deref())
-            .bind(entry.outcome.as_str())
-            .bind(status_before)
-            .bind(status_after)
-            .bind(&details)
-            .bind(&prev_hash)
-            .bind(&hash)
+        let tail = Tail::from_row(
+            sqlx::query_as(LAST_ENTRY_SQL)
+                .fetch_optional(&mut *$conn)
+                .await?,
+        );
+        let mut row = sealed($entry, tail);
+        row.id = sqlx::query_scalar(INSERT_SQL)
+            .bind(&row.at)
+            .bind(&row.actor_kind)
+            .bind(row.actor_id)
+            .bind(&row.actor_email)
+            .bind(&row.actor_role)
+            .bind(&row.action)
+            .bind(&row.runtime)
+            .bind(&row.version)
+            .bind(&row.reason)
+            .bind(&row.outcome)
+            .bind(&row.status_before)
+            .bind(&row.status_after)
+            .bind(&row.details)
+            .bind(&row.prev_hash)
+            .bind(&row.hash)
             .fetch_one(&mut *$conn)
             .await?;
-        Ok::<Entry, Error>(Entry {
-            id,
-            at,
-            actor_kind: entry.actor.kind().to_owned(),
-            actor_id,
-            actor_email: actor_email.map(str::to_owned),
-            actor_role: actor_role.map(str::to_owned),
-            action: entry.action.as_str().to_owned(),
-            runtime: entry.runtime.clone(),
-            version: entry.version.clone(),
-            reason: entry.reason.clone(),
-            outcome: entry.outcome.as_str().to_owned(),
-            status_before: status_before.map(str::to_owned),
-            status_after: status_after.map(str::to_owned),
-            details,
-            prev_hash,
-            hash,
-        })
+        Ok::<Entry, Error>(row)
     }};
 }
 
@@ -312,6 +261,109 @@ pub async fn append(db: &Database, entry: &NewEntry) -> Result<Entry> {
             let mut tx = pool.begin().await?;
             lock_pg(&mut tx).await?;
             let written = append_on!(&mut *tx, entry)?;
+            tx.commit().await?;
+            Ok(written)
+        }
+    }
+}
+
+/// Rows per multi-row INSERT in [`append_many`]: 15 binds each stays under
+/// both databases' bind limits.
+const BULK_ROWS: usize = 1000;
+
+/// The stored form of a new entry, with its place in the chain.
+/// Its time is never before the previous entry's, even when the clock steps
+/// back: times then follow ids, which lets time filters become id ranges.
+fn sealed(entry: &NewEntry, tail: Tail) -> Entry {
+    let at = now_timestamp().max(tail.at);
+    let prev_hash = tail.hash;
+    let details = entry.details.to_string();
+    let (actor_id, actor_email, actor_role) = entry.actor.parts();
+    let mut sealed = Entry {
+        id: 0,
+        at,
+        actor_kind: entry.actor.kind().to_owned(),
+        actor_id,
+        actor_email: actor_email.map(str::to_owned),
+        actor_role: actor_role.map(str::to_owned),
+        action: entry.action.as_str().to_owned(),
+        runtime: entry.runtime.clone(),
+        version: entry.version.clone(),
+        reason: entry.reason.clone(),
+        outcome: entry.outcome.as_str().to_owned(),
+        status_before: entry.status_before.map(|s| s.as_str().to_owned()),
+        status_after: entry.status_after.map(|s| s.as_str().to_owned()),
+        details,
+        prev_hash,
+        hash: String::new(),
+    };
+    sealed.hash = sealed.expected_hash();
+    sealed
+}
+
+macro_rules! append_many_on {
+    ($db:ty, $conn:expr, $entries:expr) => {{
+        let mut tail = Tail::from_row(
+            sqlx::query_as(LAST_ENTRY_SQL)
+                .fetch_optional(&mut *$conn)
+                .await?,
+        );
+        let mut written = 0u64;
+        for chunk in $entries.chunks(BULK_ROWS) {
+            let rows: Vec<Entry> = chunk
+                .iter()
+                .map(|entry| {
+                    let row = sealed(entry, std::mem::replace(&mut tail, Tail::from_row(None)));
+                    tail = Tail {
+                        hash: row.hash.clone(),
+                        at: row.at.clone(),
+                    };
+                    row
+                })
+                .collect();
+            let mut qb = sqlx::QueryBuilder::<$db>::new(
+                "INSERT INTO audit_log (at, actor_kind, actor_id, actor_email, actor_role, action, \
+                 runtime, version, reason, outcome, status_before, status_after, details, prev_hash, hash) ",
+            );
+            qb.push_values(&rows, |mut b, e| {
+                b.push_bind(&e.at)
+                    .push_bind(&e.actor_kind)
+                    .push_bind(e.actor_id)
+                    .push_bind(&e.actor_email)
+                    .push_bind(&e.actor_role)
+                    .push_bind(&e.action)
+                    .push_bind(&e.runtime)
+                    .push_bind(&e.version)
+                    .push_bind(&e.reason)
+                    .push_bind(&e.outcome)
+                    .push_bind(&e.status_before)
+                    .push_bind(&e.status_after)
+                    .push_bind(&e.details)
+                    .push_bind(&e.prev_hash)
+                    .push_bind(&e.hash);
+            });
+            qb.build().execute(&mut *$conn).await?;
+            written += rows.len() as u64;
+        }
+        Ok::<u64, Error>(written)
+    }};
+}
+
+/// Writes `entries` in order, in one transaction and as multi-row inserts:
+/// all or none. For seeding and imports; each entry is chained exactly as
+/// [`append`] would chain it.
+pub async fn append_many(db: &Database, entries: &[NewEntry]) -> Result<u64> {
+    match db {
+        Database::Sqlite(pool) => {
+            let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+            let written = append_many_on!(sqlx::Sqlite, &mut *tx, entries)?;
+            tx.commit().await?;
+            Ok(written)
+        }
+        Database::Postgres(pool) => {
+            let mut tx = pool.begin().await?;
+            lock_pg(&mut tx).await?;
+            let written = append_many_on!(sqlx::Postgres, &mut *tx, entries)?;
             tx.commit().await?;
             Ok(written)
         }
@@ -504,12 +556,19 @@ impl Filter {
 }
 
 macro_rules! filtered_query {
-    ($db:ty, $filter:expr, $before:expr, $limit:expr) => {{
+    ($db:ty, $filter:expr, $ids:expr, $before:expr, $limit:expr) => {{
         let mut qb = sqlx::QueryBuilder::<$db>::new(format!(
             "SELECT {SELECT_COLUMNS} FROM audit_log WHERE 1 = 1"
         ));
         for (sql, value) in $filter.conditions() {
             qb.push(sql).push_bind(value);
+        }
+        let ids: &IdRange = $ids;
+        if let Some(first) = ids.first {
+            qb.push(" AND id >= ").push_bind(first);
+        }
+        if let Some(end) = ids.end {
+            qb.push(" AND id < ").push_bind(end);
         }
         if let Some(before) = $before {
             qb.push(" AND id < ").push_bind(before);
@@ -517,6 +576,50 @@ macro_rules! filtered_query {
         qb.push(" ORDER BY id DESC LIMIT ").push_bind($limit);
         qb
     }};
+}
+
+/// A time range as ids: `first` inclusive, `end` exclusive.
+#[derive(Debug, Default)]
+struct IdRange {
+    first: Option<i64>,
+    end: Option<i64>,
+}
+
+const FIRST_ID_AT_SQL: &str = "SELECT id FROM audit_log WHERE at >= $1 ORDER BY at, id LIMIT 1";
+
+/// The first entry at or after `at`, through the `(at, id)` index.
+async fn first_id_at(db: &Database, at: &str) -> Result<Option<i64>> {
+    Ok(match db {
+        Database::Sqlite(pool) => {
+            sqlx::query_scalar(FIRST_ID_AT_SQL)
+                .bind(at)
+                .fetch_optional(pool)
+                .await?
+        }
+        Database::Postgres(pool) => {
+            sqlx::query_scalar(FIRST_ID_AT_SQL)
+                .bind(at)
+                .fetch_optional(pool)
+                .await?
+        }
+    })
+}
+
+/// The filter's time range as ids, so the newest-first scan walks the
+/// primary key over just that range instead of the whole log (the time
+/// predicates stay in the query too). `None`: nothing is that recent.
+async fn id_range(db: &Database, filter: &Filter) -> Result<Option<IdRange>> {
+    let mut ids = IdRange::default();
+    if let Some(from) = &filter.from {
+        match first_id_at(db, from).await? {
+            Some(first) => ids.first = Some(first),
+            None => return Ok(None),
+        }
+    }
+    if let Some(to) = &filter.to {
+        ids.end = first_id_at(db, to).await?;
+    }
+    Ok(Some(ids))
 }
 
 /// Entries matching `filter`, newest first, strictly older than `before`
@@ -531,16 +634,33 @@ pub async fn query(
     let limit = limit.clamp(1, MAX_PAGE);
     // One extra row tells whether an older page exists.
     let fetch = i64::from(limit) + 1;
+    let empty = Page {
+        entries: Vec::new(),
+        next_before: None,
+    };
+    let Some(ids) = id_range(db, filter).await? else {
+        return Ok(empty);
+    };
+    let upper = match (ids.end, before) {
+        (Some(end), Some(before)) => Some(end.min(before)),
+        (end, before) => end.or(before),
+    };
+    if let (Some(first), Some(upper)) = (ids.first, upper)
+        && upper <= first
+    {
+        // Older than the window's first entry: nothing to scan.
+        return Ok(empty);
+    }
     let mut entries: Vec<Entry> = match db {
         Database::Sqlite(pool) => {
             fetch_entries!(
-                filtered_query!(sqlx::Sqlite, filter, before, fetch).build(),
+                filtered_query!(sqlx::Sqlite, filter, &ids, before, fetch).build(),
                 pool
             )
         }
         Database::Postgres(pool) => {
             fetch_entries!(
-                filtered_query!(sqlx::Postgres, filter, before, fetch).build(),
+                filtered_query!(sqlx::Postgres, filter, &ids, before, fetch).build(),
                 pool
             )
         }

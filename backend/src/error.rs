@@ -28,6 +28,9 @@ pub enum Error {
     #[error("cluster error: {0}")]
     Kube(#[from] kube::Error),
 
+    #[error("password hashing failed: {0}")]
+    Password(String),
+
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),
 

@@ -36,11 +36,15 @@ macro_rules! write_tx {
 pub mod audit;
 pub mod audit_export;
 pub mod audit_retention;
+pub mod auth;
 pub mod cluster;
 pub mod db;
+pub mod demo;
 pub mod error;
 pub mod health;
 pub mod manifest_file;
+pub mod password;
+pub mod users;
 pub mod versions;
 
 pub use cluster::{Cluster, ClusterMode};

@@ -334,3 +334,94 @@ async fn exports_stream_every_selected_entry_as_csv_and_json() {
         );
     }
 }
+
+#[tokio::test]
+async fn bulk_appends_chain_like_single_ones_and_are_all_or_nothing() {
+    for (name, t) in databases().await {
+        audit::append(&t.db, &start_of("v0", Outcome::Accepted))
+            .await
+            .expect("append");
+        let batch: Vec<NewEntry> = (1..=2500)
+            .map(|i| start_of(&format!("v{i}"), Outcome::Accepted))
+            .collect();
+        assert_eq!(
+            audit::append_many(&t.db, &batch).await.expect("bulk"),
+            2500,
+            "{name}"
+        );
+        audit::append(&t.db, &start_of("v-last", Outcome::Denied))
+            .await
+            .expect("append after bulk");
+        match audit::verify(&t.db).await.expect("verify") {
+            Verification::Intact { entries, .. } => assert_eq!(entries, 2502, "{name}"),
+            other => panic!("{name}: {other:?}"),
+        }
+    }
+
+    // A batch the database refuses in its second chunk leaves nothing of
+    // the first behind.
+    let t = sqlite().await;
+    execute(
+        &t.db,
+        "CREATE TRIGGER refuse_v1500 BEFORE INSERT ON audit_log WHEN NEW.version = 'v1500' \
+         BEGIN SELECT RAISE(ABORT, 'refused'); END",
+    )
+    .await
+    .expect("trigger");
+    let batch: Vec<NewEntry> = (1..=2000)
+        .map(|i| start_of(&format!("v{i}"), Outcome::Accepted))
+        .collect();
+    assert!(audit::append_many(&t.db, &batch).await.is_err());
+    let page = audit::query(&t.db, &Filter::default(), None, 10)
+        .await
+        .expect("query");
+    assert!(page.entries.is_empty(), "partial batch kept: {page:?}");
+}
+
+#[tokio::test]
+async fn a_time_window_selects_exactly_its_entries_across_pages() {
+    for (name, t) in databases().await {
+        let mut ids = Vec::new();
+        let mut marks = Vec::new();
+        for round in 0..3 {
+            // A boundary strictly between two rounds' times.
+            let mark = audit::now_timestamp();
+            while audit::now_timestamp() == mark {
+                tokio::task::yield_now().await;
+            }
+            marks.push(mark);
+            for i in 0..3 {
+                let entry = start_of(&format!("r{round}-{i}"), Outcome::Accepted);
+                ids.push(audit::append(&t.db, &entry).await.expect("append").id);
+            }
+        }
+        marks.push(audit::now_timestamp());
+        let window = Filter {
+            from: Some(marks[1].clone()),
+            to: Some(marks[2].clone()),
+            ..Filter::default()
+        };
+        let mut seen = Vec::new();
+        let mut before = None;
+        loop {
+            let page = audit::query(&t.db, &window, before, 2)
+                .await
+                .expect("query");
+            seen.extend(page.entries.iter().map(|e| e.id));
+            match page.next_before {
+                Some(cursor) => before = Some(cursor),
+                None => break,
+            }
+        }
+        assert_eq!(seen, vec![ids[5], ids[4], ids[3]], "{name}");
+
+        let all = audit::query(&t.db, &Filter::default(), None, 100)
+            .await
+            .expect("query")
+            .entries;
+        assert!(
+            all.windows(2).all(|w| w[0].at >= w[1].at),
+            "{name}: times follow ids"
+        );
+    }
+}

@@ -11,6 +11,7 @@ pub mod audit;
 pub mod manifest;
 mod names;
 mod reason;
+mod roles;
 mod status;
 mod transition;
 
@@ -18,6 +19,7 @@ pub use audit::{AuditAction, Outcome};
 pub use manifest::{FieldError, Manifest};
 pub use names::{MAX_DNS_LABEL, NameError, validate_dns_label, validate_dns_label_max};
 pub use reason::{MAX_REASON_CHARS, Reason, ReasonError};
+pub use roles::{Permission, Role};
 pub use status::{Action, Health, Status, SystemEvent, UnknownStatus};
 pub use transition::{
     Refusal, Transition, available_actions, demotion_on_publish, plan, system_transition,

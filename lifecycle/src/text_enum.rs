@@ -1,10 +1,10 @@
 /// An enum stored and shown as fixed text: `as_str`, `Display`, `FromStr`
 /// and `ALL`, from one list of variant => text pairs.
 macro_rules! text_enum {
-    ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub enum $name { $($variant),+ }
+        pub enum $name { $($(#[$vmeta])* $variant),+ }
 
         impl $name {
             pub const ALL: [$name; [$(stringify!($variant)),+].len()] = [$($name::$variant),+];

@@ -190,6 +190,28 @@ pub struct ServeArgs {
     #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = DEFAULT_SITE_ROOT)]
     pub site_root: PathBuf,
 
+    /// Demo mode: seed admin@, manager@ and viewer@example.com and the `demo`
+    /// runtime (idempotent; existing users keep their passwords).
+    #[arg(long, env = "CONSOLE_DEMO", default_value_t = false)]
+    pub demo: bool,
+
+    /// Password of the demo users.
+    #[arg(long, env = "CONSOLE_DEMO_PASSWORD", default_value = backend::demo::DEFAULT_PASSWORD, hide_env_values = true)]
+    pub demo_password: String,
+
+    /// Mark the session cookie Secure: set it when users reach the console
+    /// over HTTPS (directly or through a TLS-terminating ingress).
+    #[arg(long, env = "CONSOLE_SECURE_COOKIES", default_value_t = false)]
+    pub secure_cookies: bool,
+
+    /// Sign users out after this many minutes without a request.
+    #[arg(long, env = "CONSOLE_SESSION_IDLE_MINUTES", default_value_t = 30)]
+    pub session_idle_minutes: u32,
+
+    /// Sign users out this many hours after they signed in, however active.
+    #[arg(long, env = "CONSOLE_SESSION_MAX_HOURS", default_value_t = 12)]
+    pub session_max_hours: u32,
+
     /// Keep this many days of audit entries and remove older ones daily (each
     /// run is itself audited). Unset: nothing is ever removed.
     #[arg(long, env = "CONSOLE_AUDIT_RETENTION_DAYS")]
@@ -210,6 +232,10 @@ pub enum ConfigError {
     LogFilter { filter: String, reason: String },
     #[error("{0}")]
     Database(String),
+    #[error("session lifetimes must be at least one minute / one hour")]
+    Sessions,
+    #[error("CONSOLE_DEMO_PASSWORD must be at least 12 characters")]
+    DemoPassword,
     #[error("--audit-retention-days: {0}")]
     Retention(String),
 }
@@ -236,6 +262,12 @@ impl ServeArgs {
                 backend::audit_retention::RetentionError::KeepDays(days).to_string(),
             ));
         }
+        if self.session_idle_minutes == 0 || self.session_max_hours == 0 {
+            return Err(ConfigError::Sessions);
+        }
+        if self.demo && backend::password::check_new(&self.demo_password).is_err() {
+            return Err(ConfigError::DemoPassword);
+        }
         crate::telemetry::parse_filter(&self.log_filter).map_err(|reason| {
             ConfigError::LogFilter {
                 filter: self.log_filter.clone(),
@@ -250,6 +282,12 @@ impl ServeArgs {
             log_format: self.log_format,
             site_root: self.site_root,
             audit_retention_days: self.audit_retention_days,
+            demo_password: self.demo.then_some(self.demo_password),
+            sessions: crate::startup::SessionSettings {
+                secure_cookies: self.secure_cookies,
+                idle: std::time::Duration::from_secs(u64::from(self.session_idle_minutes) * 60),
+                absolute: std::time::Duration::from_secs(u64::from(self.session_max_hours) * 3600),
+            },
             shutdown_on_stdin_eof: self.shutdown_on_stdin_eof,
         })
     }

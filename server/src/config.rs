@@ -14,7 +14,7 @@ pub enum LogFormat {
     Json,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Config {
     pub listen: SocketAddr,
     pub database_url: String,
@@ -24,6 +24,10 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Where cargo-leptos put the wasm, js, css and public assets.
     pub site_root: PathBuf,
+    /// Demo mode: seed the demo users with this password and the `demo`
+    /// runtime. `None` outside demo mode.
+    pub demo_password: Option<String>,
+    pub sessions: crate::startup::SessionSettings,
     /// Days of audit entries to keep; `None` keeps everything.
     pub audit_retention_days: Option<u32>,
     /// Stop when standard input closes: lets a test harness or supervisor

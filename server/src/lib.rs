@@ -5,6 +5,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod routes;
+pub mod security;
 pub mod shutdown;
 pub mod startup;
 pub mod telemetry;

@@ -3,8 +3,12 @@
 use std::{future::Future, net::SocketAddr, path::Path};
 
 use app::{App, BUNDLE_NAME, shell};
-use axum::{Router, extract::FromRef, routing::get};
-use backend::{Cluster, ClusterMode, Database, Services};
+use axum::{Router, extract::FromRef, middleware, routing::get};
+use axum_login::AuthManagerLayerBuilder;
+use backend::{
+    Cluster, ClusterMode, Database, Services,
+    auth::{AuthBackend, AuthServices, Sessions},
+};
 use leptos::{
     config::{Env, LeptosOptions},
     prelude::provide_context,
@@ -12,13 +16,60 @@ use leptos::{
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
+use tower_sessions::{ExpiredDeletion, Expiry, SessionManagerLayer, cookie::SameSite};
 
-use crate::{config::Config, routes::health};
+use crate::{
+    config::Config,
+    routes::health,
+    security::{self, SessionPolicy},
+};
 
 #[derive(Clone)]
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub services: Services,
+    pub auth: AuthServices,
+    pub sessions: SessionSettings,
+}
+
+/// How session cookies are issued and how long sessions live.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionSettings {
+    /// Mark the cookie `Secure` (the console is served over HTTPS, usually
+    /// behind a TLS-terminating ingress).
+    pub secure_cookies: bool,
+    pub idle: std::time::Duration,
+    pub absolute: std::time::Duration,
+}
+
+impl Default for SessionSettings {
+    fn default() -> Self {
+        Self {
+            secure_cookies: false,
+            idle: std::time::Duration::from_secs(30 * 60),
+            absolute: std::time::Duration::from_secs(12 * 60 * 60),
+        }
+    }
+}
+
+impl AppState {
+    /// State over `services`, with the session store on its database.
+    pub async fn new(
+        leptos_options: LeptosOptions,
+        services: Services,
+        sessions: SessionSettings,
+    ) -> Result<Self, backend::Error> {
+        let auth = AuthServices {
+            throttle: Default::default(),
+            sessions: Sessions::new(&services.db).await?,
+        };
+        Ok(Self {
+            leptos_options,
+            services,
+            auth,
+            sessions,
+        })
+    }
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -62,7 +113,27 @@ pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let context = {
         let services = state.services.clone();
-        move || provide_context(services.clone())
+        let auth = state.auth.clone();
+        move || {
+            provide_context(services.clone());
+            provide_context(auth.clone());
+        }
+    };
+    let session_layer = SessionManagerLayer::new(state.auth.sessions.clone())
+        .with_name("console_session")
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(state.sessions.secure_cookies)
+        .with_expiry(Expiry::OnInactivity(
+            tower_sessions::cookie::time::Duration::seconds(
+                i64::try_from(state.sessions.idle.as_secs()).unwrap_or(i64::MAX),
+            ),
+        ));
+    let auth_layer =
+        AuthManagerLayerBuilder::new(AuthBackend::new(state.services.db.clone()), session_layer)
+            .build();
+    let policy = SessionPolicy {
+        absolute: state.sessions.absolute,
     };
     let render = {
         let options = state.leptos_options.clone();
@@ -76,6 +147,13 @@ pub fn router(state: AppState) -> Router {
             AppState,
             _,
         >(context, shell))
+        .layer(middleware::from_fn_with_state(
+            policy,
+            security::session_gate,
+        ))
+        .layer(auth_layer)
+        .layer(middleware::from_fn(security::refuse_cross_site))
+        .layer(middleware::from_fn(security::protective_headers))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -131,14 +209,35 @@ impl Application {
             source,
         })?;
 
+        if let Some(password) = &config.demo_password {
+            let seeded = backend::demo::seed(&db, password).await.map_err(|source| {
+                StartupError::Database {
+                    url: config.redacted_database_url(),
+                    source,
+                }
+            })?;
+            tracing::warn!(
+                users = seeded.users,
+                versions = seeded.versions,
+                "DEMO MODE: demo users (admin@, manager@, viewer@example.com) and the `demo` runtime are present"
+            );
+        }
+
         let services = Services::new(db, cluster);
         if let Some(days) = config.audit_retention_days {
             tokio::spawn(retention_schedule(services.db.clone(), days));
         }
-        let state = AppState {
-            leptos_options: leptos_options(&config.site_root, addr),
-            services: services.clone(),
-        };
+        let state = AppState::new(
+            leptos_options(&config.site_root, addr),
+            services.clone(),
+            config.sessions,
+        )
+        .await
+        .map_err(|source| StartupError::Database {
+            url: config.redacted_database_url(),
+            source,
+        })?;
+        tokio::spawn(delete_expired_sessions(state.auth.sessions.clone()));
         Ok(Self {
             listener,
             router: router(state),
@@ -160,9 +259,14 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let result = axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        // The peer address feeds sign-in throttling per client.
+        let result = axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await;
         self.services.db.close().await;
         tracing::info!("shutdown complete");
         result
@@ -192,6 +296,17 @@ async fn retention_schedule(db: Database, keep_days: u32) {
                 .await
         {
             tracing::error!(%error, "audit retention run failed; retrying at the next tick");
+        }
+    }
+}
+
+/// Expired sessions are refused on load anyway; this keeps the table small.
+async fn delete_expired_sessions(sessions: Sessions) {
+    let mut ticks = tokio::time::interval(std::time::Duration::from_secs(60 * 60));
+    loop {
+        ticks.tick().await;
+        if let Err(error) = sessions.delete_expired().await {
+            tracing::warn!(%error, "could not delete expired sessions");
         }
     }
 }

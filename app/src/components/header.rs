@@ -1,10 +1,16 @@
 use leptos::prelude::*;
 
-use crate::PRODUCT_NAME;
+use crate::{
+    PRODUCT_NAME,
+    auth::{Logout, get_current_user},
+};
 
-/// The top bar: product name, navigation and the signed-in user slot.
+/// The top bar: product name, navigation and who is signed in.
 #[component]
 pub fn Header() -> impl IntoView {
+    let user = Resource::new(|| (), |_| get_current_user());
+    let logout = ServerAction::<Logout>::new();
+
     view! {
         <header class="header">
             <a class="brand" href="/">
@@ -13,7 +19,19 @@ pub fn Header() -> impl IntoView {
             </a>
             <nav class="nav" aria-label="Main"></nav>
             <div class="user-slot" data-user-slot="">
-                <span class="muted">"Not signed in"</span>
+                <Suspense fallback=|| view! { <span class="muted">"…"</span> }>
+                    {move || user.get().map(|answer| match answer {
+                        Ok(Some(user)) => view! {
+                            <span class="user-email" data-user-email=user.email.clone()>{user.email.clone()}</span>
+                            " "
+                            <span class="role-badge" data-user-role=user.role.as_str()>{user.role.label()}</span>
+                            <ActionForm action=logout attr:class="inline-form">
+                                <button type="submit" class="link-button">"Sign out"</button>
+                            </ActionForm>
+                        }.into_any(),
+                        _ => view! { <a href="/login">"Sign in"</a> }.into_any(),
+                    })}
+                </Suspense>
             </div>
         </header>
     }

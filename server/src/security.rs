@@ -1,0 +1,188 @@
+//! Request guards around every route: cross-site refusal, the session gate
+//! (sign-in required everywhere but sign-in, probes and static files), the
+//! absolute session lifetime, and a few protective response headers.
+
+use axum::{
+    body::Body,
+    extract::{Request, State},
+    http::{HeaderValue, Method, StatusCode, header},
+    middleware::Next,
+    response::{IntoResponse, Redirect, Response},
+};
+use backend::auth::AuthSession;
+
+use app::{ConsoleError, auth::ssr::LOGIN_AT_KEY};
+
+/// Session lifetimes.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionPolicy {
+    /// Ends the session this long after sign-in, however active.
+    pub absolute: std::time::Duration,
+}
+
+/// Paths reachable without signing in.
+fn is_public(path: &str) -> bool {
+    matches!(
+        path,
+        "/login" | "/healthz" | "/readyz" | "/api/login" | "/api/logout" | "/api/me"
+    ) || path.starts_with("/pkg/")
+        // Static files from `public/` (favicon.svg, ...): a dot in the last
+        // segment; no page route has one.
+        || path.rsplit('/').next().is_some_and(|last| last.contains('.'))
+}
+
+fn error_response(status: StatusCode, error: ConsoleError) -> Response {
+    let body = serde_json::to_string(&error).unwrap_or_else(|_| "\"Internal\"".to_owned());
+    (
+        status,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response()
+}
+
+/// Refuses state-changing requests another site's page sends: when the
+/// browser names the request's origin and it is not this host, or says
+/// the request is cross-site. Non-browser clients send neither.
+pub async fn refuse_cross_site(request: Request, next: Next) -> Response {
+    if matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    ) {
+        return next.run(request).await;
+    }
+    let headers = request.headers();
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    let same_origin = |origin: &str| {
+        host.is_some_and(|host| {
+            origin
+                .strip_prefix("http://")
+                .or_else(|| origin.strip_prefix("https://"))
+                == Some(host)
+        })
+    };
+    let cross_site = match headers.get(header::ORIGIN).map(|o| o.to_str()) {
+        Some(Ok(origin)) => !same_origin(origin),
+        Some(Err(_)) => true,
+        None => headers
+            .get("sec-fetch-site")
+            .is_some_and(|site| site.as_bytes() == b"cross-site"),
+    };
+    if cross_site {
+        tracing::warn!(path = %request.uri().path(), "cross-site request refused");
+        return error_response(
+            StatusCode::FORBIDDEN,
+            ConsoleError::Forbidden("Cross-site requests are not accepted.".into()),
+        );
+    }
+    next.run(request).await
+}
+
+/// Runs inside the auth layer: ends sessions past their absolute lifetime,
+/// keeps active sessions from idling out, and sends the anonymous to sign in.
+pub async fn session_gate(
+    State(policy): State<SessionPolicy>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let Some(mut auth) = request.extensions().get::<AuthSession>().cloned() else {
+        tracing::error!("session gate without an auth session: layer order is wrong");
+        return error_response(StatusCode::INTERNAL_SERVER_ERROR, ConsoleError::Internal);
+    };
+    if auth.user.is_some() {
+        let now = app::auth::ssr::unix_now();
+        let login_at = auth.session.get::<i64>(LOGIN_AT_KEY).await.ok().flatten();
+        let expired =
+            login_at.is_none_or(|at| now.saturating_sub(at) >= policy.absolute.as_secs() as i64);
+        if expired {
+            if let Err(error) = auth.logout().await {
+                tracing::error!(%error, "could not end an expired session");
+            }
+            request.extensions_mut().insert(auth.clone());
+        } else {
+            touch(&auth.session, now).await;
+        }
+    }
+
+    let path = request.uri().path().to_owned();
+    let signed_in = auth.user.is_some();
+    if !signed_in && !is_public(&path) {
+        if path.starts_with("/api/") {
+            return error_response(StatusCode::UNAUTHORIZED, ConsoleError::Unauthenticated);
+        }
+        if matches!(*request.method(), Method::GET | Method::HEAD) {
+            let target = request
+                .uri()
+                .path_and_query()
+                .map(|pq| pq.as_str().to_owned())
+                .unwrap_or_else(|| path.clone());
+            let next = form_urlencoded::byte_serialize(target.as_bytes()).collect::<String>();
+            return Redirect::to(&format!("/login?next={next}")).into_response();
+        }
+        return error_response(StatusCode::UNAUTHORIZED, ConsoleError::Unauthenticated);
+    }
+    if signed_in && path == "/login" && *request.method() == Method::GET {
+        return Redirect::to("/").into_response();
+    }
+    next.run(request).await
+}
+
+/// Idle expiry counts from the session's last write; write at most once a
+/// minute so an active user stays signed in without a write per request.
+async fn touch(session: &tower_sessions::Session, now: i64) {
+    const KEY: &str = "console.seen_at";
+    let seen = session.get::<i64>(KEY).await.ok().flatten().unwrap_or(0);
+    if now - seen >= 60
+        && let Err(error) = session.insert(KEY, now).await
+    {
+        tracing::warn!(%error, "could not refresh the session");
+    }
+}
+
+/// Headers every answer carries.
+pub async fn protective_headers(request: Request, next: Next) -> Response<Body> {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_sign_in_probes_and_static_files_are_public() {
+        for public in [
+            "/login",
+            "/healthz",
+            "/readyz",
+            "/api/login",
+            "/pkg/console.wasm",
+            "/favicon.svg",
+        ] {
+            assert!(is_public(public), "{public}");
+        }
+        for private in [
+            "/",
+            "/audit",
+            "/runtimes/demo/versions/v1",
+            "/api/status",
+            "/api/register_version",
+            "/users",
+        ] {
+            assert!(!is_public(private), "{private}");
+        }
+    }
+}

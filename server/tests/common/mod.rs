@@ -1,0 +1,167 @@
+//! The router in-process over a fresh database seeded in demo mode, with
+//! helpers to sign in and call server functions as a browser would.
+#![allow(dead_code)] // each test file uses its own subset
+
+use axum::{
+    Router,
+    body::Body,
+    http::{HeaderMap, Request, StatusCode, header},
+};
+use backend::{Cluster, Database, Services, auth::AuthServices};
+use http_body_util::BodyExt;
+use server::startup::{AppState, SessionSettings, leptos_options, router};
+use tower::ServiceExt;
+
+pub const PASSWORD: &str = backend::demo::DEFAULT_PASSWORD;
+
+pub struct TestApp {
+    pub router: Router,
+    pub db: Database,
+    _dir: tempfile::TempDir,
+}
+
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Answer {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+
+    pub fn content_type(&self) -> Option<&str> {
+        self.headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+    }
+
+    /// `name=value` of the session cookie this answer sets, if any.
+    pub fn session_cookie(&self) -> Option<String> {
+        self.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|c| c.starts_with("console_session="))
+            .and_then(|c| c.split(';').next())
+            .map(str::to_owned)
+    }
+}
+
+#[derive(Default)]
+pub struct Options {
+    pub db: Option<Database>,
+    pub cluster: Option<Cluster>,
+    pub sessions: SessionSettings,
+}
+
+impl TestApp {
+    pub async fn new() -> Self {
+        Self::with(Options::default()).await
+    }
+
+    pub async fn with(options: Options) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(
+            dir.path().join("favicon.svg"),
+            "<svg xmlns='http://www.w3.org/2000/svg'/>",
+        )
+        .expect("write favicon");
+        let local = Database::connect(&format!("sqlite://{}/console.db", dir.path().display()))
+            .await
+            .expect("sqlite opens");
+        local.migrate().await.expect("migrates");
+        backend::demo::seed(&local, PASSWORD)
+            .await
+            .expect("demo seed");
+        // Sessions live in the local database even when the services get
+        // another one (an unreachable one, say).
+        let auth = AuthServices {
+            throttle: Default::default(),
+            sessions: backend::auth::Sessions::new(&local)
+                .await
+                .expect("session store"),
+        };
+        let db = options.db.unwrap_or_else(|| local.clone());
+        let state = AppState {
+            leptos_options: leptos_options(dir.path(), "127.0.0.1:0".parse().expect("addr")),
+            services: Services::new(db.clone(), options.cluster),
+            auth,
+            sessions: options.sessions,
+        };
+        Self {
+            router: router(state),
+            db,
+            _dir: dir,
+        }
+    }
+
+    pub async fn send(&self, request: Request<Body>) -> Answer {
+        let response = self
+            .router
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("router answers");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body reads")
+            .to_bytes();
+        Answer {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+
+    /// Signs in through the login server function; answers the cookie.
+    pub async fn sign_in(&self, email: &str) -> String {
+        let answer = self.login(email, PASSWORD).await;
+        assert!(
+            answer.status.is_success() || answer.status.is_redirection(),
+            "{email} could not sign in: {} {}",
+            answer.status,
+            answer.body
+        );
+        answer.session_cookie().expect("a session cookie")
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Answer {
+        self.send(call(
+            "/api/login",
+            &form(&[("email", email), ("password", password)]),
+            None,
+        ))
+        .await
+    }
+}
+
+pub fn form(fields: &[(&str, &str)]) -> String {
+    form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(fields)
+        .finish()
+}
+
+pub fn get(uri: &str, cookie: Option<&str>) -> Request<Body> {
+    let mut request = Request::get(uri);
+    if let Some(cookie) = cookie {
+        request = request.header(header::COOKIE, cookie);
+    }
+    request.body(Body::empty()).expect("request")
+}
+
+/// A server function call as the browser's wasm makes it.
+pub fn call(path: &str, body: &str, cookie: Option<&str>) -> Request<Body> {
+    let mut request = Request::post(path)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::ACCEPT, "application/json");
+    if let Some(cookie) = cookie {
+        request = request.header(header::COOKIE, cookie);
+    }
+    request.body(Body::from(body.to_owned())).expect("request")
+}
