@@ -9,7 +9,7 @@ export LEPTOS_SITE_ROOT ?= target/site
 
 ## make run: build the release console and serve it on http://127.0.0.1:3000
 run: tools-run build-release
-	./target/release/server
+	./target/release/server --demo
 
 ## make test: every test, Rust then Playwright in Debian's Chromium
 test: tools-test build-debug test-rust test-e2e

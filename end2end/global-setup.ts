@@ -1,5 +1,5 @@
 // Starts the console once for the whole run: built binary, fresh SQLite
-// database, a free port chosen by the OS. The address reaches the tests
+// database in demo mode (demo users and runtime), a free port chosen by the OS. The address reaches the tests
 // through CONSOLE_BASE_URL. The server also exits by itself when this process
 // goes away, because it watches its standard input.
 import { spawn } from 'node:child_process';
@@ -26,6 +26,7 @@ export default async function globalSetup() {
       '--listen', '127.0.0.1:0',
       '--database-url', `sqlite://${dataDir}/console.db`,
       '--cluster', 'none',
+      '--demo',
       '--site-root', siteRoot,
       '--shutdown-on-stdin-eof',
     ],

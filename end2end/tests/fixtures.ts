@@ -26,6 +26,20 @@ export const test = base.extend<Fixtures>({
   },
 });
 
+/** The demo users global setup seeds (`--demo`). */
+export const DEMO_PASSWORD = process.env.CONSOLE_DEMO_PASSWORD ?? 'demo-password';
+export type DemoRole = 'admin' | 'manager' | 'viewer';
+
+/** Signs in through the login form and waits to land on `next` (or /). */
+export async function signIn(page: Page, role: DemoRole, next = '/') {
+  await page.goto(`/login?next=${encodeURIComponent(next)}`);
+  await page.getByLabel('Email').fill(`${role}@example.com`);
+  await page.getByLabel('Password').fill(DEMO_PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page).toHaveURL((url) => url.pathname === next.split('?')[0]);
+  await expect(page.locator('[data-user-email]')).toHaveText(`${role}@example.com`);
+}
+
 /** Waits until the wasm bundle has hydrated the server-rendered page. */
 export async function waitForHydration(page: Page) {
   await expect(page.locator('[data-hydrated="true"]')).toBeAttached();

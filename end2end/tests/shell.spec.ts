@@ -1,8 +1,12 @@
-import { test, expect, waitForHydration } from './fixtures';
+import { test, expect, signIn, waitForHydration } from './fixtures';
 
-test('the home page renders on the server and hydrates without console problems', async ({ page, request, consoleProblems }) => {
+test.beforeEach(async ({ page }, testInfo) => {
+  if (!testInfo.title.includes('probes')) await signIn(page, 'viewer');
+});
+
+test('the home page renders on the server and hydrates without console problems', async ({ page, consoleProblems }) => {
   // Server-rendered HTML: the button that needs the wasm starts disabled.
-  const html = await (await request.get('/')).text();
+  const html = await (await page.request.get('/')).text();
   expect(html).toContain('data-hydrated="false"');
   expect(html).toMatch(/<button[^>]*disabled[^>]*>[^<]*Check server status/);
 

@@ -38,6 +38,38 @@ pub enum Command {
         #[command(subcommand)]
         command: VersionCommand,
     },
+    /// Work with console users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user; the password is read from standard input (one line).
+    /// This is how the first admin of a real deployment is made.
+    Add(UserAddArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct UserAddArgs {
+    #[arg(long)]
+    pub email: String,
+    /// viewer, manager or admin.
+    #[arg(long, value_parser = parse_role)]
+    pub role: lifecycle::Role,
+    /// Recorded in the audit log.
+    #[arg(long, default_value = "created from the command line")]
+    pub reason: String,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}
+
+fn parse_role(value: &str) -> Result<lifecycle::Role, String> {
+    value
+        .parse()
+        .map_err(|_| "unknown role (viewer, manager or admin)".to_owned())
 }
 
 #[derive(Debug, Subcommand)]

@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use std::io::Read;
+use std::io::{BufRead, Read};
 
 use backend::{
     Database, audit,
@@ -13,7 +13,7 @@ use backend::{
     versions::{self, VersionError},
 };
 
-use crate::cli::{ExportArgs, RegisterArgs, RetentionArgs};
+use crate::cli::{ExportArgs, RegisterArgs, RetentionArgs, UserAddArgs};
 
 async fn open(database_url: &str) -> Result<Database, ExitCode> {
     let db = Database::connect(database_url).await.map_err(|error| {
@@ -230,6 +230,47 @@ pub async fn audit_retention(args: RetentionArgs) -> ExitCode {
         Err(error) => {
             eprintln!("error: {error}");
             ExitCode::from(2)
+        }
+    }
+}
+
+/// Exit 0: created. 1: refused (email, password, duplicate; nothing
+/// written). 2: standard input or the database failed.
+pub async fn user_add(args: UserAddArgs) -> ExitCode {
+    let reason = match lifecycle::Reason::parse(&args.reason) {
+        Ok(reason) => reason,
+        Err(error) => {
+            eprintln!("error: --reason: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    // One line from standard input, bounded, without its line ending.
+    let mut line = String::new();
+    let limit = backend::password::MAX_PASSWORD_CHARS as u64 * 4 + 2;
+    if let Err(error) = std::io::stdin().lock().take(limit).read_line(&mut line) {
+        eprintln!("error: cannot read the password from standard input: {error}");
+        return ExitCode::from(2);
+    }
+    let password = line.trim_end_matches(['\n', '\r']);
+    let db = match open(&args.database.resolve()).await {
+        Ok(db) => db,
+        Err(code) => return code,
+    };
+    let result =
+        backend::users::create(&db, &cli_actor(), &args.email, args.role, password, &reason).await;
+    db.close().await;
+    match result {
+        Ok(user) => {
+            println!("created {} ({})", user.email, user.role);
+            ExitCode::SUCCESS
+        }
+        Err(backend::users::UserError::Store(error)) => {
+            eprintln!("error: {error}");
+            ExitCode::from(2)
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
         }
     }
 }

@@ -2,7 +2,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use server::{
-    cli::{AuditCommand, Cli, Command, ServeArgs, VersionCommand},
+    cli::{AuditCommand, Cli, Command, ServeArgs, UserCommand, VersionCommand},
     commands,
     startup::Application,
     telemetry,
@@ -26,6 +26,9 @@ async fn main() -> ExitCode {
         Some(Command::Version {
             command: VersionCommand::Register(args),
         }) => commands::version_register(args).await,
+        Some(Command::User {
+            command: UserCommand::Add(args),
+        }) => commands::user_add(args).await,
     }
 }
 

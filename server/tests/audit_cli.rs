@@ -298,3 +298,95 @@ async fn retention_is_recorded_refuses_bad_input_and_keeps_the_chain_verifiable(
     assert_eq!(entries.len(), 1);
     assert_eq!(entries[0]["reason"], "policy SEC-7");
 }
+
+fn user_add(url: &str, email: &str, role: &str, stdin: &str) -> (Option<i32>, String) {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_server"))
+        .env_remove("CONSOLE_DATABASE_URL")
+        .env_remove("DATABASE_URL")
+        .args([
+            "user",
+            "add",
+            "--email",
+            email,
+            "--role",
+            role,
+            "--database-url",
+            url,
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawns");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("writes");
+    let output = child.wait_with_output().expect("runs");
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned()
+            + &String::from_utf8_lossy(&output.stderr),
+    )
+}
+
+#[tokio::test]
+async fn user_add_reads_the_password_from_stdin_and_refuses_bad_input() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}/console.db", dir.path().display());
+
+    let (code, out) = user_add(
+        &url,
+        "First.Admin@Example.com",
+        "admin",
+        "a long admin password\n",
+    );
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("created first.admin@example.com (admin)"),
+        "{out}"
+    );
+
+    for (email, role, password, expected) in [
+        (
+            "first.admin@example.com",
+            "viewer",
+            "another long password\n",
+            "already exists",
+        ),
+        ("short@example.com", "viewer", "short\n", "at least 12"),
+        (
+            "not-an-email",
+            "viewer",
+            "a long enough password\n",
+            "name@example.com",
+        ),
+        (
+            "x@example.com",
+            "root",
+            "a long enough password\n",
+            "unknown role",
+        ),
+    ] {
+        let (code, out) = user_add(&url, email, role, password);
+        assert_ne!(code, Some(0), "{email}: {out}");
+        assert!(out.contains(expected), "{email}: {out}");
+    }
+
+    let db = Database::connect(&url).await.expect("opens");
+    let users = backend::users::list(&db).await.expect("list");
+    assert_eq!(users.len(), 1, "nothing written by the refusals");
+    let throttle = backend::auth::Throttle::default();
+    backend::auth::sign_in(
+        &db,
+        &throttle,
+        "first.admin@example.com",
+        "a long admin password",
+        None,
+    )
+    .await
+    .expect("the stdin password signs in, without its line ending");
+}

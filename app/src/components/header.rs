@@ -8,7 +8,10 @@ use crate::{
 /// The top bar: product name, navigation and who is signed in.
 #[component]
 pub fn Header() -> impl IntoView {
-    let user = Resource::new(|| (), |_| get_current_user());
+    // Signing in or out ends in a client-side navigation after hydration;
+    // asking again on every navigation keeps the slot true.
+    let location = leptos_router::hooks::use_location();
+    let user = Resource::new(move || location.pathname.get(), |_| get_current_user());
     let logout = ServerAction::<Logout>::new();
 
     view! {
