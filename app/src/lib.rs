@@ -7,6 +7,7 @@ pub mod auth;
 mod components;
 pub mod error;
 mod pages;
+pub mod users;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
@@ -70,6 +71,7 @@ pub fn App() -> impl IntoView {
                     <Routes fallback=pages::NotFound>
                         <Route path=path!("/") view=pages::Home/>
                         <Route path=path!("/login") view=pages::SignIn/>
+                        <Route path=path!("/users") view=pages::Users/>
                     </Routes>
                 </main>
             </div>

@@ -52,3 +52,33 @@ test('the sign-in form works before (or without) the wasm', async ({ browser, ba
   await expect(page.locator('[data-user-email]')).toHaveText('viewer@example.com');
   await context.close();
 });
+
+test('an admin adds a user with a reason on /users, and the new user can sign in', async ({ page, browser, baseURL, consoleProblems }) => {
+  await signIn(page, 'admin', '/users');
+  await waitForHydration(page);
+  await expect(page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Users' })).toBeVisible();
+  const email = `ops-${Date.now()}@example.com`;
+  const form = page.getByRole('region', { name: 'Add a user' });
+  await form.getByLabel('Email').fill(email);
+  await form.getByLabel('Role').selectOption('manager');
+  await form.getByLabel('Password').fill('a long enough password');
+  await form.getByLabel('Reason').fill('new on-call engineer');
+  await form.getByRole('button', { name: 'Add user' }).click();
+  const row = page.locator(`tr[data-user="${email}"]`);
+  await expect(row).toBeVisible();
+  await expect(row.locator('[data-role]')).toHaveAttribute('data-role', 'manager');
+  expect(consoleProblems).toEqual([]);
+
+  const context = await browser.newContext({ baseURL });
+  const other = await context.newPage();
+  await other.goto('/login');
+  await other.getByLabel('Email').fill(email);
+  await other.getByLabel('Password').fill('a long enough password');
+  await other.getByRole('button', { name: 'Sign in' }).click();
+  await expect(other.locator('[data-user-role]')).toHaveText('Manager');
+  // Managers do not get the users page, in the menu or by address.
+  await expect(other.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Users' })).toHaveCount(0);
+  await other.goto('/users');
+  await expect(other.getByText('Only admins can manage users.')).toBeVisible();
+  await context.close();
+});

@@ -90,21 +90,73 @@ async fn wrong_and_unknown_credentials_get_the_same_answer() {
     }
 }
 
+async fn target_user(app: &TestApp) -> i64 {
+    users::create(
+        &app.db,
+        &backend::audit::Actor::System,
+        "target@example.com",
+        Role::Viewer,
+        "a long enough password",
+        &Reason::parse("test target").expect("reason"),
+    )
+    .await
+    .expect("target user")
+    .id
+}
+
 #[tokio::test]
 async fn every_server_function_against_every_role() {
+    use StatusCode as S;
     let app = TestApp::new().await;
-    // (function, body, expected status for viewer, manager, admin)
+    let target = target_user(&app).await.to_string();
+    let admin_only = [S::FORBIDDEN, S::FORBIDDEN, S::OK];
+    let on_target = move |fields: &[(&str, &str)]| -> String {
+        let mut all = vec![("id", target.as_str()), ("reason", "matrix test")];
+        all.extend_from_slice(fields);
+        form(&all)
+    };
+    let on_target = std::sync::Arc::new(on_target);
+    let body_on = |fields: &'static [(&'static str, &'static str)]| -> BodyFor {
+        let on_target = on_target.clone();
+        Box::new(move |_| on_target(fields))
+    };
+    // (function, body for the role, expected status for viewer, manager, admin)
     let matrix: Vec<(&str, BodyFor, [StatusCode; 3])> = vec![
-        ("/api/me", Box::new(|_| String::new()), [StatusCode::OK; 3]),
-        (
-            "/api/status",
-            Box::new(|_| String::new()),
-            [StatusCode::OK; 3],
-        ),
+        ("/api/me", Box::new(|_| String::new()), [S::OK; 3]),
+        ("/api/status", Box::new(|_| String::new()), [S::OK; 3]),
         (
             "/api/register_version",
             Box::new(|role| register_body("demo", &format!("by-{role}"))),
-            [StatusCode::FORBIDDEN, StatusCode::OK, StatusCode::OK],
+            [S::FORBIDDEN, S::OK, S::OK],
+        ),
+        ("/api/users/list", Box::new(|_| String::new()), admin_only),
+        (
+            "/api/users/create",
+            Box::new(|role| {
+                form(&[
+                    ("email", &format!("new-by-{role}@example.com")),
+                    ("role", "viewer"),
+                    ("password", "a long enough password"),
+                    ("reason", "matrix test"),
+                ])
+            }),
+            admin_only,
+        ),
+        (
+            "/api/users/role",
+            body_on(&[("role", "manager")]),
+            admin_only,
+        ),
+        ("/api/users/revoke", body_on(&[]), admin_only),
+        (
+            "/api/users/password",
+            body_on(&[("password", "another long password")]),
+            admin_only,
+        ),
+        (
+            "/api/users/disabled",
+            body_on(&[("disabled", "true")]),
+            admin_only,
         ),
     ];
     for (i, role) in ["viewer", "manager", "admin"].into_iter().enumerate() {
@@ -116,24 +168,22 @@ async fn every_server_function_against_every_role() {
                 "{role} {function}: {}",
                 answer.body
             );
-            if expected[i] == StatusCode::FORBIDDEN {
-                assert!(
-                    answer.body.contains("Only managers and admins"),
-                    "{}",
-                    answer.body
-                );
+            if expected[i] == S::FORBIDDEN {
+                assert!(answer.body.contains("Only "), "{}", answer.body);
             }
         }
     }
+    // Every refused change is audited (reads are not): the viewer's
+    // registration and five user changes each from viewer and manager.
     let denied = denied_entries(&app).await;
-    assert_eq!(
-        denied.len(),
-        1,
-        "the viewer's refusal is audited: {denied:?}"
-    );
-    assert_eq!(denied[0].action, "version.register");
-    assert_eq!(denied[0].actor_email.as_deref(), Some("viewer@example.com"));
-    assert_eq!(denied[0].runtime.as_deref(), Some("demo"));
+    assert_eq!(denied.len(), 11, "{denied:?}");
+    let register = denied
+        .iter()
+        .find(|e| e.action == "version.register")
+        .expect("the viewer's registration");
+    assert_eq!(register.actor_email.as_deref(), Some("viewer@example.com"));
+    assert_eq!(register.runtime.as_deref(), Some("demo"));
+
     let versions = backend::versions::list(&app.db, "demo")
         .await
         .expect("list");
@@ -142,6 +192,19 @@ async fn every_server_function_against_every_role() {
         "nothing changed for the viewer"
     );
     assert!(versions.iter().any(|v| v.name == "by-manager"));
+    let target = users::find_by_email(&app.db, "target@example.com")
+        .await
+        .expect("lookup")
+        .expect("target");
+    assert_eq!(target.user.role, Role::Manager, "the admin's change only");
+    assert!(target.user.disabled);
+    let listed = users::list(&app.db).await.expect("list");
+    assert!(listed.iter().any(|u| u.email == "new-by-admin@example.com"));
+    assert!(
+        !listed
+            .iter()
+            .any(|u| u.email.starts_with("new-by-viewer") || u.email.starts_with("new-by-manager"))
+    );
 }
 
 #[tokio::test]
@@ -456,5 +519,211 @@ async fn repeated_failures_are_throttled_over_http() {
         answer.body.contains("Too many failed sign-ins"),
         "{}",
         answer.body
+    );
+}
+
+#[tokio::test]
+async fn user_management_refuses_bad_input_and_keeps_the_last_admin() {
+    let app = TestApp::new().await;
+    let cookie = app.sign_in("admin@example.com").await;
+    let admin_id = users::find_by_email(&app.db, "admin@example.com")
+        .await
+        .expect("lookup")
+        .expect("admin")
+        .user
+        .id
+        .to_string();
+    let before = users::list(&app.db).await.expect("list");
+    let ok_password = "a long enough password";
+    for (function, fields, status, message) in [
+        (
+            "/api/users/create",
+            vec![
+                ("email", "x@example.com"),
+                ("role", "viewer"),
+                ("password", "short"),
+                ("reason", "r"),
+            ],
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "at least 12",
+        ),
+        (
+            "/api/users/create",
+            vec![
+                ("email", "not-an-email"),
+                ("role", "viewer"),
+                ("password", ok_password),
+                ("reason", "r"),
+            ],
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "name@example.com",
+        ),
+        (
+            "/api/users/create",
+            vec![
+                ("email", "x@example.com"),
+                ("role", "root"),
+                ("password", ok_password),
+                ("reason", "r"),
+            ],
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "viewer, manager or admin",
+        ),
+        (
+            "/api/users/create",
+            vec![
+                ("email", "x@example.com"),
+                ("role", "viewer"),
+                ("password", ok_password),
+                ("reason", "   "),
+            ],
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "reason is required",
+        ),
+        (
+            "/api/users/create",
+            vec![
+                ("email", "viewer@example.com"),
+                ("role", "viewer"),
+                ("password", ok_password),
+                ("reason", "r"),
+            ],
+            StatusCode::CONFLICT,
+            "already exists",
+        ),
+        (
+            "/api/users/role",
+            vec![
+                ("id", admin_id.as_str()),
+                ("role", "viewer"),
+                ("reason", "r"),
+            ],
+            StatusCode::CONFLICT,
+            "at least one enabled admin",
+        ),
+        (
+            "/api/users/disabled",
+            vec![
+                ("id", admin_id.as_str()),
+                ("disabled", "true"),
+                ("reason", "r"),
+            ],
+            StatusCode::CONFLICT,
+            "at least one enabled admin",
+        ),
+        (
+            "/api/users/revoke",
+            vec![("id", "999999"), ("reason", "r")],
+            StatusCode::NOT_FOUND,
+            "does not exist",
+        ),
+    ] {
+        let answer = app
+            .send(call(function, &form(&fields), Some(&cookie)))
+            .await;
+        assert_eq!(
+            answer.status, status,
+            "{function} {fields:?}: {}",
+            answer.body
+        );
+        assert!(
+            answer.body.to_lowercase().contains(&message.to_lowercase()),
+            "{function}: {}",
+            answer.body
+        );
+    }
+    assert_eq!(
+        users::list(&app.db).await.expect("list"),
+        before,
+        "nothing changed"
+    );
+}
+
+#[tokio::test]
+async fn revoking_or_resetting_ends_the_users_sessions() {
+    let app = TestApp::new().await;
+    let admin = app.sign_in("admin@example.com").await;
+    let manager = app.sign_in("manager@example.com").await;
+    let manager_id = users::find_by_email(&app.db, "manager@example.com")
+        .await
+        .expect("lookup")
+        .expect("manager")
+        .user
+        .id
+        .to_string();
+    let revoke = form(&[("id", &manager_id), ("reason", "lost laptop")]);
+    let answer = app
+        .send(call("/api/users/revoke", &revoke, Some(&admin)))
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    assert_eq!(
+        app.send(call("/api/status", "", Some(&manager)))
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+
+    let manager = app.sign_in("manager@example.com").await;
+    let reset = form(&[
+        ("id", &manager_id),
+        ("password", "a brand new password"),
+        ("reason", "reset on request"),
+    ]);
+    let answer = app
+        .send(call("/api/users/password", &reset, Some(&admin)))
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    assert_eq!(
+        app.send(call("/api/status", "", Some(&manager)))
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.login("manager@example.com", PASSWORD).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert!(
+        app.login("manager@example.com", "a brand new password")
+            .await
+            .session_cookie()
+            .is_some()
+    );
+    // The admin's own session is untouched.
+    assert_eq!(
+        app.send(call("/api/users/list", "", Some(&admin)))
+            .await
+            .status,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn the_users_page_is_for_admins() {
+    let app = TestApp::new().await;
+    let admin = app.sign_in("admin@example.com").await;
+    let page = app.send(get("/users", Some(&admin))).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("manager@example.com"), "{}", page.body);
+    assert!(
+        page.body.contains(r#"href="/users""#),
+        "admins see the link"
+    );
+
+    let viewer = app.sign_in("viewer@example.com").await;
+    let page = app.send(get("/users", Some(&viewer))).await;
+    assert!(
+        page.body.contains("Only admins can manage users."),
+        "{}",
+        page.body
+    );
+    assert!(
+        !page.body.contains("manager@example.com"),
+        "no user list for a viewer"
+    );
+    let home = app.send(get("/", Some(&viewer))).await;
+    assert!(
+        !home.body.contains(r#"href="/users""#),
+        "viewers do not see the link"
     );
 }

@@ -20,7 +20,17 @@ pub fn Header() -> impl IntoView {
                 <span class="brand-mark" aria-hidden="true">"◆"</span>
                 {PRODUCT_NAME}
             </a>
-            <nav class="nav" aria-label="Main"></nav>
+            <nav class="nav" aria-label="Main">
+                // Links only to what the user may open; the server refuses
+                // the rest anyway.
+                <Suspense fallback=|| ()>
+                    {move || user.get().and_then(Result::ok).flatten().map(|user| {
+                        user.role
+                            .allows(lifecycle::Permission::ManageUsers)
+                            .then(|| view! { <a href="/users">"Users"</a> })
+                    })}
+                </Suspense>
+            </nav>
             <div class="user-slot" data-user-slot="">
                 <Suspense fallback=|| view! { <span class="muted">"…"</span> }>
                     {move || user.get().map(|answer| match answer {

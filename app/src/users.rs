@@ -1,0 +1,194 @@
+//! User management for admins: every call needs the `manage_users`
+//! permission, a reason, and leaves an audit entry (accepted or denied).
+
+use leptos::prelude::*;
+use lifecycle::Role;
+use serde::{Deserialize, Serialize};
+
+use crate::ConsoleError;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserRow {
+    pub id: i64,
+    pub email: String,
+    pub role: Role,
+    pub disabled: bool,
+    pub created_at: String,
+}
+
+#[server(endpoint = "users/list")]
+pub async fn list_users() -> Result<Vec<UserRow>, ConsoleError> {
+    let (services, _) = ssr::admin(lifecycle::AuditAction::UserCreate, false).await?;
+    let users = backend::users::list(&services.db)
+        .await
+        .map_err(crate::auth::ssr::unavailable)?;
+    Ok(users.into_iter().map(ssr::row).collect())
+}
+
+#[server(endpoint = "users/create")]
+pub async fn create_user(
+    email: String,
+    role: String,
+    password: String,
+    reason: String,
+) -> Result<UserRow, ConsoleError> {
+    let (services, admin) = ssr::admin(lifecycle::AuditAction::UserCreate, true).await?;
+    let role = ssr::role(&role)?;
+    let reason = ssr::reason(&reason)?;
+    backend::users::create(
+        &services.db,
+        &admin.actor(),
+        &email,
+        role,
+        &password,
+        &reason,
+    )
+    .await
+    .map(ssr::row)
+    .map_err(ssr::user_error)
+}
+
+#[server(endpoint = "users/role")]
+pub async fn change_user_role(
+    id: i64,
+    role: String,
+    reason: String,
+) -> Result<UserRow, ConsoleError> {
+    let (services, admin) = ssr::admin(lifecycle::AuditAction::UserRoleChange, true).await?;
+    let role = ssr::role(&role)?;
+    let reason = ssr::reason(&reason)?;
+    backend::users::change_role(&services.db, &admin.actor(), id, role, &reason)
+        .await
+        .map(ssr::row)
+        .map_err(ssr::user_error)
+}
+
+/// Disabling ends every session of the user at once.
+#[server(endpoint = "users/disabled")]
+pub async fn set_user_disabled(
+    id: i64,
+    disabled: bool,
+    reason: String,
+) -> Result<UserRow, ConsoleError> {
+    let action = if disabled {
+        lifecycle::AuditAction::UserDisable
+    } else {
+        lifecycle::AuditAction::UserEnable
+    };
+    let (services, admin) = ssr::admin(action, true).await?;
+    let reason = ssr::reason(&reason)?;
+    backend::users::set_disabled(&services.db, &admin.actor(), id, disabled, &reason)
+        .await
+        .map(ssr::row)
+        .map_err(ssr::user_error)
+}
+
+#[server(endpoint = "users/revoke")]
+pub async fn revoke_user_sessions(id: i64, reason: String) -> Result<UserRow, ConsoleError> {
+    let (services, admin) = ssr::admin(lifecycle::AuditAction::UserRevokeSessions, true).await?;
+    let reason = ssr::reason(&reason)?;
+    backend::users::revoke_sessions(&services.db, &admin.actor(), id, &reason)
+        .await
+        .map(ssr::row)
+        .map_err(ssr::user_error)
+}
+
+/// Sets a new password and ends the user's sessions.
+#[server(endpoint = "users/password")]
+pub async fn reset_user_password(
+    id: i64,
+    password: String,
+    reason: String,
+) -> Result<UserRow, ConsoleError> {
+    let (services, admin) = ssr::admin(lifecycle::AuditAction::UserPasswordReset, true).await?;
+    let reason = ssr::reason(&reason)?;
+    backend::users::reset_password(&services.db, &admin.actor(), id, &password, &reason)
+        .await
+        .map(ssr::row)
+        .map_err(ssr::user_error)
+}
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    use backend::{
+        Services,
+        auth::SessionUser,
+        users::{User, UserError},
+    };
+    use http::StatusCode;
+    use lifecycle::{AuditAction, Permission, Reason, Role};
+
+    use super::UserRow;
+    use crate::{
+        ConsoleError,
+        auth::ssr::{Attempt, require, set_status, unavailable},
+    };
+
+    /// An admin, or a refusal. Reads are refused without an audit entry
+    /// of their own action (`audited` false): only changes are recorded.
+    pub async fn admin(
+        action: AuditAction,
+        audited: bool,
+    ) -> Result<(Services, SessionUser), ConsoleError> {
+        if audited {
+            require(
+                Permission::ManageUsers,
+                Attempt {
+                    action,
+                    runtime: None,
+                    version: None,
+                },
+            )
+            .await
+        } else {
+            let (services, user) = crate::auth::ssr::signed_in().await?;
+            if user.role.allows(Permission::ManageUsers) {
+                Ok((services, user))
+            } else {
+                set_status(StatusCode::FORBIDDEN);
+                Err(ConsoleError::Forbidden(
+                    Permission::ManageUsers.refusal().to_owned(),
+                ))
+            }
+        }
+    }
+
+    pub fn row(user: User) -> UserRow {
+        UserRow {
+            id: user.id,
+            email: user.email,
+            role: user.role,
+            disabled: user.disabled,
+            created_at: user.created_at,
+        }
+    }
+
+    fn invalid(message: String) -> ConsoleError {
+        set_status(StatusCode::UNPROCESSABLE_ENTITY);
+        ConsoleError::Invalid(message)
+    }
+
+    pub fn role(text: &str) -> Result<Role, ConsoleError> {
+        text.parse()
+            .map_err(|_| invalid("Role must be viewer, manager or admin.".into()))
+    }
+
+    pub fn reason(text: &str) -> Result<Reason, ConsoleError> {
+        Reason::parse(text).map_err(|e| invalid(e.to_string()))
+    }
+
+    pub fn user_error(error: UserError) -> ConsoleError {
+        match error {
+            UserError::Invalid(message) => invalid(message),
+            UserError::NotFound => {
+                set_status(StatusCode::NOT_FOUND);
+                ConsoleError::NotFound(error.to_string())
+            }
+            UserError::EmailTaken(_) | UserError::LastAdmin => {
+                set_status(StatusCode::CONFLICT);
+                ConsoleError::Conflict(error.to_string())
+            }
+            UserError::Store(error) => unavailable(error),
+        }
+    }
+}
