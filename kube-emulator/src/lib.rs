@@ -1,0 +1,228 @@
+//! A Kubernetes API emulator: a real HTTP server speaking the Kubernetes REST
+//! API for the resources the console uses, with resourceVersions, watches,
+//! server-side apply, selectors, status subresources, garbage collection and
+//! simulated Deployment → ReplicaSet → Pod controllers. Tests start it
+//! in-process with [`start`]; `make run` uses the binary as its default
+//! cluster.
+
+pub mod api;
+pub mod controllers;
+pub mod errors;
+pub mod logs;
+pub mod merge;
+pub mod resources;
+pub mod selector;
+pub mod store;
+
+use std::{
+    net::SocketAddr,
+    path::Path,
+    sync::{
+        Arc,
+        atomic::{AtomicU32, AtomicU64, Ordering},
+    },
+    time::Duration,
+};
+
+use axum::{
+    Json, Router,
+    extract::{Request, State},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    routing::post,
+};
+use serde::Deserialize;
+use tokio::sync::{Notify, watch};
+
+use crate::{errors::ApiError, store::Store};
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// How long a scheduled pod takes to become Ready.
+    pub ready_after: Duration,
+    /// Changes kept for watches to resume from; older ones answer 410.
+    pub history: usize,
+    pub bookmark_interval: Duration,
+    pub log_interval: Duration,
+    /// How often a crash-looping container restarts.
+    pub crash_interval: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            ready_after: Duration::from_millis(1500),
+            history: 10_000,
+            bookmark_interval: Duration::from_secs(5),
+            log_interval: Duration::from_secs(2),
+            crash_interval: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Faults tests switch on through `POST /emulator/faults`.
+#[derive(Debug, Default)]
+pub struct Faults {
+    latency_ms: AtomicU64,
+    /// The next N API requests answer 500.
+    fail_next: AtomicU32,
+    drops: std::sync::OnceLock<watch::Sender<u64>>,
+}
+
+impl Faults {
+    fn drop_sender(&self) -> &watch::Sender<u64> {
+        self.drops.get_or_init(|| watch::channel(0).0)
+    }
+
+    /// Resolves (changes) when watches are to be dropped.
+    pub fn watch_drops(&self) -> watch::Receiver<u64> {
+        let mut receiver = self.drop_sender().subscribe();
+        receiver.mark_unchanged();
+        receiver
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FaultRequest {
+    #[serde(default)]
+    latency_ms: Option<u64>,
+    #[serde(default)]
+    fail_requests: Option<u32>,
+    #[serde(default)]
+    drop_watches: bool,
+}
+
+pub struct Emulator {
+    pub store: Arc<Store>,
+    pub config: Config,
+    pub faults: Faults,
+    kicks: Notify,
+}
+
+impl Emulator {
+    pub fn new(config: Config) -> Arc<Self> {
+        Arc::new(Self {
+            store: Arc::new(Store::new(config.history)),
+            config,
+            faults: Faults::default(),
+            kicks: Notify::new(),
+        })
+    }
+
+    /// Wakes the controllers after a write.
+    pub fn kick(&self) {
+        self.kicks.notify_one();
+    }
+}
+
+async fn faults(
+    State(emulator): State<Arc<Emulator>>,
+    Json(request): Json<FaultRequest>,
+) -> Response {
+    if let Some(ms) = request.latency_ms {
+        emulator.faults.latency_ms.store(ms, Ordering::SeqCst);
+    }
+    if let Some(n) = request.fail_requests {
+        emulator.faults.fail_next.store(n, Ordering::SeqCst);
+    }
+    if request.drop_watches {
+        emulator.faults.drop_sender().send_modify(|n| *n += 1);
+    }
+    axum::http::StatusCode::NO_CONTENT.into_response()
+}
+
+async fn inject(State(emulator): State<Arc<Emulator>>, request: Request, next: Next) -> Response {
+    if request.uri().path().starts_with("/emulator/") {
+        return next.run(request).await;
+    }
+    let latency = emulator.faults.latency_ms.load(Ordering::SeqCst);
+    if latency > 0 {
+        tokio::time::sleep(Duration::from_millis(latency)).await;
+    }
+    let failing = emulator
+        .faults
+        .fail_next
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        .is_ok();
+    if failing {
+        return ApiError::internal("injected fault").into_response();
+    }
+    let write = request.method() != axum::http::Method::GET;
+    let response = next.run(request).await;
+    if write {
+        emulator.kick();
+    }
+    response
+}
+
+pub fn router(emulator: Arc<Emulator>) -> Router {
+    Router::new()
+        .route("/emulator/faults", post(faults))
+        .fallback(api::dispatch)
+        .layer(middleware::from_fn_with_state(emulator.clone(), inject))
+        .with_state(emulator)
+}
+
+/// A running emulator; stops when dropped.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub emulator: Arc<Emulator>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Running {
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// A kubeconfig for this emulator.
+    pub fn kubeconfig(&self) -> String {
+        kubeconfig(&self.url())
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// Starts the emulator on `addr` (port 0 picks a free one) with its
+/// controllers, on the current tokio runtime.
+pub async fn start(addr: SocketAddr, config: Config) -> std::io::Result<Running> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let addr = listener.local_addr()?;
+    let emulator = Emulator::new(config);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let controllers = tokio::spawn(controllers::run(emulator.clone()));
+    let app = router(emulator.clone());
+    tokio::spawn(async move {
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = stopped.await;
+            })
+            .await;
+        controllers.abort();
+        if let Err(error) = served {
+            tracing::error!(%error, "emulator server stopped");
+        }
+    });
+    Ok(Running {
+        addr,
+        emulator,
+        stop: Some(stop),
+    })
+}
+
+pub fn kubeconfig(url: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: emulator\n  cluster:\n    server: {url}\ncontexts:\n- name: emulator\n  context:\n    cluster: emulator\n    user: emulator\n    namespace: default\ncurrent-context: emulator\nusers:\n- name: emulator\n  user: {{}}\n"
+    )
+}
+
+pub fn write_kubeconfig(path: &Path, url: &str) -> std::io::Result<()> {
+    std::fs::write(path, kubeconfig(url))
+}

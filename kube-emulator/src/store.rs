@@ -1,0 +1,954 @@
+//! The object store: every object of every type, one resourceVersion counter
+//! for all writes, and a bounded history of changes that watches replay.
+
+use std::{
+    collections::{BTreeMap, VecDeque},
+    sync::{Arc, Mutex, MutexGuard},
+};
+
+use serde_json::{Map, Value, json};
+use tokio::sync::broadcast;
+
+use crate::{
+    errors::{ApiError, ApiResult},
+    merge,
+    resources::{self, ResourceType},
+    selector::{FieldSelector, LabelSelector},
+};
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Key {
+    pub rt: ResourceType,
+    pub namespace: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeKind {
+    Added,
+    Modified,
+    Deleted,
+}
+
+impl ChangeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Added => "ADDED",
+            Self::Modified => "MODIFIED",
+            Self::Deleted => "DELETED",
+        }
+    }
+}
+
+/// One write, as watches see it.
+#[derive(Debug, Clone)]
+pub struct Change {
+    pub rv: u64,
+    pub rt: ResourceType,
+    pub namespace: String,
+    pub kind: ChangeKind,
+    pub object: Value,
+    pub previous: Option<Value>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    Main,
+    Status,
+}
+
+/// Who applies, and whether they take fields other managers own.
+#[derive(Debug, Clone, Copy)]
+pub struct Applier<'a> {
+    pub manager: &'a str,
+    pub force: bool,
+}
+
+/// Where a watch starts: the changes to replay, a receiver for what
+/// follows, and the version the replay is consistent at.
+pub type WatchStart = (Vec<Arc<Change>>, broadcast::Receiver<Arc<Change>>, u64);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Propagation {
+    #[default]
+    Background,
+    Foreground,
+    Orphan,
+}
+
+struct Inner {
+    rv: u64,
+    objects: BTreeMap<Key, Value>,
+    history: VecDeque<Arc<Change>>,
+    /// The newest resourceVersion dropped from `history`: a watch from an
+    /// older version cannot be served (410 Expired).
+    compacted: u64,
+}
+
+pub struct Store {
+    inner: Mutex<Inner>,
+    changes: broadcast::Sender<Arc<Change>>,
+    history_limit: usize,
+}
+
+pub fn now() -> String {
+    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+fn meta(object: &Value, field: &str) -> Option<String> {
+    object
+        .pointer(&format!("/metadata/{field}"))
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+}
+
+pub fn name_of(object: &Value) -> String {
+    meta(object, "name").unwrap_or_default()
+}
+
+pub fn uid_of(object: &Value) -> String {
+    meta(object, "uid").unwrap_or_default()
+}
+
+fn dns_label(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 63
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !name.starts_with('-')
+        && !name.ends_with('-')
+}
+
+fn dns_subdomain(name: &str) -> bool {
+    !name.is_empty() && name.len() <= 253 && name.split('.').all(dns_label)
+}
+
+fn label_value(value: &str) -> bool {
+    value.is_empty()
+        || (value.len() <= 63
+            && value
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+            && value.as_bytes()[0].is_ascii_alphanumeric()
+            && value.as_bytes()[value.len() - 1].is_ascii_alphanumeric())
+}
+
+/// The problems a real API server would refuse `object` for (a subset).
+fn validate(rt: ResourceType, object: &Value) -> ApiResult<()> {
+    let name = name_of(object);
+    let mut causes: Vec<(String, String)> = Vec::new();
+    let ok = if rt.label_names() {
+        dns_label(&name)
+    } else {
+        dns_subdomain(&name)
+    };
+    if !ok {
+        causes.push((
+            "metadata.name".into(),
+            format!("Invalid value: {name:?}: a lowercase RFC 1123 {} must consist of lower case alphanumeric characters or '-'", if rt.label_names() { "label" } else { "subdomain" }),
+        ));
+    }
+    if let Some(labels) = object
+        .pointer("/metadata/labels")
+        .and_then(Value::as_object)
+    {
+        for (key, value) in labels {
+            match value.as_str() {
+                Some(v) if label_value(v) => {}
+                _ => causes.push((
+                    format!("metadata.labels.{key}"),
+                    format!("Invalid value: {value}: a valid label must be 63 characters or less"),
+                )),
+            }
+        }
+    }
+    let containers = |pointer: &str, causes: &mut Vec<(String, String)>| {
+        let field = pointer.trim_start_matches('/').replace('/', ".");
+        match object.pointer(pointer).and_then(Value::as_array) {
+            Some(list) if !list.is_empty() => {
+                for (i, c) in list.iter().enumerate() {
+                    if c.get("image")
+                        .and_then(Value::as_str)
+                        .is_none_or(str::is_empty)
+                    {
+                        causes.push((format!("{field}[{i}].image"), "Required value".into()));
+                    }
+                    if c.get("name")
+                        .and_then(Value::as_str)
+                        .is_none_or(|n| !dns_label(n))
+                    {
+                        causes.push((format!("{field}[{i}].name"), "Required value".into()));
+                    }
+                }
+            }
+            _ => causes.push((field, "Required value".into())),
+        }
+    };
+    match rt.plural {
+        "pods" => containers("/spec/containers", &mut causes),
+        "deployments" | "replicasets" => {
+            containers("/spec/template/spec/containers", &mut causes);
+            let selector = object
+                .pointer("/spec/selector/matchLabels")
+                .and_then(Value::as_object);
+            let labels = object
+                .pointer("/spec/template/metadata/labels")
+                .and_then(Value::as_object);
+            match (selector, labels) {
+                (Some(selector), Some(labels))
+                    if !selector.is_empty()
+                        && selector.iter().all(|(k, v)| labels.get(k) == Some(v)) => {}
+                (None, _) => causes.push(("spec.selector".into(), "Required value".into())),
+                _ => causes.push((
+                    "spec.template.metadata.labels".into(),
+                    "Invalid value: `selector` does not match template `labels`".into(),
+                )),
+            }
+            if object
+                .pointer("/spec/replicas")
+                .and_then(Value::as_i64)
+                .is_some_and(|r| r < 0)
+            {
+                causes.push((
+                    "spec.replicas".into(),
+                    "Invalid value: must be greater than or equal to 0".into(),
+                ));
+            }
+        }
+        _ => {}
+    }
+    if causes.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(rt.kind, &name, &causes))
+    }
+}
+
+/// Everything but metadata and status: a change here bumps `generation`.
+fn spec_part(object: &Value) -> Value {
+    let mut copy = object.clone();
+    if let Some(map) = copy.as_object_mut() {
+        map.remove("metadata");
+        map.remove("status");
+    }
+    copy
+}
+
+impl Store {
+    pub fn new(history_limit: usize) -> Self {
+        let (changes, _) = broadcast::channel(4096);
+        let mut objects = BTreeMap::new();
+        for ns in ["default", "kube-system"] {
+            objects.insert(
+                Key {
+                    rt: resources::NAMESPACES,
+                    namespace: String::new(),
+                    name: ns.to_owned(),
+                },
+                json!({
+                    "apiVersion": "v1", "kind": "Namespace",
+                    "metadata": {"name": ns, "uid": uuid::Uuid::new_v4().to_string(), "resourceVersion": "1", "creationTimestamp": now()},
+                    "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}
+                }),
+            );
+        }
+        Self {
+            inner: Mutex::new(Inner {
+                rv: 1,
+                objects,
+                history: VecDeque::new(),
+                compacted: 0,
+            }),
+            changes,
+            history_limit: history_limit.max(1),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Change>> {
+        self.changes.subscribe()
+    }
+
+    pub fn current_rv(&self) -> u64 {
+        self.lock().rv
+    }
+
+    /// Records a write: bumps the version, stamps it on the object, keeps it
+    /// in the bounded history and tells the watchers.
+    fn commit(
+        &self,
+        inner: &mut Inner,
+        key: &Key,
+        kind: ChangeKind,
+        mut object: Value,
+        previous: Option<Value>,
+    ) -> Value {
+        inner.rv += 1;
+        let rv = inner.rv;
+        object["metadata"]["resourceVersion"] = json!(rv.to_string());
+        match kind {
+            ChangeKind::Deleted => {
+                inner.objects.remove(key);
+            }
+            _ => {
+                inner.objects.insert(key.clone(), object.clone());
+            }
+        }
+        let change = Arc::new(Change {
+            rv,
+            rt: key.rt,
+            namespace: key.namespace.clone(),
+            kind,
+            object: object.clone(),
+            previous,
+        });
+        inner.history.push_back(change.clone());
+        while inner.history.len() > self.history_limit {
+            if let Some(dropped) = inner.history.pop_front() {
+                inner.compacted = dropped.rv;
+            }
+        }
+        // No receivers is fine: nobody watches yet.
+        let _ = self.changes.send(change);
+        object
+    }
+
+    fn key(rt: ResourceType, namespace: &str, name: &str) -> Key {
+        Key {
+            rt,
+            namespace: if rt.namespaced {
+                namespace.to_owned()
+            } else {
+                String::new()
+            },
+            name: name.to_owned(),
+        }
+    }
+
+    fn require_namespace(inner: &Inner, rt: ResourceType, namespace: &str) -> ApiResult<()> {
+        if !rt.namespaced {
+            return Ok(());
+        }
+        let key = Self::key(resources::NAMESPACES, "", namespace);
+        match inner.objects.get(&key) {
+            None => Err(ApiError::not_found("", "namespaces", namespace)),
+            Some(ns) if ns.pointer("/metadata/deletionTimestamp").is_some() => {
+                Err(ApiError::forbidden(format!(
+                    "{} \"{}\" is forbidden: unable to create new content in namespace {namespace} because it is being terminated",
+                    rt.plural, ""
+                )))
+            }
+            Some(_) => Ok(()),
+        }
+    }
+
+    pub fn get(&self, rt: ResourceType, namespace: &str, name: &str) -> ApiResult<Value> {
+        self.lock()
+            .objects
+            .get(&Self::key(rt, namespace, name))
+            .cloned()
+            .ok_or_else(|| ApiError::not_found(rt.group, rt.plural, name))
+    }
+
+    /// Objects of `rt` (in `namespace`, or everywhere) matching the
+    /// selectors, and the version the list is consistent at.
+    pub fn list(
+        &self,
+        rt: ResourceType,
+        namespace: Option<&str>,
+        labels: &LabelSelector,
+        fields: &FieldSelector,
+    ) -> (Vec<Value>, u64) {
+        let inner = self.lock();
+        let items = inner
+            .objects
+            .iter()
+            .filter(|(k, v)| {
+                k.rt == rt
+                    && namespace.is_none_or(|ns| k.namespace == ns)
+                    && labels.matches(v)
+                    && fields.matches(v)
+            })
+            .map(|(_, v)| v.clone())
+            .collect();
+        (items, inner.rv)
+    }
+
+    pub fn create(&self, rt: ResourceType, namespace: &str, mut object: Value) -> ApiResult<Value> {
+        if !object.is_object() {
+            return Err(ApiError::bad_request("the body must be an object"));
+        }
+        let mut inner = self.lock();
+        Self::require_namespace(&inner, rt, namespace)?;
+        if !object["metadata"].is_object() {
+            object["metadata"] = json!({});
+        }
+        if name_of(&object).is_empty()
+            && let Some(prefix) = meta(&object, "generateName")
+        {
+            object["metadata"]["name"] = json!(format!("{prefix}{}", random_suffix()));
+        }
+        if rt.namespaced {
+            match meta(&object, "namespace") {
+                Some(ns) if ns != namespace => {
+                    return Err(ApiError::bad_request(format!(
+                        "the namespace of the provided object ({ns}) does not match the namespace sent on the request ({namespace})"
+                    )));
+                }
+                _ => object["metadata"]["namespace"] = json!(namespace),
+            }
+        }
+        object["apiVersion"] = json!(rt.api_version());
+        object["kind"] = json!(rt.kind);
+        validate(rt, &object)?;
+        let name = name_of(&object);
+        let key = Self::key(rt, namespace, &name);
+        if inner.objects.contains_key(&key) {
+            return Err(ApiError::already_exists(rt.group, rt.plural, &name));
+        }
+        let metadata = object["metadata"]
+            .as_object_mut()
+            .expect("metadata is an object");
+        metadata.insert("uid".into(), json!(uuid::Uuid::new_v4().to_string()));
+        metadata.insert("creationTimestamp".into(), json!(now()));
+        metadata.insert("generation".into(), json!(1));
+        metadata.remove("deletionTimestamp");
+        if rt.status
+            && rt.plural != "namespaces"
+            && let Some(map) = object.as_object_mut()
+        {
+            map.remove("status");
+        }
+        if rt.plural == "namespaces" {
+            object["status"] = json!({"phase": "Active"});
+        }
+        Ok(self.commit(&mut inner, &key, ChangeKind::Added, object, None))
+    }
+
+    /// Replaces an object (PUT, or the result of a patch). A non-empty
+    /// `metadata.resourceVersion` must match the stored one.
+    pub fn update(
+        &self,
+        rt: ResourceType,
+        namespace: &str,
+        name: &str,
+        mut object: Value,
+        part: Part,
+    ) -> ApiResult<Value> {
+        if !object.is_object() {
+            return Err(ApiError::bad_request("the body must be an object"));
+        }
+        let mut inner = self.lock();
+        let key = Self::key(rt, namespace, name);
+        let current = inner
+            .objects
+            .get(&key)
+            .cloned()
+            .ok_or_else(|| ApiError::not_found(rt.group, rt.plural, name))?;
+        if let Some(rv) = meta(&object, "resourceVersion").filter(|rv| !rv.is_empty())
+            && Some(rv) != meta(&current, "resourceVersion")
+        {
+            return Err(ApiError::conflict(
+                rt.group,
+                rt.plural,
+                name,
+                "the object has been modified; please apply your changes to the latest version and try again",
+            ));
+        }
+        let given_name = name_of(&object);
+        if !given_name.is_empty() && given_name != name {
+            return Err(ApiError::bad_request(format!(
+                "the name of the object ({given_name}) does not match the name on the URL ({name})"
+            )));
+        }
+        let next = match part {
+            Part::Status => {
+                let mut next = current.clone();
+                next["status"] = object.get("status").cloned().unwrap_or(Value::Null);
+                next
+            }
+            Part::Main => {
+                if !object["metadata"].is_object() {
+                    object["metadata"] = json!({});
+                }
+                object["apiVersion"] = json!(rt.api_version());
+                object["kind"] = json!(rt.kind);
+                object["metadata"]["name"] = json!(name);
+                if rt.namespaced {
+                    object["metadata"]["namespace"] = json!(namespace);
+                }
+                for field in [
+                    "uid",
+                    "creationTimestamp",
+                    "deletionTimestamp",
+                    "generation",
+                ] {
+                    match current["metadata"].get(field) {
+                        Some(v) => object["metadata"][field] = v.clone(),
+                        None => {
+                            if let Some(m) = object["metadata"].as_object_mut() {
+                                m.remove(field);
+                            }
+                        }
+                    }
+                }
+                if object["metadata"].get("managedFields").is_none()
+                    && let Some(fields) = current["metadata"].get("managedFields")
+                {
+                    object["metadata"]["managedFields"] = fields.clone();
+                }
+                if rt.status {
+                    match current.get("status") {
+                        Some(status) => object["status"] = status.clone(),
+                        None => {
+                            if let Some(m) = object.as_object_mut() {
+                                m.remove("status");
+                            }
+                        }
+                    }
+                }
+                validate(rt, &object)?;
+                if spec_part(&object) != spec_part(&current) {
+                    let generation = current["metadata"]["generation"].as_i64().unwrap_or(1);
+                    object["metadata"]["generation"] = json!(generation + 1);
+                }
+                object
+            }
+        };
+        if next == current {
+            // Nothing changed: no new version, no event (as the API server).
+            return Ok(current);
+        }
+        Ok(self.commit(&mut inner, &key, ChangeKind::Modified, next, Some(current)))
+    }
+
+    /// Server-side apply of `config` by `applier.manager`.
+    pub fn apply(
+        &self,
+        rt: ResourceType,
+        namespace: &str,
+        name: &str,
+        config: Value,
+        applier: Applier<'_>,
+        part: Part,
+    ) -> ApiResult<Value> {
+        let Applier { manager, force } = applier;
+        if !config.is_object() {
+            return Err(ApiError::bad_request(
+                "the applied configuration must be an object",
+            ));
+        }
+        let config_name = name_of(&config);
+        if !config_name.is_empty() && config_name != name {
+            return Err(ApiError::bad_request(format!(
+                "the name of the object ({config_name}) does not match the name on the URL ({name})"
+            )));
+        }
+        if let (Some(api_version), Some(kind)) =
+            (config["apiVersion"].as_str(), config["kind"].as_str())
+            && (api_version != rt.api_version() || kind != rt.kind)
+        {
+            return Err(ApiError::bad_request(format!(
+                "the apiVersion/kind of the applied object ({api_version}/{kind}) does not match the URL ({}/{})",
+                rt.api_version(),
+                rt.kind
+            )));
+        }
+        let with_status = part == Part::Status;
+        let owned = merge::owned_fields(&config, with_status);
+        let existing = self.get(rt, namespace, name).ok();
+        let Some(current) = existing else {
+            if part == Part::Status {
+                return Err(ApiError::not_found(rt.group, rt.plural, name));
+            }
+            let mut object = config.clone();
+            object["metadata"]["name"] = json!(name);
+            object["metadata"]["managedFields"] =
+                json!([managed_entry(manager, rt, &owned, "Apply")]);
+            return self.create(rt, namespace, object);
+        };
+
+        let mut managers: Vec<Value> = current["metadata"]["managedFields"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let mine = |entry: &Value| {
+            entry["manager"] == manager
+                && entry["operation"] == "Apply"
+                && (entry
+                    .get("subresource")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    == if with_status { "status" } else { "" })
+        };
+        let previous: std::collections::BTreeSet<merge::Path> = managers
+            .iter()
+            .find(|e| mine(e))
+            .map(|e| merge::from_fields_v1(&e["fieldsV1"]))
+            .unwrap_or_default();
+
+        // Fields another manager owns whose value this apply would change.
+        let mut conflicts = Vec::new();
+        for entry in managers.iter().filter(|e| !mine(e)) {
+            let theirs = merge::from_fields_v1(&entry["fieldsV1"]);
+            for path in owned.intersection(&theirs) {
+                if merge::get(&current, path) != merge::get(&config, path) {
+                    conflicts.push((
+                        entry["manager"].as_str().unwrap_or("").to_owned(),
+                        path.clone(),
+                    ));
+                }
+            }
+        }
+        if !conflicts.is_empty() && !force {
+            let text = conflicts
+                .iter()
+                .map(|(m, path)| format!("conflict with \"{m}\": {}", describe(path)))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let mut error =
+                ApiError::conflict(rt.group, rt.plural, name, "Apply failed with conflicts");
+            error.message = format!("Apply failed with {} conflict(s): {text}", conflicts.len());
+            return Err(error);
+        }
+        // Forced: the others lose the fields they lost.
+        for entry in managers.iter_mut().filter(|e| !mine(e)) {
+            let mut theirs = merge::from_fields_v1(&entry["fieldsV1"]);
+            let before = theirs.len();
+            theirs.retain(|p| !conflicts.iter().any(|(_, c)| c == p));
+            if theirs.len() != before {
+                entry["fieldsV1"] = merge::to_fields_v1(&theirs);
+            }
+        }
+        let others: std::collections::BTreeSet<merge::Path> = managers
+            .iter()
+            .filter(|e| !mine(e))
+            .flat_map(|e| merge::from_fields_v1(&e["fieldsV1"]))
+            .collect();
+
+        let mut next = current.clone();
+        for path in previous.difference(&owned) {
+            if !others.contains(path) {
+                merge::remove(&mut next, path);
+            }
+        }
+        let mut patch = config.clone();
+        if let Some(map) = patch.as_object_mut() {
+            if !with_status {
+                map.remove("status");
+            }
+            if let Some(Value::Object(m)) = map.get_mut("metadata") {
+                m.retain(|k, _| k == "labels" || k == "annotations");
+            }
+        }
+        merge::strategic_merge(&mut next, &patch);
+        managers.retain(|e| !mine(e) && e["fieldsV1"].as_object().is_some_and(|m| !m.is_empty()));
+        let mut entry = managed_entry(manager, rt, &owned, "Apply");
+        if with_status {
+            entry["subresource"] = json!("status");
+        }
+        managers.push(entry);
+        next["metadata"]["managedFields"] = Value::Array(managers);
+        if let Some(m) = next["metadata"].as_object_mut() {
+            m.remove("resourceVersion");
+        }
+        // The managedFields time changes on every apply; an apply that
+        // changes nothing else must not bump the version.
+        if without_times(&next) == without_times(&current) {
+            return Ok(current);
+        }
+        self.update(rt, namespace, name, next, part)
+    }
+
+    /// Deletes one object. Foreground deletion marks it and leaves it to the
+    /// garbage collector; orphan releases its dependants first.
+    pub fn delete(
+        &self,
+        rt: ResourceType,
+        namespace: &str,
+        name: &str,
+        propagation: Propagation,
+        precondition_uid: Option<&str>,
+        precondition_rv: Option<&str>,
+    ) -> ApiResult<Value> {
+        let mut inner = self.lock();
+        let key = Self::key(rt, namespace, name);
+        let current = inner
+            .objects
+            .get(&key)
+            .cloned()
+            .ok_or_else(|| ApiError::not_found(rt.group, rt.plural, name))?;
+        if precondition_uid.is_some_and(|uid| uid != uid_of(&current)) {
+            return Err(ApiError::conflict(
+                rt.group,
+                rt.plural,
+                name,
+                "the UID in the precondition does not match",
+            ));
+        }
+        if precondition_rv
+            .is_some_and(|rv| Some(rv.to_owned()) != meta(&current, "resourceVersion"))
+        {
+            return Err(ApiError::conflict(
+                rt.group,
+                rt.plural,
+                name,
+                "the ResourceVersion in the precondition does not match",
+            ));
+        }
+        let uid = uid_of(&current);
+        let has_dependants = inner.objects.values().any(|o| owned_by(o, &uid));
+        let finalizers = current["metadata"]["finalizers"]
+            .as_array()
+            .map(|f| !f.is_empty())
+            .unwrap_or(false);
+        match propagation {
+            Propagation::Orphan => {
+                let dependants: Vec<(Key, Value)> = inner
+                    .objects
+                    .iter()
+                    .filter(|(_, o)| owned_by(o, &uid))
+                    .map(|(k, o)| (k.clone(), o.clone()))
+                    .collect();
+                for (k, o) in dependants {
+                    let mut released = o.clone();
+                    if let Some(refs) = released["metadata"]["ownerReferences"].as_array_mut() {
+                        refs.retain(|r| r["uid"] != uid.as_str());
+                    }
+                    self.commit(&mut inner, &k, ChangeKind::Modified, released, Some(o));
+                }
+            }
+            Propagation::Foreground if has_dependants || rt.plural == "namespaces" => {
+                if current.pointer("/metadata/deletionTimestamp").is_some() {
+                    return Ok(current);
+                }
+                let mut marked = current.clone();
+                marked["metadata"]["deletionTimestamp"] = json!(now());
+                let mut fin: Vec<Value> = marked["metadata"]["finalizers"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default();
+                if !fin.iter().any(|f| f == "foregroundDeletion") {
+                    fin.push(json!("foregroundDeletion"));
+                }
+                marked["metadata"]["finalizers"] = Value::Array(fin);
+                return Ok(self.commit(
+                    &mut inner,
+                    &key,
+                    ChangeKind::Modified,
+                    marked,
+                    Some(current),
+                ));
+            }
+            _ => {}
+        }
+        if finalizers && rt.plural != "namespaces" {
+            let mut marked = current.clone();
+            marked["metadata"]["deletionTimestamp"] = json!(now());
+            return Ok(self.commit(
+                &mut inner,
+                &key,
+                ChangeKind::Modified,
+                marked,
+                Some(current),
+            ));
+        }
+        if rt.plural == "namespaces" {
+            // Everything in it goes with it.
+            let inside: Vec<(Key, Value)> = inner
+                .objects
+                .iter()
+                .filter(|(k, _)| k.rt.namespaced && k.namespace == name)
+                .map(|(k, o)| (k.clone(), o.clone()))
+                .collect();
+            for (k, o) in inside {
+                self.commit(&mut inner, &k, ChangeKind::Deleted, o, None);
+            }
+        }
+        Ok(self.commit(&mut inner, &key, ChangeKind::Deleted, current, None))
+    }
+
+    /// Objects owned by a uid that no longer exists, and foreground
+    /// deletions whose dependants are gone: the garbage collector's work.
+    pub fn collect_garbage(&self) -> usize {
+        let mut inner = self.lock();
+        let uids: std::collections::HashSet<String> = inner.objects.values().map(uid_of).collect();
+        let mut work = 0;
+        loop {
+            let orphan = inner.objects.iter().find(|(_, o)| {
+                o["metadata"]["ownerReferences"]
+                    .as_array()
+                    .is_some_and(|refs| {
+                        !refs.is_empty()
+                            && refs
+                                .iter()
+                                .all(|r| !uids.contains(r["uid"].as_str().unwrap_or("")))
+                    })
+            });
+            let Some((key, object)) = orphan.map(|(k, o)| (k.clone(), o.clone())) else {
+                break;
+            };
+            self.commit(&mut inner, &key, ChangeKind::Deleted, object, None);
+            work += 1;
+        }
+        // Owners in foreground deletion: dependants get deleted, then the owner.
+        let pending: Vec<(Key, Value)> = inner
+            .objects
+            .iter()
+            .filter(|(_, o)| {
+                o["metadata"]["finalizers"]
+                    .as_array()
+                    .is_some_and(|f| f.iter().any(|x| x == "foregroundDeletion"))
+                    && o.pointer("/metadata/deletionTimestamp").is_some()
+            })
+            .map(|(k, o)| (k.clone(), o.clone()))
+            .collect();
+        for (key, owner) in pending {
+            let uid = uid_of(&owner);
+            let dependants: Vec<(Key, Value)> = inner
+                .objects
+                .iter()
+                .filter(|(_, o)| owned_by(o, &uid))
+                .map(|(k, o)| (k.clone(), o.clone()))
+                .collect();
+            if dependants.is_empty() {
+                self.commit(&mut inner, &key, ChangeKind::Deleted, owner, None);
+            } else {
+                for (k, o) in dependants {
+                    if o.pointer("/metadata/deletionTimestamp").is_none() {
+                        let has_own = inner.objects.values().any(|x| owned_by(x, &uid_of(&o)));
+                        if has_own {
+                            let mut marked = o.clone();
+                            marked["metadata"]["deletionTimestamp"] = json!(now());
+                            marked["metadata"]["finalizers"] = json!(["foregroundDeletion"]);
+                            self.commit(&mut inner, &k, ChangeKind::Modified, marked, Some(o));
+                        } else {
+                            self.commit(&mut inner, &k, ChangeKind::Deleted, o, None);
+                        }
+                    }
+                }
+            }
+            work += 1;
+        }
+        work
+    }
+
+    /// A consistent starting point for a watch: the events after `rv` and a
+    /// receiver for what follows, taken under one lock so nothing falls
+    /// between them.
+    pub fn watch_from(&self, rv: Option<u64>) -> Result<WatchStart, u64> {
+        let inner = self.lock();
+        let receiver = self.changes.subscribe();
+        match rv {
+            Some(rv) => {
+                if rv < inner.compacted {
+                    return Err(inner.compacted);
+                }
+                let replay = inner
+                    .history
+                    .iter()
+                    .filter(|c| c.rv > rv)
+                    .cloned()
+                    .collect();
+                Ok((replay, receiver, inner.rv))
+            }
+            None => {
+                // No version: the current state as ADDED events.
+                let replay = inner
+                    .objects
+                    .iter()
+                    .map(|(k, o)| {
+                        Arc::new(Change {
+                            rv: inner.rv,
+                            rt: k.rt,
+                            namespace: k.namespace.clone(),
+                            kind: ChangeKind::Added,
+                            object: o.clone(),
+                            previous: None,
+                        })
+                    })
+                    .collect();
+                Ok((replay, receiver, inner.rv))
+            }
+        }
+    }
+
+    /// Every object (for controllers that scan).
+    pub fn snapshot(&self, rt: ResourceType) -> Vec<Value> {
+        self.lock()
+            .objects
+            .iter()
+            .filter(|(k, _)| k.rt == rt)
+            .map(|(_, o)| o.clone())
+            .collect()
+    }
+}
+
+fn without_times(object: &Value) -> Value {
+    let mut copy = object.clone();
+    if let Some(entries) = copy["metadata"]["managedFields"].as_array_mut() {
+        for e in entries {
+            if let Some(m) = e.as_object_mut() {
+                m.remove("time");
+            }
+        }
+    }
+    if let Some(m) = copy["metadata"].as_object_mut() {
+        m.remove("resourceVersion");
+    }
+    copy
+}
+
+pub fn owned_by(object: &Value, uid: &str) -> bool {
+    object["metadata"]["ownerReferences"]
+        .as_array()
+        .is_some_and(|refs| refs.iter().any(|r| r["uid"] == uid))
+}
+
+fn describe(path: &merge::Path) -> String {
+    path.iter()
+        .map(|seg| match seg {
+            merge::Seg::Field(f) => format!(".{f}"),
+            merge::Seg::Key(k, v) => format!("[{k}={v}]"),
+        })
+        .collect()
+}
+
+fn managed_entry(
+    manager: &str,
+    rt: ResourceType,
+    owned: &std::collections::BTreeSet<merge::Path>,
+    operation: &str,
+) -> Value {
+    json!({
+        "manager": manager,
+        "operation": operation,
+        "apiVersion": rt.api_version(),
+        "time": now(),
+        "fieldsType": "FieldsV1",
+        "fieldsV1": merge::to_fields_v1(owned),
+    })
+}
+
+pub fn random_suffix() -> String {
+    const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+    let bytes = uuid::Uuid::new_v4().into_bytes();
+    bytes[..5]
+        .iter()
+        .map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char)
+        .collect()
+}
+
+/// A Map helper for building objects.
+pub fn object(fields: Vec<(&str, Value)>) -> Value {
+    Value::Object(
+        fields
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect::<Map<_, _>>(),
+    )
+}
