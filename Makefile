@@ -37,6 +37,7 @@ test-e2e:
 ## make bench: benchmarks (release build), each writing a report under bench/
 bench:
 	scripts/with-postgres.sh cargo bench -p backend --bench audit_log
+	cargo bench -p kube-emulator --bench throughput
 
 lint:
 	cargo fmt --all -- --check

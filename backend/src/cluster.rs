@@ -20,6 +20,9 @@ pub enum ClusterMode {
     Auto,
     InCluster,
     Kubeconfig,
+    /// The Kubernetes API emulator, started inside the console process (the
+    /// demo default when no real cluster is configured).
+    Emulated,
     None,
 }
 
@@ -31,6 +34,7 @@ impl FromStr for ClusterMode {
             "auto" => Ok(Self::Auto),
             "in-cluster" | "incluster" => Ok(Self::InCluster),
             "kubeconfig" => Ok(Self::Kubeconfig),
+            "emulated" | "emulator" => Ok(Self::Emulated),
             "none" => Ok(Self::None),
             _ => Err(Error::UnknownClusterMode(s.to_owned())),
         }
@@ -43,6 +47,7 @@ impl fmt::Display for ClusterMode {
             Self::Auto => "auto",
             Self::InCluster => "in-cluster",
             Self::Kubeconfig => "kubeconfig",
+            Self::Emulated => "emulated",
             Self::None => "none",
         })
     }
@@ -51,6 +56,12 @@ impl fmt::Display for ClusterMode {
 impl ClusterMode {
     /// Turns `Auto` into the concrete mode this environment offers.
     pub fn resolve(self) -> Self {
+        self.resolve_or(Self::None)
+    }
+
+    /// Like [`resolve`](Self::resolve), with `fallback` when the environment
+    /// offers no cluster.
+    pub fn resolve_or(self, fallback: Self) -> Self {
         if self != Self::Auto {
             return self;
         }
@@ -59,7 +70,7 @@ impl ClusterMode {
         } else if kubeconfig_present() {
             Self::Kubeconfig
         } else {
-            Self::None
+            fallback
         }
     }
 }
@@ -97,6 +108,11 @@ impl Cluster {
         let mode = mode.resolve();
         let config = match mode {
             ClusterMode::None => return Ok(None),
+            ClusterMode::Emulated => {
+                return Err(Error::ClusterConfig(
+                    "the emulated cluster is started by the server process".into(),
+                ));
+            }
             ClusterMode::InCluster => {
                 Config::incluster().map_err(|e| Error::ClusterConfig(e.to_string()))?
             }
@@ -178,6 +194,7 @@ mod tests {
             ClusterMode::Auto,
             ClusterMode::InCluster,
             ClusterMode::Kubeconfig,
+            ClusterMode::Emulated,
             ClusterMode::None,
         ] {
             assert_eq!(mode.to_string().parse::<ClusterMode>().ok(), Some(mode));

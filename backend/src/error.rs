@@ -19,7 +19,7 @@ pub enum Error {
         source: std::io::Error,
     },
 
-    #[error("unknown cluster mode {0:?} (expected auto, in-cluster, kubeconfig or none)")]
+    #[error("unknown cluster mode {0:?} (expected auto, in-cluster, kubeconfig, emulated or none)")]
     UnknownClusterMode(String),
 
     #[error("cluster configuration: {0}")]

@@ -589,9 +589,13 @@ fn event_for(
 }
 
 fn line(kind: &str, object: &Value) -> Result<Bytes, Infallible> {
-    let mut text = json!({"type": kind, "object": object}).to_string();
-    text.push('\n');
-    Ok(Bytes::from(text))
+    line_json(kind, &object.to_string())
+}
+
+fn line_json(kind: &str, object_json: &str) -> Result<Bytes, Infallible> {
+    Ok(Bytes::from(format!(
+        "{{\"type\":\"{kind}\",\"object\":{object_json}}}\n"
+    )))
 }
 
 fn watch(
@@ -634,7 +638,11 @@ fn watch(
         for change in replay {
             if let Some(event) = event_for(&change, rt, ns, &labels, &fields) {
                 last_rv = last_rv.max(change.rv);
-                if tx.send(line(event, &change.object)).await.is_err() {
+                if tx
+                    .send(line_json(event, change.object_json()))
+                    .await
+                    .is_err()
+                {
                     return;
                 }
             }
@@ -660,7 +668,7 @@ fn watch(
                         }
                         last_rv = last_rv.max(change.rv);
                         if let Some(event) = event_for(&change, rt, ns, &labels, &fields)
-                            && tx.send(line(event, &change.object)).await.is_err()
+                            && tx.send(line_json(event, change.object_json())).await.is_err()
                         {
                             return;
                         }

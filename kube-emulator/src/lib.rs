@@ -199,6 +199,13 @@ pub async fn start(addr: SocketAddr, config: Config) -> std::io::Result<Running>
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let controllers = tokio::spawn(controllers::run(emulator.clone()));
     let app = router(emulator.clone());
+    // Small request/response pairs: Nagle's algorithm would add delayed-ACK
+    // stalls of tens of milliseconds under concurrent clients.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(error) = tcp.set_nodelay(true) {
+            tracing::debug!(%error, "TCP_NODELAY not set");
+        }
+    });
     tokio::spawn(async move {
         let served = axum::serve(listener, app)
             .with_graceful_shutdown(async {

@@ -49,6 +49,33 @@ pub struct Change {
     pub kind: ChangeKind,
     pub object: Value,
     pub previous: Option<Value>,
+    /// `object` as JSON, serialised once however many watchers send it.
+    text: std::sync::OnceLock<String>,
+}
+
+impl Change {
+    pub fn new(
+        rv: u64,
+        rt: ResourceType,
+        namespace: String,
+        kind: ChangeKind,
+        object: Value,
+        previous: Option<Value>,
+    ) -> Self {
+        Self {
+            rv,
+            rt,
+            namespace,
+            kind,
+            object,
+            previous,
+            text: std::sync::OnceLock::new(),
+        }
+    }
+
+    pub fn object_json(&self) -> &str {
+        self.text.get_or_init(|| self.object.to_string())
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,6 +106,10 @@ pub enum Propagation {
 struct Inner {
     rv: u64,
     objects: BTreeMap<Key, Value>,
+    /// uid → object, for owner lookups.
+    uids: std::collections::HashMap<String, Key>,
+    /// Objects with ownerReferences: what the garbage collector looks at.
+    dependants: std::collections::BTreeSet<Key>,
     history: VecDeque<Arc<Change>>,
     /// The newest resourceVersion dropped from `history`: a watch from an
     /// older version cannot be served (410 Expired).
@@ -235,6 +266,18 @@ fn spec_part(object: &Value) -> Value {
     copy
 }
 
+impl Inner {
+    /// Objects whose ownerReferences name `uid`.
+    fn dependants_of(&self, uid: &str) -> Vec<(Key, Value)> {
+        self.dependants
+            .iter()
+            .filter_map(|k| self.objects.get(k).map(|o| (k, o)))
+            .filter(|(_, o)| owned_by(o, uid))
+            .map(|(k, o)| (k.clone(), o.clone()))
+            .collect()
+    }
+}
+
 impl Store {
     pub fn new(history_limit: usize) -> Self {
         let (changes, _) = broadcast::channel(4096);
@@ -253,10 +296,16 @@ impl Store {
                 }),
             );
         }
+        let uids = objects
+            .iter()
+            .map(|(k, o)| (uid_of(o), k.clone()))
+            .collect();
         Self {
             inner: Mutex::new(Inner {
                 rv: 1,
                 objects,
+                uids,
+                dependants: Default::default(),
                 history: VecDeque::new(),
                 compacted: 0,
             }),
@@ -293,19 +342,27 @@ impl Store {
         match kind {
             ChangeKind::Deleted => {
                 inner.objects.remove(key);
+                inner.uids.remove(&uid_of(&object));
+                inner.dependants.remove(key);
             }
             _ => {
                 inner.objects.insert(key.clone(), object.clone());
+                inner.uids.insert(uid_of(&object), key.clone());
+                if has_owners(&object) {
+                    inner.dependants.insert(key.clone());
+                } else {
+                    inner.dependants.remove(key);
+                }
             }
         }
-        let change = Arc::new(Change {
+        let change = Arc::new(Change::new(
             rv,
-            rt: key.rt,
-            namespace: key.namespace.clone(),
+            key.rt,
+            key.namespace.clone(),
             kind,
-            object: object.clone(),
+            object.clone(),
             previous,
-        });
+        ));
         inner.history.push_back(change.clone());
         while inner.history.len() > self.history_limit {
             if let Some(dropped) = inner.history.pop_front() {
@@ -364,15 +421,9 @@ impl Store {
         fields: &FieldSelector,
     ) -> (Vec<Value>, u64) {
         let inner = self.lock();
-        let items = inner
-            .objects
-            .iter()
-            .filter(|(k, v)| {
-                k.rt == rt
-                    && namespace.is_none_or(|ns| k.namespace == ns)
-                    && labels.matches(v)
-                    && fields.matches(v)
-            })
+        let namespace = namespace.filter(|_| rt.namespaced);
+        let items = of_type(&inner.objects, rt, namespace)
+            .filter(|(_, v)| labels.matches(v) && fields.matches(v))
             .map(|(_, v)| v.clone())
             .collect();
         (items, inner.rv)
@@ -701,20 +752,14 @@ impl Store {
             ));
         }
         let uid = uid_of(&current);
-        let has_dependants = inner.objects.values().any(|o| owned_by(o, &uid));
+        let has_dependants = !inner.dependants_of(&uid).is_empty();
         let finalizers = current["metadata"]["finalizers"]
             .as_array()
             .map(|f| !f.is_empty())
             .unwrap_or(false);
         match propagation {
             Propagation::Orphan => {
-                let dependants: Vec<(Key, Value)> = inner
-                    .objects
-                    .iter()
-                    .filter(|(_, o)| owned_by(o, &uid))
-                    .map(|(k, o)| (k.clone(), o.clone()))
-                    .collect();
-                for (k, o) in dependants {
+                for (k, o) in inner.dependants_of(&uid) {
                     let mut released = o.clone();
                     if let Some(refs) = released["metadata"]["ownerReferences"].as_array_mut() {
                         refs.retain(|r| r["uid"] != uid.as_str());
@@ -776,22 +821,22 @@ impl Store {
     /// deletions whose dependants are gone: the garbage collector's work.
     pub fn collect_garbage(&self) -> usize {
         let mut inner = self.lock();
-        let uids: std::collections::HashSet<String> = inner.objects.values().map(uid_of).collect();
         let mut work = 0;
-        loop {
-            let orphan = inner.objects.iter().find(|(_, o)| {
+        let orphans: Vec<(Key, Value)> = inner
+            .dependants
+            .iter()
+            .filter_map(|k| inner.objects.get(k).map(|o| (k, o)))
+            .filter(|(_, o)| {
                 o["metadata"]["ownerReferences"]
                     .as_array()
                     .is_some_and(|refs| {
-                        !refs.is_empty()
-                            && refs
-                                .iter()
-                                .all(|r| !uids.contains(r["uid"].as_str().unwrap_or("")))
+                        refs.iter()
+                            .all(|r| !inner.uids.contains_key(r["uid"].as_str().unwrap_or("")))
                     })
-            });
-            let Some((key, object)) = orphan.map(|(k, o)| (k.clone(), o.clone())) else {
-                break;
-            };
+            })
+            .map(|(k, o)| (k.clone(), o.clone()))
+            .collect();
+        for (key, object) in orphans {
             self.commit(&mut inner, &key, ChangeKind::Deleted, object, None);
             work += 1;
         }
@@ -800,39 +845,34 @@ impl Store {
             .objects
             .iter()
             .filter(|(_, o)| {
-                o["metadata"]["finalizers"]
-                    .as_array()
-                    .is_some_and(|f| f.iter().any(|x| x == "foregroundDeletion"))
-                    && o.pointer("/metadata/deletionTimestamp").is_some()
+                o.pointer("/metadata/deletionTimestamp").is_some()
+                    && o["metadata"]["finalizers"]
+                        .as_array()
+                        .is_some_and(|f| f.iter().any(|x| x == "foregroundDeletion"))
             })
             .map(|(k, o)| (k.clone(), o.clone()))
             .collect();
         for (key, owner) in pending {
-            let uid = uid_of(&owner);
-            let dependants: Vec<(Key, Value)> = inner
-                .objects
-                .iter()
-                .filter(|(_, o)| owned_by(o, &uid))
-                .map(|(k, o)| (k.clone(), o.clone()))
-                .collect();
+            let dependants = inner.dependants_of(&uid_of(&owner));
             if dependants.is_empty() {
                 self.commit(&mut inner, &key, ChangeKind::Deleted, owner, None);
-            } else {
-                for (k, o) in dependants {
-                    if o.pointer("/metadata/deletionTimestamp").is_none() {
-                        let has_own = inner.objects.values().any(|x| owned_by(x, &uid_of(&o)));
-                        if has_own {
-                            let mut marked = o.clone();
-                            marked["metadata"]["deletionTimestamp"] = json!(now());
-                            marked["metadata"]["finalizers"] = json!(["foregroundDeletion"]);
-                            self.commit(&mut inner, &k, ChangeKind::Modified, marked, Some(o));
-                        } else {
-                            self.commit(&mut inner, &k, ChangeKind::Deleted, o, None);
-                        }
-                    }
-                }
+                work += 1;
+                continue;
             }
-            work += 1;
+            for (k, o) in dependants {
+                if o.pointer("/metadata/deletionTimestamp").is_some() {
+                    continue;
+                }
+                if inner.dependants_of(&uid_of(&o)).is_empty() {
+                    self.commit(&mut inner, &k, ChangeKind::Deleted, o, None);
+                } else {
+                    let mut marked = o.clone();
+                    marked["metadata"]["deletionTimestamp"] = json!(now());
+                    marked["metadata"]["finalizers"] = json!(["foregroundDeletion"]);
+                    self.commit(&mut inner, &k, ChangeKind::Modified, marked, Some(o));
+                }
+                work += 1;
+            }
         }
         work
     }
@@ -862,14 +902,14 @@ impl Store {
                     .objects
                     .iter()
                     .map(|(k, o)| {
-                        Arc::new(Change {
-                            rv: inner.rv,
-                            rt: k.rt,
-                            namespace: k.namespace.clone(),
-                            kind: ChangeKind::Added,
-                            object: o.clone(),
-                            previous: None,
-                        })
+                        Arc::new(Change::new(
+                            inner.rv,
+                            k.rt,
+                            k.namespace.clone(),
+                            ChangeKind::Added,
+                            o.clone(),
+                            None,
+                        ))
                     })
                     .collect();
                 Ok((replay, receiver, inner.rv))
@@ -879,10 +919,8 @@ impl Store {
 
     /// Every object (for controllers that scan).
     pub fn snapshot(&self, rt: ResourceType) -> Vec<Value> {
-        self.lock()
-            .objects
-            .iter()
-            .filter(|(k, _)| k.rt == rt)
+        let inner = self.lock();
+        of_type(&inner.objects, rt, None)
             .map(|(_, o)| o.clone())
             .collect()
     }
@@ -901,6 +939,28 @@ fn without_times(object: &Value) -> Value {
         m.remove("resourceVersion");
     }
     copy
+}
+
+fn has_owners(object: &Value) -> bool {
+    object["metadata"]["ownerReferences"]
+        .as_array()
+        .is_some_and(|refs| !refs.is_empty())
+}
+
+/// The objects of one type (in one namespace), through the key order.
+fn of_type<'a>(
+    objects: &'a BTreeMap<Key, Value>,
+    rt: ResourceType,
+    namespace: Option<&'a str>,
+) -> impl Iterator<Item = (&'a Key, &'a Value)> + 'a {
+    let start = Key {
+        rt,
+        namespace: namespace.unwrap_or("").to_owned(),
+        name: String::new(),
+    };
+    objects
+        .range(start..)
+        .take_while(move |(k, _)| k.rt == rt && namespace.is_none_or(|ns| k.namespace == ns))
 }
 
 pub fn owned_by(object: &Value, uid: &str) -> bool {

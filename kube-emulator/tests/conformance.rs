@@ -733,3 +733,334 @@ async fn the_binary_prints_its_address_and_writes_a_working_kubeconfig() {
     );
     child.kill().await.expect("stops");
 }
+
+#[tokio::test]
+async fn template_changes_roll_pods_and_scale_follows() {
+    let cluster = emulator().await;
+    let ns = namespace(&cluster.client).await;
+    let deployments: Api<Deployment> = Api::namespaced(cluster.client.clone(), &ns);
+    let pods: Api<Pod> = Api::namespaced(cluster.client.clone(), &ns);
+    deployments
+        .create(
+            &PostParams::default(),
+            &deployment("roll", "registry.example.com/roll:1", 1),
+        )
+        .await
+        .expect("create");
+    let images_ready = |image: &'static str, count: usize| {
+        let pods = pods.clone();
+        async move {
+            loop {
+                let list = pods
+                    .list(&ListParams::default().labels("app=roll"))
+                    .await
+                    .expect("pods")
+                    .items;
+                let matching = list
+                    .iter()
+                    .filter(|p| {
+                        p.spec
+                            .as_ref()
+                            .is_some_and(|s| s.containers[0].image.as_deref() == Some(image))
+                            && p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running")
+                    })
+                    .count();
+                if matching == count && list.len() == count {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    };
+    tokio::time::timeout(DEADLINE, images_ready("registry.example.com/roll:1", 1))
+        .await
+        .expect("first rollout");
+    deployments
+        .patch(
+            "roll",
+            &PatchParams::default(),
+            &Patch::Strategic(json!({"spec": {"template": {"spec": {"containers": [{"name": "main", "image": "registry.example.com/roll:2"}]}}}})),
+        )
+        .await
+        .expect("new image");
+    tokio::time::timeout(DEADLINE, images_ready("registry.example.com/roll:2", 1))
+        .await
+        .expect("pods replaced by the new template");
+
+    // The scale subresource drives replicas.
+    let scale = deployments.get_scale("roll").await.expect("scale");
+    assert_eq!(scale.spec.and_then(|s| s.replicas), Some(1));
+    deployments
+        .patch_scale(
+            "roll",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"replicas": 3}})),
+        )
+        .await
+        .expect("scale up");
+    tokio::time::timeout(DEADLINE, images_ready("registry.example.com/roll:2", 3))
+        .await
+        .expect("scaled to 3");
+}
+
+#[tokio::test]
+async fn orphan_deletion_leaves_dependants_without_their_owner() {
+    let cluster = emulator().await;
+    let ns = namespace(&cluster.client).await;
+    let deployments: Api<Deployment> = Api::namespaced(cluster.client.clone(), &ns);
+    let sets: Api<k8s_openapi::api::apps::v1::ReplicaSet> =
+        Api::namespaced(cluster.client.clone(), &ns);
+    deployments
+        .create(
+            &PostParams::default(),
+            &deployment("orph", "registry.example.com/o:1", 1),
+        )
+        .await
+        .expect("create");
+    let has_set = async {
+        loop {
+            if !sets
+                .list(&ListParams::default())
+                .await
+                .expect("list")
+                .items
+                .is_empty()
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    tokio::time::timeout(DEADLINE, has_set)
+        .await
+        .expect("replicaset created");
+    deployments
+        .delete("orph", &DeleteParams::orphan())
+        .await
+        .expect("delete");
+    let left = sets.list(&ListParams::default()).await.expect("list").items;
+    assert_eq!(left.len(), 1);
+    assert!(
+        left[0]
+            .metadata
+            .owner_references
+            .as_ref()
+            .is_none_or(|o| o.is_empty())
+    );
+}
+
+#[tokio::test]
+async fn logs_tail_and_follow_while_the_pod_runs() {
+    let (cluster, _) = emulator_with(kube_emulator::Config {
+        ready_after: Duration::from_millis(50),
+        log_interval: Duration::from_millis(50),
+        ..Default::default()
+    })
+    .await;
+    let ns = namespace(&cluster.client).await;
+    let pods: Api<Pod> = Api::namespaced(cluster.client.clone(), &ns);
+    let pod: Pod = serde_json::from_value(json!({"metadata": {"name": "talker"}, "spec": {"containers": [{"name": "c", "image": "registry.example.com/t:1"}]}})).expect("pod");
+    pods.create(&PostParams::default(), &pod)
+        .await
+        .expect("create");
+    let running = await_condition(pods.clone(), "talker", |p: Option<&Pod>| {
+        p.and_then(|p| p.status.as_ref())
+            .and_then(|s| s.phase.as_deref())
+            == Some("Running")
+    });
+    tokio::time::timeout(DEADLINE, running)
+        .await
+        .expect("running")
+        .expect("watch");
+
+    let waiting = pods
+        .logs("nobody", &LogParams::default())
+        .await
+        .expect_err("no such pod");
+    assert_eq!(api_error(waiting).0, 404);
+
+    let mut follow = pods
+        .log_stream(
+            "talker",
+            &LogParams {
+                follow: true,
+                ..LogParams::default()
+            },
+        )
+        .await
+        .expect("follow");
+    let mut seen = Vec::new();
+    let read = async {
+        use futures::AsyncBufReadExt;
+        let mut line = String::new();
+        while seen.len() < 5 {
+            line.clear();
+            if follow.read_line(&mut line).await.expect("read") == 0 {
+                break;
+            }
+            seen.push(line.clone());
+        }
+    };
+    tokio::time::timeout(DEADLINE, read)
+        .await
+        .expect("lines keep coming");
+    assert_eq!(seen.len(), 5, "{seen:?}");
+
+    let tail = pods
+        .logs(
+            "talker",
+            &LogParams {
+                tail_lines: Some(2),
+                ..LogParams::default()
+            },
+        )
+        .await
+        .expect("tail");
+    assert_eq!(tail.lines().count(), 2, "{tail}");
+}
+
+#[tokio::test]
+async fn dropped_and_timed_out_watches_end_and_clients_resume() {
+    let (cluster, url) = emulator_with(kube_emulator::Config::default()).await;
+    let api: Api<ConfigMap> = Api::namespaced(cluster.client.clone(), "default");
+    let stream = api
+        .watch(&WatchParams::default().timeout(1), "0")
+        .await
+        .expect("watch");
+    let ended = tokio::time::timeout(DEADLINE, stream.boxed().try_collect::<Vec<_>>()).await;
+    assert!(ended.is_ok(), "timeoutSeconds ends the watch");
+
+    // A watcher survives a server-side drop and still sees later objects.
+    let mut names = watcher(api.clone(), watcher::Config::default())
+        .default_backoff()
+        .applied_objects()
+        .boxed();
+    api.create(&PostParams::default(), &configmap("before", "x"))
+        .await
+        .expect("create");
+    let first = tokio::time::timeout(DEADLINE, names.try_next())
+        .await
+        .expect("event")
+        .expect("ok");
+    assert_eq!(
+        first.and_then(|c| c.metadata.name).as_deref(),
+        Some("before")
+    );
+    assert_eq!(
+        reqwest_free_post(&url, "/emulator/faults", r#"{"drop_watches": true}"#).await,
+        204
+    );
+    api.create(&PostParams::default(), &configmap("after", "x"))
+        .await
+        .expect("create");
+    let next = async {
+        loop {
+            let cm = names.try_next().await.expect("ok").expect("some");
+            if cm.metadata.name.as_deref() == Some("after") {
+                return;
+            }
+        }
+    };
+    tokio::time::timeout(DEADLINE, next)
+        .await
+        .expect("resumed after the drop");
+}
+
+#[tokio::test]
+async fn malformed_input_gets_the_api_servers_errors() {
+    let (_cluster, url) = emulator_with(kube_emulator::Config::default()).await;
+    let addr = url.trim_start_matches("http://").to_owned();
+    let send = |method: &'static str,
+                path: &'static str,
+                content_type: &'static str,
+                body: &'static str| {
+        let addr = addr.clone();
+        async move {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let mut stream = tokio::net::TcpStream::connect(&addr)
+                .await
+                .expect("connect");
+            let request = format!(
+                "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            stream.write_all(request.as_bytes()).await.expect("write");
+            let mut response = String::new();
+            stream.read_to_string(&mut response).await.expect("read");
+            response
+        }
+    };
+    for (method, path, content_type, body, code, reason) in [
+        (
+            "POST",
+            "/api/v1/namespaces/default/configmaps",
+            "application/json",
+            "{not json",
+            "400",
+            "BadRequest",
+        ),
+        (
+            "POST",
+            "/api/v1/namespaces/default/configmaps",
+            "application/yaml",
+            "a: [unclosed",
+            "400",
+            "BadRequest",
+        ),
+        (
+            "GET",
+            "/apis/example.com/v1/namespaces/default/widgets",
+            "application/json",
+            "",
+            "404",
+            "NotFound",
+        ),
+        (
+            "POST",
+            "/api/v1/namespaces/nowhere/configmaps",
+            "application/json",
+            r#"{"metadata":{"name":"x"}}"#,
+            "404",
+            "NotFound",
+        ),
+        (
+            "POST",
+            "/apis/apps/v1/namespaces/default/deployments",
+            "application/json",
+            r#"{"metadata":{"name":"d"},"spec":{}}"#,
+            "422",
+            "Invalid",
+        ),
+        (
+            "POST",
+            "/api/v1/namespaces/default/configmaps",
+            "application/json",
+            r#"{"metadata":{"name":"x"}}"#,
+            "201",
+            "",
+        ),
+        (
+            "PATCH",
+            "/api/v1/namespaces/default/configmaps/x",
+            "text/plain",
+            "{}",
+            "415",
+            "UnsupportedMediaType",
+        ),
+    ] {
+        let response = send(method, path, content_type, body).await;
+        let status_line = response.lines().next().unwrap_or("");
+        assert!(status_line.contains(code), "{method} {path}: {response}");
+        if reason.is_empty() {
+            continue;
+        }
+        assert!(
+            response.contains(&format!("\"reason\":\"{reason}\"")),
+            "{path}: {response}"
+        );
+        assert!(
+            response.contains("\"kind\":\"Status\""),
+            "{path}: {response}"
+        );
+    }
+}

@@ -207,7 +207,8 @@ pub struct ServeArgs {
     #[arg(long, env = "CONSOLE_DATABASE_URL")]
     pub database_url: Option<String>,
 
-    /// auto (in-cluster, else KUBECONFIG, else none), in-cluster, kubeconfig, none.
+    /// auto (in-cluster, else KUBECONFIG, else the embedded emulator in demo
+    /// mode, else none), in-cluster, kubeconfig, emulated, none.
     #[arg(long, env = "CONSOLE_CLUSTER", default_value = "auto", value_parser = parse_cluster_mode)]
     pub cluster: ClusterMode,
 

@@ -162,6 +162,9 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     services: Services,
+    /// The embedded cluster, when the console runs on one; it stops with
+    /// the application.
+    _emulator: Option<kube_emulator::Running>,
 }
 
 impl Application {
@@ -180,13 +183,32 @@ impl Application {
             })?;
         tracing::info!(database = %config.redacted_database_url(), backend = db.backend().name(), "database ready");
 
-        let cluster =
-            Cluster::connect(config.cluster)
-                .await
-                .map_err(|source| StartupError::Cluster {
-                    mode: config.cluster,
-                    source,
-                })?;
+        let fallback = if config.demo_password.is_some() {
+            ClusterMode::Emulated
+        } else {
+            ClusterMode::None
+        };
+        let mode = config.cluster.resolve_or(fallback);
+        let cluster_error = |source| StartupError::Cluster { mode, source };
+        let (cluster, emulator) = if mode == ClusterMode::Emulated {
+            let running = kube_emulator::start(
+                SocketAddr::from(([127, 0, 0, 1], 0)),
+                kube_emulator::Config::default(),
+            )
+            .await
+            .map_err(|e| cluster_error(backend::Error::ClusterConfig(e.to_string())))?;
+            let url = running.url();
+            let client_config = kube::Config::new(
+                url.parse()
+                    .map_err(|_| cluster_error(backend::Error::ClusterConfig(url.clone())))?,
+            );
+            let cluster = Cluster::from_config(client_config, ClusterMode::Emulated)
+                .map_err(cluster_error)?;
+            emulated_banner(&url);
+            (Some(cluster), Some(running))
+        } else {
+            (Cluster::connect(mode).await.map_err(cluster_error)?, None)
+        };
         match &cluster {
             Some(cluster) => {
                 tracing::info!(mode = %cluster.mode(), url = cluster.url(), "cluster configured")
@@ -242,6 +264,7 @@ impl Application {
             listener,
             router: router(state),
             services,
+            _emulator: emulator,
         })
     }
 
@@ -309,4 +332,19 @@ async fn delete_expired_sessions(sessions: Sessions) {
             tracing::warn!(%error, "could not delete expired sessions");
         }
     }
+}
+
+/// Nobody should mistake the emulator for a cluster: say so on the
+/// terminal and in the logs.
+fn emulated_banner(url: &str) {
+    let line = "=".repeat(72);
+    eprintln!(
+        "{line}\n  EMULATED CLUSTER: no Kubernetes cluster is configured, so the console runs\n  \
+         on its built-in Kubernetes API emulator at {url}.\n  Nothing here reaches a real \
+         cluster. Set KUBECONFIG or run in a pod for that.\n{line}"
+    );
+    tracing::warn!(
+        url,
+        "EMULATED CLUSTER: the console runs on its built-in Kubernetes API emulator"
+    );
 }

@@ -186,3 +186,50 @@ fn fails_clearly_when_the_address_is_taken() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("cannot listen on"), "{stderr}");
 }
+
+#[test]
+fn demo_mode_without_a_cluster_runs_on_the_embedded_emulator_and_says_so() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_server"))
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .args(["--demo", "--listen", "127.0.0.1:0", "--log", "warn"])
+        .arg("--database-url")
+        .arg(format!("sqlite://{}/console.db", dir.path().display()))
+        .arg("--site-root")
+        .arg(dir.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("server binary starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(base) = line.strip_prefix("listening on ") {
+                let _ = tx.send(base.to_owned());
+            }
+        }
+    });
+    let base = rx.recv_timeout(DEADLINE).expect("address printed");
+    let server = Server {
+        child: Some(child),
+        base,
+        _dir: dir,
+    };
+    let (code, body) = http_get(&server.base, "/readyz");
+    assert_eq!(code, 200, "{body}");
+    assert!(body.contains(r#""cluster":{"state":"ok""#), "{body}");
+    assert!(
+        body.contains("emulator"),
+        "the cluster is named as emulated: {body}"
+    );
+    // SAFETY: plain kill(2) on our own child's pid.
+    assert_eq!(unsafe { libc::kill(server.pid(), libc::SIGTERM) }, 0);
+    assert!(server.wait().success());
+    let mut banner = String::new();
+    stderr.read_to_string(&mut banner).expect("stderr");
+    assert!(banner.contains("EMULATED CLUSTER"), "{banner}");
+}
