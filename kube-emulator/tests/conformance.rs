@@ -568,7 +568,12 @@ async fn deployments_roll_out_ready_pods_and_deletion_cascades() {
 
 #[tokio::test]
 async fn failing_images_report_the_kubernetes_reasons() {
-    let cluster = emulator().await;
+    let (cluster, _) = emulator_with(kube_emulator::Config {
+        ready_after: Duration::from_millis(100),
+        crash_interval: Duration::from_millis(200),
+        ..Default::default()
+    })
+    .await;
     let ns = namespace(&cluster.client).await;
     let deployments: Api<Deployment> = Api::namespaced(cluster.client.clone(), &ns);
     let pods: Api<Pod> = Api::namespaced(cluster.client.clone(), &ns);
@@ -627,6 +632,35 @@ async fn failing_images_report_the_kubernetes_reasons() {
     tokio::time::timeout(DEADLINE, reasons)
         .await
         .expect("failure reasons appear");
+    // A crash loop keeps restarting.
+    let restarts = || {
+        let pods = pods.clone();
+        async move {
+            pods.list(&ListParams::default().labels("app=crash"))
+                .await
+                .expect("pods")
+                .items
+                .first()
+                .and_then(|p| {
+                    p.status
+                        .as_ref()?
+                        .container_statuses
+                        .as_ref()?
+                        .first()
+                        .map(|c| c.restart_count)
+                })
+                .unwrap_or(0)
+        }
+    };
+    let before = restarts().await;
+    let rising = async {
+        while restarts().await <= before {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    tokio::time::timeout(DEADLINE, rising)
+        .await
+        .expect("restartCount rises");
     let status = deployments
         .get("pull")
         .await
