@@ -118,6 +118,23 @@ fn deployment(name: &str, image: &str, replicas: i32) -> Deployment {
 
 const DEADLINE: Duration = Duration::from_secs(20);
 
+/// Polls `check` until it holds, failing with `what` at the deadline: the
+/// controllers are asynchronous, their results are awaited, not slept for.
+async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let poll = async {
+        while !check().await {
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    };
+    if tokio::time::timeout(DEADLINE, poll).await.is_err() {
+        panic!("not within {DEADLINE:?}: {what}");
+    }
+}
+
 #[tokio::test]
 async fn discovery_and_version_serve_standard_clients() {
     for (name, cluster) in clusters().await {
@@ -546,24 +563,16 @@ async fn deployments_roll_out_ready_pods_and_deletion_cascades() {
         .delete("web", &DeleteParams::foreground())
         .await
         .expect("delete");
-    let gone = async {
-        loop {
-            let left = pods
-                .list(&ListParams::default().labels("app=web"))
-                .await
-                .expect("pods")
-                .items
-                .len();
-            let deployment = deployments.get_opt("web").await.expect("get");
-            if left == 0 && deployment.is_none() {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    };
-    tokio::time::timeout(DEADLINE, gone)
-        .await
-        .expect("everything of the deployment goes");
+    eventually("everything of the deployment goes", || async {
+        let left = pods
+            .list(&ListParams::default().labels("app=web"))
+            .await
+            .expect("pods")
+            .items
+            .len();
+        left == 0 && deployments.get_opt("web").await.expect("get").is_none()
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -600,38 +609,29 @@ async fn failing_images_report_the_kubernetes_reasons() {
             .reason
             .clone()
     };
-    let reasons = async {
-        loop {
-            let all = pods.list(&ListParams::default()).await.expect("pods").items;
-            let pull = all
-                .iter()
-                .find(|p| {
-                    p.metadata
-                        .labels
-                        .as_ref()
-                        .is_some_and(|l| l["app"] == "pull")
-                })
-                .and_then(waiting_reason);
-            let crash = all
-                .iter()
-                .find(|p| {
-                    p.metadata
-                        .labels
-                        .as_ref()
-                        .is_some_and(|l| l["app"] == "crash")
-                })
-                .and_then(waiting_reason);
-            if pull.as_deref() == Some("ImagePullBackOff")
-                && crash.as_deref() == Some("CrashLoopBackOff")
-            {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    };
-    tokio::time::timeout(DEADLINE, reasons)
-        .await
-        .expect("failure reasons appear");
+    eventually("failure reasons appear", || async {
+        let all = pods.list(&ListParams::default()).await.expect("pods").items;
+        let pull = all
+            .iter()
+            .find(|p| {
+                p.metadata
+                    .labels
+                    .as_ref()
+                    .is_some_and(|l| l["app"] == "pull")
+            })
+            .and_then(waiting_reason);
+        let crash = all
+            .iter()
+            .find(|p| {
+                p.metadata
+                    .labels
+                    .as_ref()
+                    .is_some_and(|l| l["app"] == "crash")
+            })
+            .and_then(waiting_reason);
+        pull.as_deref() == Some("ImagePullBackOff") && crash.as_deref() == Some("CrashLoopBackOff")
+    })
+    .await;
     // A crash loop keeps restarting.
     let restarts = || {
         let pods = pods.clone();
@@ -653,14 +653,7 @@ async fn failing_images_report_the_kubernetes_reasons() {
         }
     };
     let before = restarts().await;
-    let rising = async {
-        while restarts().await <= before {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    };
-    tokio::time::timeout(DEADLINE, rising)
-        .await
-        .expect("restartCount rises");
+    eventually("restartCount rises", || async { restarts().await > before }).await;
     let status = deployments
         .get("pull")
         .await
@@ -784,31 +777,27 @@ async fn template_changes_roll_pods_and_scale_follows() {
     let images_ready = |image: &'static str, count: usize| {
         let pods = pods.clone();
         async move {
-            loop {
-                let list = pods
-                    .list(&ListParams::default().labels("app=roll"))
-                    .await
-                    .expect("pods")
-                    .items;
-                let matching = list
-                    .iter()
-                    .filter(|p| {
-                        p.spec
-                            .as_ref()
-                            .is_some_and(|s| s.containers[0].image.as_deref() == Some(image))
-                            && p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running")
-                    })
-                    .count();
-                if matching == count && list.len() == count {
-                    return;
-                }
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
+            let list = pods
+                .list(&ListParams::default().labels("app=roll"))
+                .await
+                .expect("pods")
+                .items;
+            let matching = list
+                .iter()
+                .filter(|p| {
+                    p.spec
+                        .as_ref()
+                        .is_some_and(|s| s.containers[0].image.as_deref() == Some(image))
+                        && p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running")
+                })
+                .count();
+            matching == count && list.len() == count
         }
     };
-    tokio::time::timeout(DEADLINE, images_ready("registry.example.com/roll:1", 1))
-        .await
-        .expect("first rollout");
+    eventually("first rollout", || {
+        images_ready("registry.example.com/roll:1", 1)
+    })
+    .await;
     deployments
         .patch(
             "roll",
@@ -817,9 +806,10 @@ async fn template_changes_roll_pods_and_scale_follows() {
         )
         .await
         .expect("new image");
-    tokio::time::timeout(DEADLINE, images_ready("registry.example.com/roll:2", 1))
-        .await
-        .expect("pods replaced by the new template");
+    eventually("pods replaced by the new template", || {
+        images_ready("registry.example.com/roll:2", 1)
+    })
+    .await;
 
     // The scale subresource drives replicas.
     let scale = deployments.get_scale("roll").await.expect("scale");
@@ -832,9 +822,10 @@ async fn template_changes_roll_pods_and_scale_follows() {
         )
         .await
         .expect("scale up");
-    tokio::time::timeout(DEADLINE, images_ready("registry.example.com/roll:2", 3))
-        .await
-        .expect("scaled to 3");
+    eventually("scaled to 3", || {
+        images_ready("registry.example.com/roll:2", 3)
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -851,23 +842,15 @@ async fn orphan_deletion_leaves_dependants_without_their_owner() {
         )
         .await
         .expect("create");
-    let has_set = async {
-        loop {
-            if !sets
-                .list(&ListParams::default())
-                .await
-                .expect("list")
-                .items
-                .is_empty()
-            {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    };
-    tokio::time::timeout(DEADLINE, has_set)
-        .await
-        .expect("replicaset created");
+    eventually("replicaset created", || async {
+        !sets
+            .list(&ListParams::default())
+            .await
+            .expect("list")
+            .items
+            .is_empty()
+    })
+    .await;
     deployments
         .delete("orph", &DeleteParams::orphan())
         .await

@@ -22,6 +22,15 @@ fn register_body(runtime: &str, version: &str) -> String {
     ])
 }
 
+async fn user_id(app: &TestApp, email: &str) -> i64 {
+    users::find_by_email(&app.db, email)
+        .await
+        .expect("lookup")
+        .unwrap_or_else(|| panic!("{email} exists"))
+        .user
+        .id
+}
+
 /// A server function's form body for a role.
 type BodyFor = Box<dyn Fn(&str) -> String>;
 
@@ -383,15 +392,12 @@ async fn forged_expired_and_disabled_sessions_are_anonymous() {
             .status,
         StatusCode::OK
     );
-    let manager = users::find_by_email(&app.db, "manager@example.com")
-        .await
-        .expect("lookup")
-        .expect("manager");
+    let manager_id = user_id(&app, "manager@example.com").await;
     let admin = backend::audit::Actor::System;
     users::set_disabled(
         &app.db,
         &admin,
-        manager.user.id,
+        manager_id,
         true,
         &Reason::parse("left the team").expect("reason"),
     )
@@ -432,14 +438,11 @@ async fn forged_expired_and_disabled_sessions_are_anonymous() {
 async fn a_role_change_applies_on_the_next_request() {
     let app = TestApp::new().await;
     let cookie = app.sign_in("viewer@example.com").await;
-    let viewer = users::find_by_email(&app.db, "viewer@example.com")
-        .await
-        .expect("lookup")
-        .expect("viewer");
+    let viewer_id = user_id(&app, "viewer@example.com").await;
     users::change_role(
         &app.db,
         &backend::audit::Actor::System,
-        viewer.user.id,
+        viewer_id,
         Role::Manager,
         &Reason::parse("promotion").expect("reason"),
     )
@@ -526,13 +529,7 @@ async fn repeated_failures_are_throttled_over_http() {
 async fn user_management_refuses_bad_input_and_keeps_the_last_admin() {
     let app = TestApp::new().await;
     let cookie = app.sign_in("admin@example.com").await;
-    let admin_id = users::find_by_email(&app.db, "admin@example.com")
-        .await
-        .expect("lookup")
-        .expect("admin")
-        .user
-        .id
-        .to_string();
+    let admin_id = user_id(&app, "admin@example.com").await.to_string();
     let before = users::list(&app.db).await.expect("list");
     let ok_password = "a long enough password";
     for (function, fields, status, message) in [
@@ -644,13 +641,7 @@ async fn revoking_or_resetting_ends_the_users_sessions() {
     let app = TestApp::new().await;
     let admin = app.sign_in("admin@example.com").await;
     let manager = app.sign_in("manager@example.com").await;
-    let manager_id = users::find_by_email(&app.db, "manager@example.com")
-        .await
-        .expect("lookup")
-        .expect("manager")
-        .user
-        .id
-        .to_string();
+    let manager_id = user_id(&app, "manager@example.com").await.to_string();
     let revoke = form(&[("id", &manager_id), ("reason", "lost laptop")]);
     let answer = app
         .send(call("/api/users/revoke", &revoke, Some(&admin)))
