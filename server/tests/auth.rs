@@ -415,6 +415,23 @@ async fn forged_expired_and_disabled_sessions_are_anonymous() {
         StatusCode::UNAUTHORIZED
     );
 
+    let idle = TestApp::with(Options {
+        sessions: SessionSettings {
+            idle: std::time::Duration::ZERO,
+            ..SessionSettings::default()
+        },
+        ..Options::default()
+    })
+    .await;
+    let cookie = idle.sign_in("viewer@example.com").await;
+    assert_eq!(
+        idle.send(call("/api/status", "", Some(&cookie)))
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED,
+        "past the idle lifetime"
+    );
+
     let expiring = TestApp::with(Options {
         sessions: SessionSettings {
             absolute: std::time::Duration::ZERO,
