@@ -139,7 +139,20 @@ pub mod ssr {
             .unwrap_or(0)
     }
 
+    /// Sets the answer's status for calls from the wasm (and curl). A plain
+    /// form post (before the wasm loads) keeps leptos' redirect back to the
+    /// form, which carries the error for the form to show.
     pub fn set_status(status: StatusCode) {
+        let plain_form_post = use_context::<http::request::Parts>().is_some_and(|parts| {
+            parts
+                .headers
+                .get(http::header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.contains("text/html"))
+        });
+        if plain_form_post {
+            return;
+        }
         if let Some(response) = use_context::<ResponseOptions>() {
             response.set_status(status);
         }

@@ -12,6 +12,7 @@ pub mod users;
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::{
+    SsrMode,
     components::{Route, Router, Routes},
     path,
 };
@@ -69,9 +70,12 @@ pub fn App() -> impl IntoView {
                 <components::Header/>
                 <main class="main">
                     <Routes fallback=pages::NotFound>
-                        <Route path=path!("/") view=pages::Home/>
-                        <Route path=path!("/login") view=pages::SignIn/>
-                        <Route path=path!("/users") view=pages::Users/>
+                        // In order: what a page waits for (who is signed in)
+                        // is in its HTML where it belongs, not streamed in by
+                        // script, so pages read right before the wasm runs.
+                        <Route path=path!("/") view=pages::Home ssr=SsrMode::InOrder/>
+                        <Route path=path!("/login") view=pages::SignIn ssr=SsrMode::InOrder/>
+                        <Route path=path!("/users") view=pages::Users ssr=SsrMode::InOrder/>
                     </Routes>
                 </main>
             </div>

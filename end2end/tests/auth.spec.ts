@@ -50,6 +50,17 @@ test('the sign-in form works before (or without) the wasm', async ({ browser, ba
   await page.getByRole('button', { name: 'Sign in' }).click();
   await expect(page).toHaveURL(/\/$/);
   await expect(page.locator('[data-user-email]')).toHaveText('viewer@example.com');
+
+  // A wrong password comes back to the form with the message, still without wasm.
+  const anonymous = await browser.newContext({ javaScriptEnabled: false, baseURL });
+  const form = await anonymous.newPage();
+  await form.goto('/login');
+  await form.getByLabel('Email').fill('viewer@example.com');
+  await form.getByLabel('Password').fill('not the password');
+  await form.getByRole('button', { name: 'Sign in' }).click();
+  await expect(form).toHaveURL(/\/login/);
+  await expect(form.getByRole('alert')).toHaveText('Wrong email or password.');
+  await anonymous.close();
   await context.close();
 });
 

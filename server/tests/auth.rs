@@ -735,3 +735,29 @@ async fn the_users_page_is_for_admins() {
         "viewers do not see the link"
     );
 }
+
+#[tokio::test]
+async fn a_plain_form_failure_goes_back_to_the_form_with_the_error() {
+    // What a browser sends before the wasm has loaded.
+    let app = TestApp::new().await;
+    let request = axum::http::Request::post("/api/login")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::ACCEPT, "text/html")
+        .header(header::REFERER, "http://console.test/login?next=%2F")
+        .body(axum::body::Body::from(form(&[
+            ("email", "viewer@example.com"),
+            ("password", "wrong one here"),
+        ])))
+        .expect("request");
+    let answer = app.send(request).await;
+    assert_eq!(answer.status, StatusCode::FOUND, "{}", answer.body);
+    let location = answer.headers[header::LOCATION].to_str().expect("location");
+    assert!(
+        location.starts_with("http://console.test/login?next=%2F"),
+        "{location}"
+    );
+    assert!(
+        location.contains("__err="),
+        "the error rides along: {location}"
+    );
+}

@@ -11,7 +11,9 @@ pub fn Header() -> impl IntoView {
     // Signing in or out ends in a client-side navigation after hydration;
     // asking again on every navigation keeps the slot true.
     let location = leptos_router::hooks::use_location();
-    let user = Resource::new(move || location.pathname.get(), |_| get_current_user());
+    // Blocking: the signed-in user is in the first bytes of the page, so the
+    // header is right even where scripts never run.
+    let user = Resource::new_blocking(move || location.pathname.get(), |_| get_current_user());
     let logout = ServerAction::<Logout>::new();
 
     view! {
