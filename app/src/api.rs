@@ -83,11 +83,11 @@ pub async fn register_version(
 
     let (services, user) = require(
         Permission::Operate,
-        Attempt {
+        Some(Attempt {
             action: AuditAction::Register,
             runtime: Some(runtime.clone()),
             version: None,
-        },
+        }),
     )
     .await?;
     let invalid = |error: ConsoleError| {

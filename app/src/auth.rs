@@ -209,22 +209,25 @@ pub mod ssr {
     }
 
     /// The signed-in user when their role grants `permission`; otherwise 401
-    /// or 403, and a 403 is audited as `denied` with `attempt`.
+    /// or 403. A 403 for a change (`audit_as` given) is audited as `denied`;
+    /// refused reads are not.
     pub async fn require(
         permission: Permission,
-        attempt: Attempt,
+        audit_as: Option<Attempt>,
     ) -> Result<(Services, SessionUser), ConsoleError> {
         let (services, user) = signed_in().await?;
         if user.role.allows(permission) {
             return Ok((services, user));
         }
-        let mut entry = NewEntry::new(user.actor(), attempt.action, Outcome::Denied)
-            .details(serde_json::json!({"missing_permission": permission, "role": user.role}));
-        if let Some(runtime) = attempt.runtime {
-            entry = entry.target(runtime, attempt.version);
-        }
-        if let Err(error) = audit::append(&services.db, &entry).await {
-            return Err(unavailable(error));
+        if let Some(attempt) = audit_as {
+            let mut entry = NewEntry::new(user.actor(), attempt.action, Outcome::Denied)
+                .details(serde_json::json!({"missing_permission": permission, "role": user.role}));
+            if let Some(runtime) = attempt.runtime {
+                entry = entry.target(runtime, attempt.version);
+            }
+            if let Err(error) = audit::append(&services.db, &entry).await {
+                return Err(unavailable(error));
+            }
         }
         tracing::info!(user = %user.email, %permission, "refused");
         set_status(StatusCode::FORBIDDEN);

@@ -18,7 +18,7 @@ pub struct UserRow {
 
 #[server(endpoint = "users/list")]
 pub async fn list_users() -> Result<Vec<UserRow>, ConsoleError> {
-    let (services, _) = ssr::admin(lifecycle::AuditAction::UserCreate, false).await?;
+    let (services, _) = ssr::admin(None).await?;
     let users = backend::users::list(&services.db)
         .await
         .map_err(crate::auth::ssr::unavailable)?;
@@ -32,7 +32,7 @@ pub async fn create_user(
     password: String,
     reason: String,
 ) -> Result<UserRow, ConsoleError> {
-    let (services, admin) = ssr::admin(lifecycle::AuditAction::UserCreate, true).await?;
+    let (services, admin) = ssr::admin(Some(lifecycle::AuditAction::UserCreate)).await?;
     let role = ssr::role(&role)?;
     let reason = ssr::reason(&reason)?;
     backend::users::create(
@@ -54,7 +54,7 @@ pub async fn change_user_role(
     role: String,
     reason: String,
 ) -> Result<UserRow, ConsoleError> {
-    let (services, admin) = ssr::admin(lifecycle::AuditAction::UserRoleChange, true).await?;
+    let (services, admin) = ssr::admin(Some(lifecycle::AuditAction::UserRoleChange)).await?;
     let role = ssr::role(&role)?;
     let reason = ssr::reason(&reason)?;
     backend::users::change_role(&services.db, &admin.actor(), id, role, &reason)
@@ -75,7 +75,7 @@ pub async fn set_user_disabled(
     } else {
         lifecycle::AuditAction::UserEnable
     };
-    let (services, admin) = ssr::admin(action, true).await?;
+    let (services, admin) = ssr::admin(Some(action)).await?;
     let reason = ssr::reason(&reason)?;
     backend::users::set_disabled(&services.db, &admin.actor(), id, disabled, &reason)
         .await
@@ -85,7 +85,7 @@ pub async fn set_user_disabled(
 
 #[server(endpoint = "users/revoke")]
 pub async fn revoke_user_sessions(id: i64, reason: String) -> Result<UserRow, ConsoleError> {
-    let (services, admin) = ssr::admin(lifecycle::AuditAction::UserRevokeSessions, true).await?;
+    let (services, admin) = ssr::admin(Some(lifecycle::AuditAction::UserRevokeSessions)).await?;
     let reason = ssr::reason(&reason)?;
     backend::users::revoke_sessions(&services.db, &admin.actor(), id, &reason)
         .await
@@ -100,7 +100,7 @@ pub async fn reset_user_password(
     password: String,
     reason: String,
 ) -> Result<UserRow, ConsoleError> {
-    let (services, admin) = ssr::admin(lifecycle::AuditAction::UserPasswordReset, true).await?;
+    let (services, admin) = ssr::admin(Some(lifecycle::AuditAction::UserPasswordReset)).await?;
     let reason = ssr::reason(&reason)?;
     backend::users::reset_password(&services.db, &admin.actor(), id, &password, &reason)
         .await
@@ -124,33 +124,17 @@ mod ssr {
         auth::ssr::{Attempt, require, set_status, unavailable},
     };
 
-    /// An admin, or a refusal. Reads are refused without an audit entry
-    /// of their own action (`audited` false): only changes are recorded.
+    /// An admin, or a refusal; a refused change (`action` given) is
+    /// audited, a refused read is not.
     pub async fn admin(
-        action: AuditAction,
-        audited: bool,
+        action: Option<AuditAction>,
     ) -> Result<(Services, SessionUser), ConsoleError> {
-        if audited {
-            require(
-                Permission::ManageUsers,
-                Attempt {
-                    action,
-                    runtime: None,
-                    version: None,
-                },
-            )
-            .await
-        } else {
-            let (services, user) = crate::auth::ssr::signed_in().await?;
-            if user.role.allows(Permission::ManageUsers) {
-                Ok((services, user))
-            } else {
-                set_status(StatusCode::FORBIDDEN);
-                Err(ConsoleError::Forbidden(
-                    Permission::ManageUsers.refusal().to_owned(),
-                ))
-            }
-        }
+        let attempt = action.map(|action| Attempt {
+            action,
+            runtime: None,
+            version: None,
+        });
+        require(Permission::ManageUsers, attempt).await
     }
 
     pub fn row(user: User) -> UserRow {
