@@ -16,6 +16,15 @@ pub struct ApiError {
     pub details: Option<Value>,
 }
 
+/// How the API server names a resource in messages: `pods`, `deployments.apps`.
+fn resource_name(group: &str, plural: &str) -> String {
+    if group.is_empty() {
+        plural.to_owned()
+    } else {
+        format!("{plural}.{group}")
+    }
+}
+
 impl ApiError {
     fn new(code: StatusCode, reason: &'static str, message: impl Into<String>) -> Self {
         Self {
@@ -32,11 +41,7 @@ impl ApiError {
     }
 
     pub fn not_found(group: &str, plural: &str, name: &str) -> Self {
-        let resource = if group.is_empty() {
-            plural.to_owned()
-        } else {
-            format!("{plural}.{group}")
-        };
+        let resource = resource_name(group, plural);
         Self::new(
             StatusCode::NOT_FOUND,
             "NotFound",
@@ -54,11 +59,7 @@ impl ApiError {
     }
 
     pub fn already_exists(group: &str, plural: &str, name: &str) -> Self {
-        let resource = if group.is_empty() {
-            plural.to_owned()
-        } else {
-            format!("{plural}.{group}")
-        };
+        let resource = resource_name(group, plural);
         Self::new(
             StatusCode::CONFLICT,
             "AlreadyExists",
@@ -68,11 +69,7 @@ impl ApiError {
     }
 
     pub fn conflict(group: &str, plural: &str, name: &str, why: &str) -> Self {
-        let resource = if group.is_empty() {
-            plural.to_owned()
-        } else {
-            format!("{plural}.{group}")
-        };
+        let resource = resource_name(group, plural);
         Self::new(
             StatusCode::CONFLICT,
             "Conflict",
