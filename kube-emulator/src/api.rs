@@ -493,12 +493,7 @@ fn patch(
     // A patch that names a version is a precondition on it.
     let patched_rv = next["metadata"]["resourceVersion"].clone();
     if patched_rv != current["metadata"]["resourceVersion"] && !patched_rv.is_null() {
-        return Err(ApiError::conflict(
-            rt.group,
-            rt.plural,
-            name,
-            "the object has been modified; please apply your changes to the latest version and try again",
-        ));
+        return Err(ApiError::stale(rt.group, rt.plural, name));
     }
     let updated = store.update(rt, namespace, name, next, part)?;
     Ok(json_response(StatusCode::OK, &updated))

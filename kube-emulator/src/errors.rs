@@ -14,6 +14,8 @@ pub struct ApiError {
     pub reason: &'static str,
     pub message: String,
     pub details: Option<Value>,
+    /// A write against a resourceVersion that is no longer current.
+    stale: bool,
 }
 
 /// How the API server names a resource in messages: `pods`, `deployments.apps`.
@@ -32,6 +34,7 @@ impl ApiError {
             reason,
             message: message.into(),
             details: None,
+            stale: false,
         }
     }
 
@@ -76,6 +79,22 @@ impl ApiError {
             format!("Operation cannot be fulfilled on {resource} \"{name}\": {why}"),
         )
         .with_details(name, group, plural)
+    }
+
+    /// A write based on a version that is no longer current (409 Conflict).
+    pub fn stale(group: &str, plural: &str, name: &str) -> Self {
+        let mut error = Self::conflict(
+            group,
+            plural,
+            name,
+            "the object has been modified; please apply your changes to the latest version and try again",
+        );
+        error.stale = true;
+        error
+    }
+
+    pub fn is_stale(&self) -> bool {
+        self.stale
     }
 
     pub fn invalid(kind: &str, name: &str, causes: &[(String, String)]) -> Self {

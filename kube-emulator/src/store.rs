@@ -503,12 +503,7 @@ impl Store {
         if let Some(rv) = meta(&object, "resourceVersion").filter(|rv| !rv.is_empty())
             && Some(rv) != meta(&current, "resourceVersion")
         {
-            return Err(ApiError::conflict(
-                rt.group,
-                rt.plural,
-                name,
-                "the object has been modified; please apply your changes to the latest version and try again",
-            ));
+            return Err(ApiError::stale(rt.group, rt.plural, name));
         }
         let given_name = name_of(&object);
         if !given_name.is_empty() && given_name != name {
@@ -578,7 +573,31 @@ impl Store {
     }
 
     /// Server-side apply of `config` by `applier.manager`.
+    /// Another writer between reading the object and writing it back is
+    /// retried, as the API server does, rather than overwritten.
     pub fn apply(
+        &self,
+        rt: ResourceType,
+        namespace: &str,
+        name: &str,
+        config: Value,
+        applier: Applier<'_>,
+        part: Part,
+    ) -> ApiResult<Value> {
+        const ATTEMPTS: usize = 8;
+        let mut last = None;
+        for _ in 0..ATTEMPTS {
+            match self.apply_once(rt, namespace, name, config.clone(), applier, part) {
+                Err(error) if error.is_stale() || error.reason == "AlreadyExists" => {
+                    last = Some(error)
+                }
+                done => return done,
+            }
+        }
+        Err(last.unwrap_or_else(|| ApiError::internal("apply did not settle")))
+    }
+
+    fn apply_once(
         &self,
         rt: ResourceType,
         namespace: &str,
@@ -703,10 +722,9 @@ impl Store {
             entry["subresource"] = json!("status");
         }
         managers.push(entry);
+        // `next` keeps the version it was read at: the update is a
+        // compare-and-set against a concurrent writer.
         next["metadata"]["managedFields"] = Value::Array(managers);
-        if let Some(m) = next["metadata"].as_object_mut() {
-            m.remove("resourceVersion");
-        }
         // The managedFields time changes on every apply; an apply that
         // changes nothing else must not bump the version.
         if without_times(&next) == without_times(&current) {
