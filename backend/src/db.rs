@@ -17,6 +17,10 @@ use crate::{
 /// How long a readiness probe waits for the database before calling it
 /// unreachable; probes must answer quickly even when the database hangs.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
+/// Opening is not a probe: a fresh SQLite file on a busy disk, or a database
+/// still starting, may take longer than a probe may wait. The pool's acquire
+/// timeout bounds each attempt; this bounds the whole first contact.
+const OPEN_TIMEOUT: Duration = Duration::from_secs(30);
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
 #[derive(Clone, Debug)]
@@ -58,7 +62,7 @@ impl Database {
         if let Self::Sqlite(_) = db {
             prepare_sqlite_directory(url)?;
         }
-        db.ping().await?;
+        db.ping_within(OPEN_TIMEOUT, "database open").await?;
         Ok(db)
     }
 
@@ -105,18 +109,19 @@ impl Database {
     }
 
     pub async fn ping(&self) -> Result<()> {
+        self.ping_within(CHECK_TIMEOUT, "database ping").await
+    }
+
+    async fn ping_within(&self, limit: Duration, what: &'static str) -> Result<()> {
         let query = async {
             match self {
                 Self::Sqlite(pool) => sqlx::query("SELECT 1").execute(pool).await.map(drop),
                 Self::Postgres(pool) => sqlx::query("SELECT 1").execute(pool).await.map(drop),
             }
         };
-        tokio::time::timeout(CHECK_TIMEOUT, query)
+        tokio::time::timeout(limit, query)
             .await
-            .map_err(|_| Error::Timeout {
-                what: "database ping",
-                after: CHECK_TIMEOUT,
-            })?
+            .map_err(|_| Error::Timeout { what, after: limit })?
             .map_err(Error::from)
     }
 

@@ -44,6 +44,7 @@ pub mod error;
 pub mod health;
 pub mod manifest_file;
 pub mod password;
+pub mod runtime;
 pub mod users;
 pub mod versions;
 
@@ -58,11 +59,34 @@ pub use health::{Check, CheckState, Readiness};
 pub struct Services {
     pub db: Database,
     pub cluster: Option<Cluster>,
+    /// Carries lifecycle actions out in the cluster; `None` without one.
+    pub runtime: Option<runtime::Runtime>,
 }
 
 impl Services {
     pub fn new(db: Database, cluster: Option<Cluster>) -> Self {
-        Self { db, cluster }
+        Self {
+            db,
+            cluster,
+            runtime: None,
+        }
+    }
+
+    /// Services whose lifecycle actions reach the cluster: starts the
+    /// reconciler, pod watchers and log collection.
+    pub fn with_runtime(
+        db: Database,
+        cluster: Option<Cluster>,
+        settings: runtime::Settings,
+    ) -> Self {
+        let runtime = cluster
+            .as_ref()
+            .map(|cluster| runtime::Runtime::spawn(db.clone(), cluster, settings));
+        Self {
+            db,
+            cluster,
+            runtime,
+        }
     }
 
     /// Checks every dependency the console needs to serve its users.

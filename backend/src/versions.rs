@@ -449,3 +449,60 @@ pub async fn apply_system_event(
         .await
     })
 }
+
+/// A runtime: one namespace, and the domain its published version is served
+/// under.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuntimeRecord {
+    pub name: String,
+    pub base_domain: String,
+}
+
+pub async fn runtimes(db: &Database) -> Result<Vec<RuntimeRecord>> {
+    let sql = "SELECT name, base_domain FROM runtimes ORDER BY name";
+    let rows: Vec<(String, String)> = match db {
+        Database::Sqlite(pool) => sqlx::query_as(sql).fetch_all(pool).await?,
+        Database::Postgres(pool) => sqlx::query_as(sql).fetch_all(pool).await?,
+    };
+    Ok(rows
+        .into_iter()
+        .map(|(name, base_domain)| RuntimeRecord { name, base_domain })
+        .collect())
+}
+
+/// Versions in the given statuses across every runtime.
+async fn with_status(db: &Database, statuses: &[Status]) -> Result<Vec<VersionRecord>> {
+    let wanted = statuses
+        .iter()
+        .map(|s| format!("'{}'", s.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "SELECT {VERSION_COLUMNS} FROM versions WHERE status IN ({wanted}) ORDER BY runtime, name"
+    );
+    match db {
+        Database::Sqlite(pool) => sqlx::query(&sql)
+            .fetch_all(pool)
+            .await?
+            .iter()
+            .map(version_from_row)
+            .collect(),
+        Database::Postgres(pool) => sqlx::query(&sql)
+            .fetch_all(pool)
+            .await?
+            .iter()
+            .map(version_from_row)
+            .collect(),
+    }
+}
+
+/// Every `starting` and `stopping` version: what the reconciler must finish,
+/// after a restart too.
+pub async fn in_flight(db: &Database) -> Result<Vec<VersionRecord>> {
+    with_status(db, &[Status::Starting, Status::Stopping]).await
+}
+
+/// Every published version (at most one per runtime).
+pub async fn published(db: &Database) -> Result<Vec<VersionRecord>> {
+    with_status(db, &[Status::Published]).await
+}

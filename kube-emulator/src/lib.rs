@@ -98,6 +98,9 @@ pub struct Emulator {
     pub config: Config,
     pub faults: Faults,
     kicks: Notify,
+    /// API requests answered (faults included), for benchmarks that count
+    /// what a client asks of the cluster.
+    requests: AtomicU64,
 }
 
 impl Emulator {
@@ -107,6 +110,7 @@ impl Emulator {
             config,
             faults: Faults::default(),
             kicks: Notify::new(),
+            requests: AtomicU64::new(0),
         })
     }
 
@@ -114,6 +118,15 @@ impl Emulator {
     pub fn kick(&self) {
         self.kicks.notify_one();
     }
+
+    /// API requests received so far (watch requests count once).
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::SeqCst)
+    }
+}
+
+async fn stats(State(emulator): State<Arc<Emulator>>) -> Response {
+    Json(serde_json::json!({ "requests": emulator.requests() })).into_response()
 }
 
 async fn faults(
@@ -136,6 +149,7 @@ async fn inject(State(emulator): State<Arc<Emulator>>, request: Request, next: N
     if request.uri().path().starts_with("/emulator/") {
         return next.run(request).await;
     }
+    emulator.requests.fetch_add(1, Ordering::SeqCst);
     let latency = emulator.faults.latency_ms.load(Ordering::SeqCst);
     if latency > 0 {
         tokio::time::sleep(Duration::from_millis(latency)).await;
@@ -159,6 +173,7 @@ async fn inject(State(emulator): State<Arc<Emulator>>, request: Request, next: N
 pub fn router(emulator: Arc<Emulator>) -> Router {
     Router::new()
         .route("/emulator/faults", post(faults))
+        .route("/emulator/stats", axum::routing::get(stats))
         .fallback(api::dispatch)
         .layer(middleware::from_fn_with_state(emulator.clone(), inject))
         .with_state(emulator)

@@ -64,15 +64,78 @@ pub enum SystemEvent {
     AllGone,
     /// The stop deadline passed.
     StopFailed,
+    /// A publish or unpublish could not be carried out in the cluster: the
+    /// version's routing no longer matches its status.
+    RoutingFailed,
 }
 
 impl SystemEvent {
-    pub const ALL: [SystemEvent; 4] = [
+    pub const ALL: [SystemEvent; 5] = [
         SystemEvent::AllReady,
         SystemEvent::StartFailed,
         SystemEvent::AllGone,
         SystemEvent::StopFailed,
+        SystemEvent::RoutingFailed,
     ];
+}
+
+text_enum! {
+    /// What one process node (or the entrypoint) is doing in the cluster.
+    NodeStatus {
+        Stopped => "stopped",
+        Starting => "starting",
+        Ready => "ready",
+        Error => "error",
+    }
+}
+
+/// One node as the details screen shows it: readiness comes from the pods'
+/// `Ready` condition, never from container state alone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeState {
+    pub name: String,
+    pub status: NodeStatus,
+    pub ready: u32,
+    pub desired: u32,
+    /// The Kubernetes reason when in error (`ImagePullBackOff`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+/// A version's status and nodes at one moment: what the live stream sends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VersionLive {
+    pub runtime: String,
+    pub version: String,
+    pub status: Status,
+    pub health: Health,
+    pub status_changed_at: String,
+    pub status_actor: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<String>,
+    /// The entrypoint first, then the processes in manifest order.
+    pub nodes: Vec<NodeState>,
+}
+
+/// Health of a version from its nodes: only a running version has one, and
+/// it is degraded by the first node that is not fully ready.
+pub fn health_of(status: Status, nodes: &[NodeState]) -> Health {
+    if !status.is_running() {
+        return Health::Unknown;
+    }
+    match nodes.iter().find(|n| n.status != NodeStatus::Ready) {
+        None => Health::Healthy,
+        Some(node) => Health::Degraded {
+            node: node.name.clone(),
+            reason: match (&node.reason, &node.message) {
+                (Some(reason), Some(message)) => format!("{reason}: {message}"),
+                (Some(reason), None) => reason.clone(),
+                _ => format!("{} of {} replicas ready", node.ready, node.desired),
+            },
+        },
+    }
 }
 
 /// The second axis: a running version whose pods fail stays
@@ -101,6 +164,40 @@ mod tests {
             assert_eq!(json, format!("\"{}\"", status.as_str()));
         }
         assert!("running".parse::<Status>().is_err());
+    }
+
+    #[test]
+    fn health_is_degraded_by_the_first_node_not_ready() {
+        let node = |name: &str, status, reason: Option<&str>| NodeState {
+            name: name.into(),
+            status,
+            ready: u32::from(status == NodeStatus::Ready) * 2,
+            desired: 2,
+            reason: reason.map(Into::into),
+            message: None,
+        };
+        let healthy = [node("entrypoint", NodeStatus::Ready, None)];
+        assert_eq!(health_of(Status::Started, &healthy), Health::Healthy);
+        assert_eq!(health_of(Status::Stopped, &healthy), Health::Unknown);
+        let failing = [
+            node("entrypoint", NodeStatus::Ready, None),
+            node("score", NodeStatus::Error, Some("CrashLoopBackOff")),
+            node("enrich", NodeStatus::Starting, None),
+        ];
+        assert_eq!(
+            health_of(Status::Published, &failing),
+            Health::Degraded {
+                node: "score".into(),
+                reason: "CrashLoopBackOff".into()
+            }
+        );
+        assert_eq!(
+            health_of(Status::Started, &failing[2..]),
+            Health::Degraded {
+                node: "enrich".into(),
+                reason: "0 of 2 replicas ready".into()
+            }
+        );
     }
 
     #[test]

@@ -76,6 +76,7 @@ pub fn system_transition(from: Status, event: SystemEvent) -> Option<Transition>
         (Starting, StartFailed) => Error,
         (Stopping, AllGone) => Stopped,
         (Stopping, StopFailed) => Error,
+        (Started | Published, RoutingFailed) => Error,
         _ => return None,
     };
     Some(Transition { from, to })
@@ -164,10 +165,18 @@ mod tests {
         for from in Status::ALL {
             for event in SystemEvent::ALL {
                 if system_transition(from, event).is_some() {
-                    assert!(from.is_in_flight(), "{from} + {event:?}");
+                    assert!(
+                        from.is_in_flight() || event == SystemEvent::RoutingFailed,
+                        "{from} + {event:?}"
+                    );
                 }
             }
         }
+        assert_eq!(
+            system_transition(Published, SystemEvent::RoutingFailed).map(|t| t.to),
+            Some(Error)
+        );
+        assert_eq!(system_transition(Stopped, SystemEvent::RoutingFailed), None);
         assert_eq!(system_transition(Stopped, SystemEvent::AllReady), None);
         assert_eq!(system_transition(Starting, SystemEvent::AllGone), None);
     }
