@@ -8,6 +8,7 @@ mod components;
 pub mod error;
 mod pages;
 pub mod users;
+pub mod versions;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};

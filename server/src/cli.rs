@@ -253,6 +253,25 @@ pub struct ServeArgs {
     /// Shut down when standard input reaches end of file.
     #[arg(long, env = "CONSOLE_SHUTDOWN_ON_STDIN_EOF", default_value_t = false)]
     pub shutdown_on_stdin_eof: bool,
+
+    /// A start fails when its nodes are not all ready this many seconds
+    /// after it began.
+    #[arg(long, env = "CONSOLE_START_DEADLINE_SECONDS", default_value_t = 300)]
+    pub start_deadline_seconds: u32,
+
+    /// A stop fails when the version's resources are not all gone this many
+    /// seconds after it began.
+    #[arg(long, env = "CONSOLE_STOP_DEADLINE_SECONDS", default_value_t = 120)]
+    pub stop_deadline_seconds: u32,
+
+    /// How long a node may stay in an image-pull or crash-loop failure
+    /// during a start before the start is failed.
+    #[arg(long, env = "CONSOLE_FAILURE_GRACE_SECONDS", default_value_t = 15)]
+    pub failure_grace_seconds: u32,
+}
+
+fn seconds(n: u32) -> std::time::Duration {
+    std::time::Duration::from_secs(u64::from(n))
 }
 
 fn parse_cluster_mode(value: &str) -> Result<ClusterMode, String> {
@@ -271,6 +290,8 @@ pub enum ConfigError {
     DemoPassword,
     #[error("--audit-retention-days: {0}")]
     Retention(String),
+    #[error("start and stop deadlines must be at least one second")]
+    Deadlines,
 }
 
 impl ServeArgs {
@@ -298,6 +319,9 @@ impl ServeArgs {
         if self.session_idle_minutes == 0 || self.session_max_hours == 0 {
             return Err(ConfigError::Sessions);
         }
+        if self.start_deadline_seconds == 0 || self.stop_deadline_seconds == 0 {
+            return Err(ConfigError::Deadlines);
+        }
         if self.demo && backend::password::check_new(&self.demo_password).is_err() {
             return Err(ConfigError::DemoPassword);
         }
@@ -322,6 +346,12 @@ impl ServeArgs {
                 absolute: std::time::Duration::from_secs(u64::from(self.session_max_hours) * 3600),
             },
             shutdown_on_stdin_eof: self.shutdown_on_stdin_eof,
+            runtime: backend::runtime::Settings {
+                start_deadline: seconds(self.start_deadline_seconds),
+                stop_deadline: seconds(self.stop_deadline_seconds),
+                failure_grace: seconds(self.failure_grace_seconds),
+                ..backend::runtime::Settings::default()
+            },
         })
     }
 }

@@ -33,6 +33,8 @@ pub struct Config {
     /// Stop when standard input closes: lets a test harness or supervisor
     /// that dies without signalling still take the server down with it.
     pub shutdown_on_stdin_eof: bool,
+    /// Deadlines and grace periods of lifecycle actions in the cluster.
+    pub runtime: backend::runtime::Settings,
 }
 
 impl Config {

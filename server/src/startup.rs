@@ -20,7 +20,7 @@ use tower_sessions::{ExpiredDeletion, Expiry, SessionManagerLayer, cookie::SameS
 
 use crate::{
     config::Config,
-    routes::health,
+    routes::{health, live},
     security::{self, SessionPolicy},
 };
 
@@ -142,6 +142,10 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route(
+            "/api/live/runtimes/{runtime}/versions/{version}",
+            get(live::version_events),
+        )
         .leptos_routes_with_context(&state, routes, context.clone(), render)
         .fallback(leptos_axum::file_and_error_handler_with_context::<
             AppState,
@@ -245,7 +249,7 @@ impl Application {
             );
         }
 
-        let services = Services::new(db, cluster);
+        let services = Services::with_runtime(db, cluster, config.runtime.clone());
         if let Some(days) = config.audit_retention_days {
             tokio::spawn(retention_schedule(services.db.clone(), days));
         }

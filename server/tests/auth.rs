@@ -138,6 +138,30 @@ async fn every_server_function_against_every_role() {
             Box::new(|role| register_body("demo", &format!("by-{role}"))),
             [S::FORBIDDEN, S::OK, S::OK],
         ),
+        (
+            "/api/version",
+            Box::new(|_| form(&[("runtime", "demo"), ("version", "v1")])),
+            [S::OK; 3],
+        ),
+        (
+            "/api/node_logs",
+            Box::new(|_| form(&[("runtime", "demo"), ("version", "v1"), ("node", "score")])),
+            [S::OK; 3],
+        ),
+        (
+            // No cluster in this app: allowed roles are told so (503).
+            "/api/version_action",
+            Box::new(|_| {
+                form(&[
+                    ("runtime", "demo"),
+                    ("version", "v1"),
+                    ("action", "start"),
+                    ("expected", "stopped"),
+                    ("reason", "matrix test"),
+                ])
+            }),
+            [S::FORBIDDEN, S::SERVICE_UNAVAILABLE, S::SERVICE_UNAVAILABLE],
+        ),
         ("/api/users/list", Box::new(|_| String::new()), admin_only),
         (
             "/api/users/create",
@@ -183,9 +207,10 @@ async fn every_server_function_against_every_role() {
         }
     }
     // Every refused change is audited (reads are not): the viewer's
-    // registration and five user changes each from viewer and manager.
+    // registration and start, and five user changes each from viewer and
+    // manager.
     let denied = denied_entries(&app).await;
-    assert_eq!(denied.len(), 11, "{denied:?}");
+    assert_eq!(denied.len(), 12, "{denied:?}");
     let register = denied
         .iter()
         .find(|e| e.action == "version.register")

@@ -216,8 +216,13 @@ impl Runtime {
     /// The version's status and nodes now.
     pub async fn live(&self, runtime: &str, version: &str) -> Result<VersionLive, VersionError> {
         let record = versions::get(&self.inner.db, runtime, version).await?;
-        self.inner.ensure_watcher(runtime);
-        Ok(self.inner.live_of(record))
+        Ok(self.live_of(record))
+    }
+
+    /// The live view of a version record just read.
+    pub fn live_of(&self, record: VersionRecord) -> VersionLive {
+        self.inner.ensure_watcher(&record.runtime);
+        self.inner.live_of(record)
     }
 
     /// Applies every object of a version, as a start does. Idempotent: on a

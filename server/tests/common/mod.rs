@@ -53,6 +53,8 @@ impl Answer {
 pub struct Options {
     pub db: Option<Database>,
     pub cluster: Option<Cluster>,
+    /// Carry lifecycle actions out in `cluster` with these settings.
+    pub runtime: Option<backend::runtime::Settings>,
     pub sessions: SessionSettings,
 }
 
@@ -86,7 +88,10 @@ impl TestApp {
         let db = options.db.unwrap_or_else(|| local.clone());
         let state = AppState {
             leptos_options: leptos_options(dir.path(), "127.0.0.1:0".parse().expect("addr")),
-            services: Services::new(db.clone(), options.cluster),
+            services: match options.runtime {
+                Some(settings) => Services::with_runtime(db.clone(), options.cluster, settings),
+                None => Services::new(db.clone(), options.cluster),
+            },
             auth,
             sessions: options.sessions,
         };
@@ -95,6 +100,15 @@ impl TestApp {
             db,
             _dir: dir,
         }
+    }
+
+    /// The response as it starts, for streams that do not end.
+    pub async fn open(&self, request: Request<Body>) -> axum::response::Response {
+        self.router
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("router answers")
     }
 
     pub async fn send(&self, request: Request<Body>) -> Answer {

@@ -1,0 +1,156 @@
+//! The live stream of a version for its details screen: server-sent events,
+//! one `version` event with the whole state on connect and one at every
+//! change of its status or nodes.
+
+use std::{convert::Infallible, time::Duration};
+
+use axum::{
+    Json,
+    extract::{Path, State},
+    http::StatusCode,
+    response::{
+        IntoResponse, Response,
+        sse::{Event, KeepAlive, Sse},
+    },
+};
+use backend::{
+    Services,
+    auth::AuthSession,
+    runtime::VersionKey,
+    versions::{self, VersionError},
+};
+use futures::{Stream, stream};
+use lifecycle::{Permission, VersionLive};
+use tokio::sync::broadcast;
+
+use crate::startup::AppState;
+
+/// Status changes made elsewhere (another replica, the command line) are
+/// not broadcast here; re-read this often so they still arrive.
+const REFRESH: Duration = Duration::from_secs(5);
+
+fn refuse(code: StatusCode, message: &str) -> Response {
+    (code, Json(serde_json::json!({ "error": message }))).into_response()
+}
+
+pub async fn version_events(
+    State(state): State<AppState>,
+    auth: AuthSession,
+    Path((runtime, version)): Path<(String, String)>,
+) -> Response {
+    let Some(user) = auth.user else {
+        return refuse(StatusCode::UNAUTHORIZED, "Please sign in to continue.");
+    };
+    if !user.role.allows(Permission::View) {
+        return refuse(StatusCode::FORBIDDEN, "Your role may not see versions.");
+    }
+    let services = state.services.clone();
+    // Subscribe before the first read: no change can fall between them.
+    let changes = services.runtime.as_ref().map(|rt| rt.subscribe());
+    let first = match snapshot(&services, &runtime, &version).await {
+        Ok(live) => live,
+        Err(VersionError::UnknownVersion { .. }) => {
+            return refuse(StatusCode::NOT_FOUND, "There is no such version.");
+        }
+        Err(error) => {
+            tracing::error!(%error, "live stream could not read the version");
+            return refuse(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The console cannot reach a service it depends on. Try again in a moment.",
+            );
+        }
+    };
+    let key = VersionKey::new(&runtime, &version);
+    Sse::new(updates(services, key, first, changes))
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+        .into_response()
+}
+
+async fn snapshot(
+    services: &Services,
+    runtime: &str,
+    version: &str,
+) -> Result<VersionLive, VersionError> {
+    let record = versions::get(&services.db, runtime, version).await?;
+    Ok(match &services.runtime {
+        Some(rt) => rt.live_of(record),
+        None => backend::runtime::live_without_cluster(record),
+    })
+}
+
+fn event(live: &VersionLive) -> Result<Event, Infallible> {
+    Ok(Event::default()
+        .event("version")
+        .json_data(live)
+        .unwrap_or_else(|error| {
+            tracing::error!(%error, "version state did not serialise");
+            Event::default().event("error").data("unavailable")
+        }))
+}
+
+struct Updates {
+    services: Services,
+    key: VersionKey,
+    changes: Option<broadcast::Receiver<VersionKey>>,
+    last: Option<VersionLive>,
+    pending_first: Option<VersionLive>,
+}
+
+/// The first state, then a new one whenever it differs from the last sent.
+fn updates(
+    services: Services,
+    key: VersionKey,
+    first: VersionLive,
+    changes: Option<broadcast::Receiver<VersionKey>>,
+) -> impl Stream<Item = Result<Event, Infallible>> {
+    let state = Updates {
+        services,
+        key,
+        changes,
+        last: None,
+        pending_first: Some(first),
+    };
+    stream::unfold(state, |mut state| async move {
+        if let Some(first) = state.pending_first.take() {
+            let sent = event(&first);
+            state.last = Some(first);
+            return Some((sent, state));
+        }
+        loop {
+            wait_for_change(&mut state.changes, &state.key).await;
+            match snapshot(&state.services, &state.key.runtime, &state.key.version).await {
+                Ok(live) if state.last.as_ref() != Some(&live) => {
+                    let sent = event(&live);
+                    state.last = Some(live);
+                    return Some((sent, state));
+                }
+                Ok(_) => continue,
+                // The version is gone: end the stream.
+                Err(VersionError::UnknownVersion { .. }) => return None,
+                Err(error) => {
+                    tracing::warn!(%error, version = %state.key, "live stream could not refresh");
+                    continue;
+                }
+            }
+        }
+    })
+}
+
+async fn wait_for_change(changes: &mut Option<broadcast::Receiver<VersionKey>>, key: &VersionKey) {
+    let Some(changes) = changes else {
+        tokio::time::sleep(REFRESH).await;
+        return;
+    };
+    let _ = tokio::time::timeout(REFRESH, async {
+        loop {
+            match changes.recv().await {
+                Ok(changed) if changed == *key => return,
+                Ok(_) => continue,
+                // Missed some: re-read, whatever they were.
+                Err(broadcast::error::RecvError::Lagged(_)) => return,
+                Err(broadcast::error::RecvError::Closed) => std::future::pending().await,
+            }
+        }
+    })
+    .await;
+}

@@ -1,0 +1,249 @@
+//! Crash safety: the server is killed (SIGKILL) in the middle of a start and
+//! of a stop; restarted on the same database, it finishes both from the
+//! cluster's actual state.
+
+use std::{
+    io::{BufRead, BufReader},
+    path::Path,
+    process::{Child, Command, Stdio},
+    sync::mpsc,
+    time::Duration,
+};
+
+use backend::{Database, versions};
+use lifecycle::Status;
+use serde_json::{Value, json};
+
+const DEADLINE: Duration = Duration::from_secs(60);
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    fn start(dir: &Path, kubeconfig: &Path) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_server"))
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("KUBECONFIG", kubeconfig)
+            .args([
+                "--demo",
+                "--cluster",
+                "kubeconfig",
+                "--listen",
+                "127.0.0.1:0",
+            ])
+            .args(["--log", "warn", "--failure-grace-seconds", "1"])
+            .arg("--database-url")
+            .arg(format!("sqlite://{}/console.db", dir.display()))
+            .arg("--site-root")
+            .arg(dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("server binary starts");
+        let stdout = child.stdout.take().expect("stdout piped");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(base) = line.strip_prefix("listening on ") {
+                    let _ = tx.send(base.to_owned());
+                }
+            }
+        });
+        let base = rx
+            .recv_timeout(DEADLINE)
+            .expect("server printed its address");
+        Self { child, base }
+    }
+
+    /// SIGKILL: no shutdown path runs.
+    fn kill(mut self) {
+        self.child.kill().expect("killed");
+        self.child.wait().expect("reaped");
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn sign_in(http: &reqwest::Client, base: &str) -> String {
+    let response = http
+        .post(format!("{base}/api/login"))
+        .header("accept", "application/json")
+        .form(&[
+            ("email", "manager@example.com"),
+            ("password", "demo-password"),
+        ])
+        .send()
+        .await
+        .expect("login answers");
+    assert!(response.status().is_success(), "{}", response.status());
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("console_session="))
+        .and_then(|c| c.split(';').next())
+        .expect("session cookie")
+        .to_owned()
+}
+
+async fn act(http: &reqwest::Client, base: &str, cookie: &str, action: &str, expected: &str) {
+    let response = http
+        .post(format!("{base}/api/version_action"))
+        .header("accept", "application/json")
+        .header("cookie", cookie)
+        .form(&[
+            ("runtime", "demo"),
+            ("version", "v1"),
+            ("action", action),
+            ("expected", expected),
+            ("reason", "crash test"),
+        ])
+        .send()
+        .await
+        .expect("action answers");
+    let status = response.status();
+    let body = response.text().await.unwrap_or_default();
+    assert!(status.is_success(), "{action}: {status} {body}");
+}
+
+async fn status(db: &Database) -> Status {
+    versions::get(db, "demo", "v1").await.expect("v1").status
+}
+
+async fn settles(db: &Database, wanted: Status) {
+    let wait = async {
+        loop {
+            let now = status(db).await;
+            if !now.is_in_flight() {
+                return now;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    let settled = tokio::time::timeout(DEADLINE, wait)
+        .await
+        .expect("settled within the deadline");
+    assert_eq!(settled, wanted);
+}
+
+/// Objects of v1 of one kind in the emulator.
+async fn count(http: &reqwest::Client, emulator: &str, path: &str) -> usize {
+    let selector = "runtime-console.io/version=v1";
+    let list: Value = http
+        .get(format!("{emulator}{path}?labelSelector={selector}"))
+        .send()
+        .await
+        .expect("emulator answers")
+        .json()
+        .await
+        .expect("list JSON");
+    list["items"].as_array().map_or(0, Vec::len)
+}
+
+async fn latency(http: &reqwest::Client, emulator: &str, ms: u64) {
+    http.post(format!("{emulator}/emulator/faults"))
+        .json(&json!({ "latency_ms": ms }))
+        .send()
+        .await
+        .expect("faults set");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_mid_start_and_mid_stop_the_server_finishes_on_restart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let emulator = kube_emulator::start(
+        "127.0.0.1:0".parse().expect("addr"),
+        kube_emulator::Config {
+            ready_after: Duration::from_millis(500),
+            ..kube_emulator::Config::default()
+        },
+    )
+    .await
+    .expect("emulator");
+    let url = emulator.url();
+    let kubeconfig = dir.path().join("kubeconfig");
+    kube_emulator::write_kubeconfig(&kubeconfig, &url).expect("kubeconfig");
+    let http = reqwest::Client::new();
+
+    // Mid-start: the applies are slow, so the kill lands while they run.
+    let server = Server::start(dir.path(), &kubeconfig);
+    let cookie = sign_in(&http, &server.base).await;
+    latency(&http, &url, 150).await;
+    act(&http, &server.base, &cookie, "start", "stopped").await;
+    let applying = async {
+        while count(&http, &url, "/api/v1/namespaces/demo/configmaps").await == 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    };
+    tokio::time::timeout(DEADLINE, applying)
+        .await
+        .expect("the start reached the cluster");
+    server.kill();
+    let db = Database::connect(&format!("sqlite://{}/console.db", dir.path().display()))
+        .await
+        .expect("database");
+    // Killed with the ConfigMap applied and its Deployments in flight or
+    // just applied, pods not ready: the version is still starting.
+    assert_eq!(status(&db).await, Status::Starting, "killed mid-start");
+
+    latency(&http, &url, 0).await;
+    let server = Server::start(dir.path(), &kubeconfig);
+    settles(&db, Status::Started).await;
+    assert_eq!(
+        count(&http, &url, "/apis/apps/v1/namespaces/demo/deployments").await,
+        3
+    );
+    assert_eq!(
+        count(&http, &url, "/api/v1/namespaces/demo/services").await,
+        1
+    );
+
+    // Mid-stop: killed while the deletes are under way.
+    latency(&http, &url, 150).await;
+    let cookie = sign_in(&http, &server.base).await;
+    act(&http, &server.base, &cookie, "stop", "started").await;
+    server.kill();
+    assert_eq!(status(&db).await, Status::Stopping, "killed mid-stop");
+
+    latency(&http, &url, 0).await;
+    let _server = Server::start(dir.path(), &kubeconfig);
+    settles(&db, Status::Stopped).await;
+    for path in [
+        "/api/v1/namespaces/demo/pods",
+        "/apis/apps/v1/namespaces/demo/deployments",
+        "/apis/apps/v1/namespaces/demo/replicasets",
+        "/api/v1/namespaces/demo/services",
+        "/api/v1/namespaces/demo/configmaps",
+    ] {
+        assert_eq!(count(&http, &url, path).await, 0, "{path} left behind");
+    }
+    // Each system transition was recorded once, by the server that saw it.
+    let entries = backend::audit::query(
+        &db,
+        &backend::audit::Filter {
+            version: Some("v1".into()),
+            ..backend::audit::Filter::default()
+        },
+        None,
+        100,
+    )
+    .await
+    .expect("audit");
+    let system: Vec<_> = entries
+        .entries
+        .iter()
+        .filter(|e| e.action == "version.system_transition")
+        .filter_map(|e| e.status_after.clone())
+        .collect();
+    assert_eq!(system, ["stopped", "started"], "newest first");
+}

@@ -1,0 +1,225 @@
+//! Lifecycle actions over HTTP with the cluster emulator behind the console,
+//! and the live stream a details screen subscribes to.
+
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use backend::{Cluster, ClusterMode};
+use http_body_util::BodyExt;
+use lifecycle::{NodeStatus, Status, VersionLive};
+
+mod common;
+use common::{Options, TestApp, call, form, get};
+
+const DEADLINE: Duration = Duration::from_secs(30);
+
+async fn app_on_emulator() -> (TestApp, kube_emulator::Running) {
+    let emulator = kube_emulator::start(
+        "127.0.0.1:0".parse().expect("addr"),
+        kube_emulator::Config {
+            ready_after: Duration::from_millis(300),
+            ..kube_emulator::Config::default()
+        },
+    )
+    .await
+    .expect("emulator");
+    let config = kube::Config::new(emulator.url().parse().expect("url"));
+    let cluster = Cluster::from_config(config, ClusterMode::Kubeconfig).expect("client");
+    let app = TestApp::with(Options {
+        cluster: Some(cluster),
+        runtime: Some(backend::runtime::Settings {
+            failure_grace: Duration::from_millis(500),
+            ..backend::runtime::Settings::default()
+        }),
+        ..Options::default()
+    })
+    .await;
+    (app, emulator)
+}
+
+fn action(version: &str, action: &str, expected: &str, reason: &str) -> String {
+    form(&[
+        ("runtime", "demo"),
+        ("version", version),
+        ("action", action),
+        ("expected", expected),
+        ("reason", reason),
+    ])
+}
+
+/// Reads `version` events from an SSE body until one satisfies `done`.
+async fn until_event(
+    body: &mut axum::body::Body,
+    buffer: &mut String,
+    done: impl Fn(&VersionLive) -> bool,
+) -> VersionLive {
+    let read = async {
+        loop {
+            while let Some(end) = buffer.find("\n\n") {
+                let frame: String = buffer.drain(..end + 2).collect();
+                let data: String = frame
+                    .lines()
+                    .filter_map(|l| l.strip_prefix("data:"))
+                    .map(str::trim_start)
+                    .collect();
+                if frame
+                    .lines()
+                    .any(|l| l == "event: version" || l == "event:version")
+                {
+                    let live: VersionLive = serde_json::from_str(&data).expect("version JSON");
+                    if done(&live) {
+                        return live;
+                    }
+                }
+            }
+            let frame = body
+                .frame()
+                .await
+                .expect("stream open")
+                .expect("frame reads");
+            if let Ok(bytes) = frame.into_data() {
+                buffer.push_str(&String::from_utf8_lossy(&bytes));
+            }
+        }
+    };
+    tokio::time::timeout(DEADLINE, read)
+        .await
+        .expect("the expected event arrived within the deadline")
+}
+
+#[tokio::test]
+async fn the_stream_shows_nodes_turning_ready_and_the_version_started() {
+    let (app, _emulator) = app_on_emulator().await;
+    let cookie = app.sign_in("manager@example.com").await;
+    let response = app
+        .open(get("/api/live/runtimes/demo/versions/v1", Some(&cookie)))
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers()["content-type"].to_str().ok(),
+        Some("text/event-stream")
+    );
+    let mut body = response.into_body();
+    let mut buffer = String::new();
+    let first = until_event(&mut body, &mut buffer, |_| true).await;
+    assert_eq!(first.status, Status::Stopped);
+    assert!(first.nodes.iter().all(|n| n.status == NodeStatus::Stopped));
+    assert_eq!(first.nodes[0].name, "entrypoint");
+
+    let answer = app
+        .send(call(
+            "/api/version_action",
+            &action("v1", "start", "stopped", "release the fraud model"),
+            Some(&cookie),
+        ))
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    assert_eq!(answer.json()["status"], "starting");
+
+    until_event(&mut body, &mut buffer, |l| {
+        l.status == Status::Starting && l.nodes.iter().any(|n| n.status == NodeStatus::Starting)
+    })
+    .await;
+    let started = until_event(&mut body, &mut buffer, |l| l.status == Status::Started).await;
+    assert!(
+        started
+            .nodes
+            .iter()
+            .all(|n| n.status == NodeStatus::Ready && n.ready == n.desired),
+        "{:?}",
+        started.nodes
+    );
+    assert_eq!(started.status_actor, "system");
+}
+
+#[tokio::test]
+async fn actions_refuse_bad_input_and_stale_views_and_the_stream_refuses_strangers() {
+    let (app, _emulator) = app_on_emulator().await;
+    let anonymous = app
+        .send(get("/api/live/runtimes/demo/versions/v1", None))
+        .await;
+    assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+    let cookie = app.sign_in("manager@example.com").await;
+    let unknown = app
+        .send(get("/api/live/runtimes/demo/versions/ghost", Some(&cookie)))
+        .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+
+    let empty = app
+        .send(call(
+            "/api/version_action",
+            &action("v1", "start", "stopped", "  "),
+            Some(&cookie),
+        ))
+        .await;
+    assert_eq!(
+        empty.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        empty.body
+    );
+    assert!(empty.body.contains("Reason"), "{}", empty.body);
+    let long = "x".repeat(1001);
+    let oversized = app
+        .send(call(
+            "/api/version_action",
+            &action("v1", "start", "stopped", &long),
+            Some(&cookie),
+        ))
+        .await;
+    assert_eq!(oversized.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let ghost = app
+        .send(call(
+            "/api/version_action",
+            &action("ghost", "start", "stopped", "why"),
+            Some(&cookie),
+        ))
+        .await;
+    assert_eq!(ghost.status, StatusCode::NOT_FOUND);
+    let bogus = app
+        .send(call(
+            "/api/version_action",
+            &action("v1", "explode", "stopped", "why"),
+            Some(&cookie),
+        ))
+        .await;
+    // Undecodable arguments are refused by the framework before the
+    // function runs, with the safe "malformed" message.
+    assert!(!bogus.status.is_success());
+    assert!(bogus.body.contains("malformed"), "{}", bogus.body);
+
+    // Publishing a stopped version is refused with the lifecycle's words.
+    let refused = app
+        .send(call(
+            "/api/version_action",
+            &action("v1", "publish", "stopped", "why"),
+            Some(&cookie),
+        ))
+        .await;
+    assert_eq!(refused.status, StatusCode::CONFLICT);
+    assert!(refused.body.contains("start it first"), "{}", refused.body);
+
+    // Two operators start from the same view: the second is told who won.
+    let first = app
+        .send(call(
+            "/api/version_action",
+            &action("v2", "start", "stopped", "first"),
+            Some(&cookie),
+        ))
+        .await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    let admin = app.sign_in("admin@example.com").await;
+    let second = app
+        .send(call(
+            "/api/version_action",
+            &action("v2", "start", "stopped", "second"),
+            Some(&admin),
+        ))
+        .await;
+    assert_eq!(second.status, StatusCode::CONFLICT);
+    assert!(
+        second.body.contains("manager@example.com"),
+        "{}",
+        second.body
+    );
+}
