@@ -4,10 +4,12 @@
 #   build    wasm32 target, cargo-leptos, wasm-bindgen-cli (Cargo.lock's version)
 #   release  build + wasm-opt (npm binaryen) for optimised front ends
 #   test     build + Debian chromium + the end-to-end tests' npm packages
+#            + kubernetes-validate (PyPI) for the manifest schema test
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 CARGO_LEPTOS_VERSION=0.3.10
+KUBERNETES_VALIDATE_VERSION=1.37.0
 WHAT="${1:-build}"
 
 log() { printf '==> %s\n' "$*" >&2; }
@@ -64,12 +66,26 @@ ensure_e2e_packages() {
   (cd "$ROOT/end2end" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
 }
 
+ensure_schema_validator() {
+  # The tests check every generated Kubernetes object against the API schema.
+  local bin="$ROOT/.tools/venv/bin/kubernetes-validate"
+  if [ -x "$bin" ] && "$bin" --version 2>/dev/null | grep -q "${KUBERNETES_VALIDATE_VERSION}"; then return; fi
+  log "installing kubernetes-validate ${KUBERNETES_VALIDATE_VERSION} (PyPI) into .tools/venv"
+  if ! python3 -m venv "$ROOT/.tools/venv" 2>/dev/null; then
+    if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+    $SUDO apt-get update
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends python3-venv
+    python3 -m venv "$ROOT/.tools/venv"
+  fi
+  "$ROOT/.tools/venv/bin/pip" install --quiet "kubernetes-validate==${KUBERNETES_VALIDATE_VERSION}"
+}
+
 ensure_wasm_target
 ensure_cargo_leptos
 ensure_wasm_bindgen
 case "$WHAT" in
   build) ;;
   release) ensure_wasm_opt ;;
-  test) ensure_chromium; ensure_e2e_packages ;;
+  test) ensure_chromium; ensure_e2e_packages; ensure_schema_validator ;;
   *) echo "usage: $0 build|release|test" >&2; exit 2 ;;
 esac
