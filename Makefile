@@ -38,6 +38,7 @@ test-e2e:
 bench:
 	scripts/with-postgres.sh cargo bench -p backend --bench audit_log
 	cargo bench -p kube-emulator --bench throughput
+	cargo bench -p server --bench runtime
 
 lint:
 	cargo fmt --all -- --check

@@ -3,7 +3,7 @@
 //! configured delay, image-pull and crash-loop failures by image name, and
 //! garbage collection through ownerReferences.
 
-use std::{sync::Arc, time::Duration};
+use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
@@ -59,14 +59,24 @@ fn terminating(object: &Value) -> bool {
     object.pointer("/metadata/deletionTimestamp").is_some()
 }
 
-fn children(emulator: &Emulator, rt: ResourceType, owner: &Value) -> Vec<Value> {
-    let uid = uid_of(owner);
-    emulator
-        .store
-        .snapshot(rt)
-        .into_iter()
-        .filter(|o| store::owned_by(o, &uid))
-        .collect()
+/// Objects of `rt` by the uid of each owner they name: one snapshot per
+/// pass instead of one per owner (which made a pass quadratic).
+fn children_by_owner(emulator: &Emulator, rt: ResourceType) -> HashMap<String, Vec<Value>> {
+    let mut index: HashMap<String, Vec<Value>> = HashMap::new();
+    for object in emulator.store.snapshot(rt) {
+        let owners: Vec<String> = object["metadata"]["ownerReferences"]
+            .as_array()
+            .map(|refs| {
+                refs.iter()
+                    .filter_map(|r| r["uid"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        for owner in owners {
+            index.entry(owner).or_default().push(object.clone());
+        }
+    }
+    index
 }
 
 fn replicas(object: &Value) -> i64 {
@@ -126,16 +136,21 @@ fn pod_ready(pod: &Value) -> bool {
 
 fn deployments(emulator: &Emulator) -> usize {
     let mut work = 0;
+    let sets_by_owner = children_by_owner(emulator, resources::REPLICASETS);
     for deployment in emulator.store.snapshot(resources::DEPLOYMENTS) {
         if terminating(&deployment) {
             continue;
         }
+        let work_before = work;
+        let owned = sets_by_owner
+            .get(&uid_of(&deployment))
+            .cloned()
+            .unwrap_or_default();
         let namespace = namespace_of(&deployment);
         let template = deployment["spec"]["template"].clone();
         let hash = template_hash(&template);
         let rs_name = format!("{}-{hash}", name_of(&deployment));
         let desired = replicas(&deployment);
-        let owned = children(emulator, resources::REPLICASETS, &deployment);
         if !owned.iter().any(|rs| name_of(rs) == rs_name) {
             let mut template = template.clone();
             template["metadata"]["labels"]["pod-template-hash"] = json!(hash);
@@ -158,9 +173,9 @@ fn deployments(emulator: &Emulator) -> usize {
             }
         }
         // The current set gets the replicas; older sets are scaled away.
-        for rs in children(emulator, resources::REPLICASETS, &deployment) {
-            let want = if name_of(&rs) == rs_name { desired } else { 0 };
-            if replicas(&rs) != want {
+        for rs in &owned {
+            let want = if name_of(rs) == rs_name { desired } else { 0 };
+            if replicas(rs) != want {
                 let mut next = rs.clone();
                 next["spec"]["replicas"] = json!(want);
                 if let Some(m) = next["metadata"].as_object_mut() {
@@ -171,7 +186,7 @@ fn deployments(emulator: &Emulator) -> usize {
                     .update(
                         resources::REPLICASETS,
                         &namespace,
-                        &name_of(&rs),
+                        &name_of(rs),
                         next,
                         Part::Main,
                     )
@@ -181,7 +196,11 @@ fn deployments(emulator: &Emulator) -> usize {
                 }
             }
         }
-        let sets = children(emulator, resources::REPLICASETS, &deployment);
+        if work > work_before {
+            // Its sets changed in this pass: the next pass reports them.
+            continue;
+        }
+        let sets = owned;
         let sum = |field: &str| -> i64 {
             sets.iter()
                 .map(|rs| rs["status"][field].as_i64().unwrap_or(0))
@@ -231,13 +250,17 @@ fn deployments(emulator: &Emulator) -> usize {
 
 fn replicasets(emulator: &Emulator) -> usize {
     let mut work = 0;
+    let pods_by_owner = children_by_owner(emulator, resources::PODS);
     for rs in emulator.store.snapshot(resources::REPLICASETS) {
         if terminating(&rs) {
             continue;
         }
         let namespace = namespace_of(&rs);
         let desired = replicas(&rs);
-        let mut pods: Vec<Value> = children(emulator, resources::PODS, &rs)
+        let mut pods: Vec<Value> = pods_by_owner
+            .get(&uid_of(&rs))
+            .cloned()
+            .unwrap_or_default()
             .into_iter()
             .filter(|p| !terminating(p))
             .collect();
@@ -304,11 +327,12 @@ fn replicasets(emulator: &Emulator) -> usize {
 }
 
 /// A pod's status at `now`, from its spec and age.
-fn pod_status(emulator: &Emulator, pod: &Value, now: DateTime<Utc>) -> Value {
-    let created: DateTime<Utc> = pod["metadata"]["creationTimestamp"]
-        .as_str()
-        .and_then(|t| t.parse().ok())
-        .unwrap_or(now);
+fn pod_status(
+    emulator: &Emulator,
+    pod: &Value,
+    created: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Value {
     let age = (now - created).to_std().unwrap_or_default();
     let scheduled_at = pod["metadata"]["creationTimestamp"].clone();
     let ready_after = emulator.config.ready_after;
@@ -387,10 +411,20 @@ fn pod_status(emulator: &Emulator, pod: &Value, now: DateTime<Utc>) -> Value {
 fn pods(emulator: &Emulator) -> usize {
     let now = Utc::now();
     let mut work = 0;
-    for pod in emulator.store.snapshot(resources::PODS) {
+    let pods = emulator.store.snapshot(resources::PODS);
+    // creationTimestamp has whole seconds, too coarse for a readiness delay
+    // of milliseconds: age pods from when the controller first saw them.
+    let mut born = emulator
+        .pods_born
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let live: std::collections::HashSet<String> = pods.iter().map(uid_of).collect();
+    born.retain(|uid, _| live.contains(uid));
+    for pod in pods {
         if terminating(&pod) {
             continue;
         }
+        let created = *born.entry(uid_of(&pod)).or_insert(now);
         if pod["spec"]["nodeName"].is_null() {
             let mut next = pod.clone();
             next["spec"]["nodeName"] = json!("emulator-node");
@@ -407,7 +441,7 @@ fn pods(emulator: &Emulator) -> usize {
             work += 1;
             continue;
         }
-        let status = pod_status(emulator, &pod, now);
+        let status = pod_status(emulator, &pod, created, now);
         // Restart counts and other clock-driven fields change only when
         // something a watcher cares about does.
         work += set_status(emulator, resources::PODS, &pod, status);

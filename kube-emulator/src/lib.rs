@@ -101,6 +101,9 @@ pub struct Emulator {
     /// API requests answered (faults included), for benchmarks that count
     /// what a client asks of the cluster.
     requests: AtomicU64,
+    /// When the controllers first saw each pod (by uid), for its age.
+    pub(crate) pods_born:
+        std::sync::Mutex<std::collections::HashMap<String, chrono::DateTime<chrono::Utc>>>,
 }
 
 impl Emulator {
@@ -111,6 +114,7 @@ impl Emulator {
             faults: Faults::default(),
             kicks: Notify::new(),
             requests: AtomicU64::new(0),
+            pods_born: Default::default(),
         })
     }
 

@@ -1081,3 +1081,45 @@ async fn malformed_input_gets_the_api_servers_errors() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_pod_is_not_ready_before_the_configured_delay() {
+    // Object timestamps have whole seconds; the delay must still hold to the
+    // millisecond, or a console would see pods ready impossibly fast.
+    let delay = Duration::from_millis(600);
+    let (cluster, _) = emulator_with(kube_emulator::Config {
+        ready_after: delay,
+        ..Default::default()
+    })
+    .await;
+    let ns = namespace(&cluster.client).await;
+    let deployments: Api<Deployment> = Api::namespaced(cluster.client.clone(), &ns);
+    let pods: Api<Pod> = Api::namespaced(cluster.client.clone(), &ns);
+    let created = std::time::Instant::now();
+    deployments
+        .create(
+            &PostParams::default(),
+            &deployment("slow", "registry.example.com/ok:1", 1),
+        )
+        .await
+        .expect("create");
+    eventually("the pod turns ready", || async {
+        pods.list(&ListParams::default())
+            .await
+            .expect("pods")
+            .items
+            .iter()
+            .any(|p| {
+                p.status
+                    .as_ref()
+                    .and_then(|s| s.conditions.as_ref())
+                    .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+            })
+    })
+    .await;
+    assert!(
+        created.elapsed() >= delay,
+        "ready after {:?}",
+        created.elapsed()
+    );
+}

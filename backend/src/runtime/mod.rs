@@ -600,23 +600,37 @@ impl Inner {
 
     /// Follows the logs of every running pod not followed yet.
     fn ensure_followers(&self, namespaces: &[String]) {
+        let running: HashMap<String, (String, pods::PodSummary)> = namespaces
+            .iter()
+            .flat_map(|ns| {
+                self.pods
+                    .running_pods(ns)
+                    .into_iter()
+                    .map(move |pod| (format!("{ns}/{}", pod.name), (ns.clone(), pod)))
+            })
+            .collect();
         let mut followers = lock(&self.followers);
-        followers.retain(|_, task| !task.is_finished());
-        for ns in namespaces {
-            for pod in self.pods.running_pods(ns) {
-                let id = format!("{ns}/{}", pod.name);
-                if followers.contains_key(&id) {
-                    continue;
-                }
-                let task = logs::follow(
-                    self.client.clone(),
-                    self.db.clone(),
-                    ns.clone(),
-                    pod,
-                    self.log_sink.clone(),
-                );
-                followers.insert(id, tokio::spawn(task));
+        // A pod that stopped running or is gone: its stream may never end by
+        // itself (a hung connection), so end it here.
+        followers.retain(|id, task| {
+            let keep = !task.is_finished() && running.contains_key(id);
+            if !keep {
+                task.abort();
             }
+            keep
+        });
+        for (id, (ns, pod)) in running {
+            if followers.contains_key(&id) {
+                continue;
+            }
+            let task = logs::follow(
+                self.client.clone(),
+                self.db.clone(),
+                ns,
+                pod,
+                self.log_sink.clone(),
+            );
+            followers.insert(id, tokio::spawn(task));
         }
     }
 
