@@ -98,7 +98,12 @@ impl Default for Settings {
 #[derive(Debug, thiserror::Error)]
 pub enum RuntimeError {
     #[error("{what}: {detail}")]
-    Call { what: String, detail: String },
+    Call {
+        what: String,
+        detail: String,
+        /// The API server's HTTP status, when it answered.
+        code: Option<u16>,
+    },
     #[error("{what} did not answer within {after:?}")]
     Timeout { what: String, after: Duration },
     #[error(transparent)]
@@ -310,7 +315,13 @@ fn is_not_found(error: &kube::Error) -> bool {
 }
 
 fn is_forbidden(error: &RuntimeError) -> bool {
-    matches!(error, RuntimeError::Call { detail, .. } if detail.contains("(Forbidden)"))
+    matches!(
+        error,
+        RuntimeError::Call {
+            code: Some(403),
+            ..
+        }
+    )
 }
 
 impl Inner {
@@ -375,6 +386,10 @@ impl Inner {
                     return Err(RuntimeError::Call {
                         what: what.to_owned(),
                         detail: kube_detail(&error),
+                        code: match &error {
+                            kube::Error::Api(status) => Some(status.code),
+                            _ => None,
+                        },
                     });
                 }
                 Err(_) if attempt < ATTEMPTS => "timed out".to_owned(),
@@ -444,6 +459,7 @@ impl Inner {
             return Err(RuntimeError::Call {
                 what: format!("applying ConfigMap {cm_name}"),
                 detail: "the API server returned no uid".into(),
+                code: None,
             });
         };
         let deployments: Api<Deployment> = Api::namespaced(self.client.clone(), ns);
@@ -688,21 +704,26 @@ impl Inner {
         });
         Ok(())
     }
+}
 
-    /// Waits for a change of `key` or one tick, whichever comes first.
-    async fn next_change(&self, changes: &mut broadcast::Receiver<VersionKey>, key: &VersionKey) {
-        let _ = tokio::time::timeout(TICK, async {
-            loop {
-                match changes.recv().await {
-                    Ok(changed) if changed == *key => return,
-                    Ok(_) => continue,
-                    Err(broadcast::error::RecvError::Lagged(_)) => return,
-                    Err(broadcast::error::RecvError::Closed) => std::future::pending().await,
-                }
+/// Waits until `key` changes, or changes were missed (the caller re-reads
+/// either way), for at most `limit`.
+pub async fn changed_within(
+    changes: &mut broadcast::Receiver<VersionKey>,
+    key: &VersionKey,
+    limit: Duration,
+) {
+    let _ = tokio::time::timeout(limit, async {
+        loop {
+            match changes.recv().await {
+                Ok(changed) if changed == *key => return,
+                Ok(_) => continue,
+                Err(broadcast::error::RecvError::Lagged(_)) => return,
+                Err(broadcast::error::RecvError::Closed) => std::future::pending().await,
             }
-        })
-        .await;
-    }
+        }
+    })
+    .await;
 }
 
 async fn reconcile_loop(inner: Arc<Inner>) {
@@ -791,7 +812,7 @@ async fn drive_start(inner: Arc<Inner>, record: VersionRecord) {
                 .system(&key, SystemEvent::StartFailed, Some(message))
                 .await;
         }
-        inner.next_change(&mut changes, &key).await;
+        changed_within(&mut changes, &key, TICK).await;
     }
 }
 
@@ -829,6 +850,6 @@ async fn drive_stop(inner: Arc<Inner>, record: VersionRecord) {
                 .system(&key, SystemEvent::StopFailed, Some(message))
                 .await;
         }
-        inner.next_change(&mut changes, &key).await;
+        changed_within(&mut changes, &key, TICK).await;
     }
 }

@@ -137,20 +137,8 @@ fn updates(
 }
 
 async fn wait_for_change(changes: &mut Option<broadcast::Receiver<VersionKey>>, key: &VersionKey) {
-    let Some(changes) = changes else {
-        tokio::time::sleep(REFRESH).await;
-        return;
-    };
-    let _ = tokio::time::timeout(REFRESH, async {
-        loop {
-            match changes.recv().await {
-                Ok(changed) if changed == *key => return,
-                Ok(_) => continue,
-                // Missed some: re-read, whatever they were.
-                Err(broadcast::error::RecvError::Lagged(_)) => return,
-                Err(broadcast::error::RecvError::Closed) => std::future::pending().await,
-            }
-        }
-    })
-    .await;
+    match changes {
+        Some(changes) => backend::runtime::changed_within(changes, key, REFRESH).await,
+        None => tokio::time::sleep(REFRESH).await,
+    }
 }
