@@ -308,18 +308,36 @@ async fn start_applies_every_object_and_turns_started_only_when_pods_are_ready()
         live.nodes
     );
 
-    // Starting again changes nothing: every object keeps its resourceVersion.
-    let before: Vec<_> = deployments
-        .iter()
-        .map(|d| d.metadata.resource_version.clone())
-        .collect();
+    // Starting again changes nothing. Objects without a status keep their
+    // resourceVersion; Deployments (whose status the controller keeps
+    // writing) keep their generation and spec.
+    let snapshot = |deployments: &[Deployment], config: &[ConfigMap], services: &[Service]| {
+        let mut specs: Vec<_> = deployments
+            .iter()
+            .map(|d| {
+                (
+                    d.metadata.name.clone(),
+                    d.metadata.generation,
+                    serde_json::to_string(&d.spec).expect("spec"),
+                )
+            })
+            .collect();
+        specs.sort();
+        let versions: Vec<_> = config
+            .iter()
+            .map(|c| c.metadata.resource_version.clone())
+            .chain(services.iter().map(|s| s.metadata.resource_version.clone()))
+            .collect();
+        (specs, versions)
+    };
+    let before = snapshot(&deployments, &config, &services);
     let record = s.record("v1").await;
     s.runtime.apply_resources(&record).await.expect("re-apply");
-    let after: Vec<Deployment> = s.version_objects("v1").await;
-    let after: Vec<_> = after
-        .iter()
-        .map(|d| d.metadata.resource_version.clone())
-        .collect();
+    let after = snapshot(
+        &s.version_objects::<Deployment>("v1").await,
+        &s.version_objects::<ConfigMap>("v1").await,
+        &s.version_objects::<Service>("v1").await,
+    );
     assert_eq!(before, after);
 }
 
@@ -488,7 +506,7 @@ async fn server_errors_are_retried_and_a_hanging_api_ends_in_a_clean_error() {
     let s = Setup::with(
         fast_emulator(),
         Settings {
-            call_timeout: Duration::from_millis(300),
+            call_timeout: Duration::from_millis(600),
             ..fast_settings()
         },
     )
@@ -499,7 +517,7 @@ async fn server_errors_are_retried_and_a_hanging_api_ends_in_a_clean_error() {
     s.settles("v1", Status::Started).await;
 
     // Every call slower than its deadline: the start fails with the reason.
-    s.faults(serde_json::json!({"latency_ms": 1000})).await;
+    s.faults(serde_json::json!({"latency_ms": 5000})).await;
     s.act("v2", Action::Start).await;
     let failed = s.settles("v2", Status::Error).await;
     assert!(
