@@ -146,25 +146,24 @@ pub mod ssr {
     ) -> Result<VersionRecord, ConsoleError> {
         versions::get(&services.db, runtime, version)
             .await
-            .map_err(|error| match error {
-                VersionError::UnknownVersion { .. } => {
-                    set_status(StatusCode::NOT_FOUND);
-                    ConsoleError::NotFound(error.to_string())
-                }
-                other => unavailable(other),
-            })
+            .map_err(version_error)
     }
 
-    /// The live view, from the cluster's pods when there is a cluster.
+    fn version_error(error: VersionError) -> ConsoleError {
+        match error {
+            VersionError::UnknownVersion { .. } => {
+                set_status(StatusCode::NOT_FOUND);
+                ConsoleError::NotFound(error.to_string())
+            }
+            other => unavailable(other),
+        }
+    }
+
     pub async fn live(
         services: &Services,
         runtime: &str,
         version: &str,
     ) -> Result<VersionLive, ConsoleError> {
-        let record = record(services, runtime, version).await?;
-        Ok(match &services.runtime {
-            Some(rt) => rt.live_of(record),
-            None => backend::runtime::live_without_cluster(record),
-        })
+        services.live(runtime, version).await.map_err(version_error)
     }
 }

@@ -33,6 +33,17 @@ macro_rules! write_tx {
     }};
 }
 
+/// Evaluates `$body` with `$pool` bound to whichever pool `$db` holds: one
+/// piece of sqlx code for SQLite and PostgreSQL, whose pool types differ.
+macro_rules! on_pool {
+    ($db:expr, |$pool:ident| $body:expr) => {
+        match $db {
+            $crate::db::Database::Sqlite($pool) => $body,
+            $crate::db::Database::Postgres($pool) => $body,
+        }
+    };
+}
+
 pub mod audit;
 pub mod audit_export;
 pub mod audit_retention;
@@ -87,6 +98,20 @@ impl Services {
             cluster,
             runtime,
         }
+    }
+
+    /// A version's status and nodes now: from the cluster's pods when there
+    /// is a cluster, else what the database implies.
+    pub async fn live(
+        &self,
+        runtime: &str,
+        version: &str,
+    ) -> Result<lifecycle::VersionLive, versions::VersionError> {
+        let record = versions::get(&self.db, runtime, version).await?;
+        Ok(match &self.runtime {
+            Some(rt) => rt.live_of(record),
+            None => runtime::live_without_cluster(record),
+        })
     }
 
     /// Checks every dependency the console needs to serve its users.

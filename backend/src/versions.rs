@@ -141,32 +141,18 @@ pub async fn ensure_runtime(db: &Database, name: &str, base_domain: &str) -> Res
     let sql = "INSERT INTO runtimes (name, base_domain, created_at) VALUES ($1, $2, $3) \
                ON CONFLICT (name) DO NOTHING";
     let at = now_timestamp();
-    match db {
-        Database::Sqlite(pool) => {
-            sqlx::query(sql)
-                .bind(name)
-                .bind(base_domain)
-                .bind(&at)
-                .execute(pool)
-                .await?;
-        }
-        Database::Postgres(pool) => {
-            sqlx::query(sql)
-                .bind(name)
-                .bind(base_domain)
-                .bind(&at)
-                .execute(pool)
-                .await?;
-        }
-    }
+    on_pool!(db, |pool| sqlx::query(sql)
+        .bind(name)
+        .bind(base_domain)
+        .bind(&at)
+        .execute(pool)
+        .await
+        .map(drop))?;
     Ok(())
 }
 
 pub async fn get(db: &Database, runtime: &str, version: &str) -> Result<VersionRecord> {
-    let found = match db {
-        Database::Sqlite(pool) => fetch_version!(pool, runtime, version),
-        Database::Postgres(pool) => fetch_version!(pool, runtime, version),
-    };
+    let found = on_pool!(db, |pool| fetch_version!(pool, runtime, version));
     found.ok_or_else(|| VersionError::UnknownVersion {
         runtime: runtime.to_owned(),
         version: version.to_owned(),
@@ -176,22 +162,13 @@ pub async fn get(db: &Database, runtime: &str, version: &str) -> Result<VersionR
 /// Every version of a runtime, by name.
 pub async fn list(db: &Database, runtime: &str) -> Result<Vec<VersionRecord>> {
     let sql = format!("SELECT {VERSION_COLUMNS} FROM versions WHERE runtime = $1 ORDER BY name");
-    match db {
-        Database::Sqlite(pool) => sqlx::query(&sql)
-            .bind(runtime)
-            .fetch_all(pool)
-            .await?
-            .iter()
-            .map(version_from_row)
-            .collect(),
-        Database::Postgres(pool) => sqlx::query(&sql)
-            .bind(runtime)
-            .fetch_all(pool)
-            .await?
-            .iter()
-            .map(version_from_row)
-            .collect(),
-    }
+    on_pool!(db, |pool| sqlx::query(&sql)
+        .bind(runtime)
+        .fetch_all(pool)
+        .await?
+        .iter()
+        .map(version_from_row)
+        .collect())
 }
 
 /// Registers a version, `stopped`, after validating its manifest. The
@@ -460,10 +437,8 @@ pub struct RuntimeRecord {
 
 pub async fn runtimes(db: &Database) -> Result<Vec<RuntimeRecord>> {
     let sql = "SELECT name, base_domain FROM runtimes ORDER BY name";
-    let rows: Vec<(String, String)> = match db {
-        Database::Sqlite(pool) => sqlx::query_as(sql).fetch_all(pool).await?,
-        Database::Postgres(pool) => sqlx::query_as(sql).fetch_all(pool).await?,
-    };
+    let rows: Vec<(String, String)> =
+        on_pool!(db, |pool| sqlx::query_as(sql).fetch_all(pool).await?);
     Ok(rows
         .into_iter()
         .map(|(name, base_domain)| RuntimeRecord { name, base_domain })
@@ -480,20 +455,12 @@ async fn with_status(db: &Database, statuses: &[Status]) -> Result<Vec<VersionRe
     let sql = format!(
         "SELECT {VERSION_COLUMNS} FROM versions WHERE status IN ({wanted}) ORDER BY runtime, name"
     );
-    match db {
-        Database::Sqlite(pool) => sqlx::query(&sql)
-            .fetch_all(pool)
-            .await?
-            .iter()
-            .map(version_from_row)
-            .collect(),
-        Database::Postgres(pool) => sqlx::query(&sql)
-            .fetch_all(pool)
-            .await?
-            .iter()
-            .map(version_from_row)
-            .collect(),
-    }
+    on_pool!(db, |pool| sqlx::query(&sql)
+        .fetch_all(pool)
+        .await?
+        .iter()
+        .map(version_from_row)
+        .collect())
 }
 
 /// Every `starting` and `stopping` version: what the reconciler must finish,

@@ -91,6 +91,12 @@ impl Manifest {
         std::iter::once(ENTRYPOINT).chain(self.processes.iter().map(|p| p.name.as_str()))
     }
 
+    /// Every node with its desired replicas: the entrypoint (one) first.
+    pub fn node_replicas(&self) -> impl Iterator<Item = (&str, u32)> {
+        std::iter::once((ENTRYPOINT, 1))
+            .chain(self.processes.iter().map(|p| (p.name.as_str(), p.replicas)))
+    }
+
     /// Checks every rule; `Ok` only when there is no problem at all.
     pub fn validate(&self) -> Result<(), Vec<FieldError>> {
         let mut errors = Errors::default();

@@ -138,55 +138,39 @@ async fn write_batch(db: &Database, batch: &[Received]) -> crate::error::Result<
         .collect();
     nodes.sort_unstable();
     nodes.dedup();
-    macro_rules! write {
-        ($pool:expr) => {{
-            let mut tx = $pool.begin().await?;
-            for r in batch {
-                sqlx::query(insert)
-                    .bind(&r.runtime)
-                    .bind(&r.version)
-                    .bind(&r.node)
-                    .bind(&r.pod)
-                    .bind(&r.at)
-                    .bind(&r.line)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            for (runtime, version, node) in &nodes {
-                sqlx::query(trim)
-                    .bind(runtime)
-                    .bind(version)
-                    .bind(node)
-                    .bind(LINES_PER_NODE)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            tx.commit().await?;
-        }};
-    }
-    match db {
-        Database::Sqlite(pool) => write!(pool),
-        Database::Postgres(pool) => write!(pool),
-    }
+    on_pool!(db, |pool| {
+        let mut tx = pool.begin().await?;
+        for r in batch {
+            sqlx::query(insert)
+                .bind(&r.runtime)
+                .bind(&r.version)
+                .bind(&r.node)
+                .bind(&r.pod)
+                .bind(&r.at)
+                .bind(&r.line)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for (runtime, version, node) in &nodes {
+            sqlx::query(trim)
+                .bind(runtime)
+                .bind(version)
+                .bind(node)
+                .bind(LINES_PER_NODE)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+    });
     Ok(())
 }
 
 async fn last_at(db: &Database, pod: &str) -> crate::error::Result<Option<String>> {
     let sql = "SELECT at FROM node_logs WHERE pod = $1 ORDER BY id DESC LIMIT 1";
-    Ok(match db {
-        Database::Sqlite(pool) => {
-            sqlx::query_scalar(sql)
-                .bind(pod)
-                .fetch_optional(pool)
-                .await?
-        }
-        Database::Postgres(pool) => {
-            sqlx::query_scalar(sql)
-                .bind(pod)
-                .fetch_optional(pool)
-                .await?
-        }
-    })
+    Ok(on_pool!(db, |pool| sqlx::query_scalar(sql)
+        .bind(pod)
+        .fetch_optional(pool)
+        .await?))
 }
 
 /// The newest `limit` stored lines of one node, oldest first.
@@ -199,26 +183,13 @@ pub async fn read(
 ) -> crate::error::Result<Vec<LogLine>> {
     let sql = "SELECT at, pod, line FROM node_logs WHERE runtime = $1 AND version = $2 AND node = $3 \
                ORDER BY id DESC LIMIT $4";
-    let rows: Vec<(String, String, String)> = match db {
-        Database::Sqlite(pool) => {
-            sqlx::query_as(sql)
-                .bind(runtime)
-                .bind(version)
-                .bind(node)
-                .bind(limit)
-                .fetch_all(pool)
-                .await?
-        }
-        Database::Postgres(pool) => {
-            sqlx::query_as(sql)
-                .bind(runtime)
-                .bind(version)
-                .bind(node)
-                .bind(limit)
-                .fetch_all(pool)
-                .await?
-        }
-    };
+    let rows: Vec<(String, String, String)> = on_pool!(db, |pool| sqlx::query_as(sql)
+        .bind(runtime)
+        .bind(version)
+        .bind(node)
+        .bind(limit)
+        .fetch_all(pool)
+        .await?);
     Ok(rows
         .into_iter()
         .rev()

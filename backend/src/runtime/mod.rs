@@ -21,18 +21,17 @@ use std::{
 };
 
 use futures::future::{try_join, try_join_all};
+use k8s_openapi::NamespaceResourceScope;
 use k8s_openapi::api::{
     apps::v1::{Deployment, ReplicaSet},
     core::v1::{ConfigMap, Namespace, Pod, Service},
     networking::v1::Ingress,
 };
 use kube::{
-    Api, Client,
+    Api, Client, Resource,
     api::{DeleteParams, ListParams, Patch, PatchParams},
 };
-use lifecycle::{
-    Health, Manifest, NodeState, NodeStatus, Status, SystemEvent, VersionLive, health_of,
-};
+use lifecycle::{Health, NodeState, NodeStatus, Status, SystemEvent, VersionLive, health_of};
 use serde::de::DeserializeOwned;
 use tokio::{
     sync::{Notify, broadcast, mpsc},
@@ -244,35 +243,8 @@ impl Runtime {
 
 /// Node states when no cluster can be asked: what the database implies.
 pub fn live_without_cluster(record: VersionRecord) -> VersionLive {
-    let nodes = unknown_nodes(&record.manifest, record.status);
+    let nodes = pods::version_nodes(&record.manifest, record.status, &[]);
     finish_live(record, nodes, Health::Unknown)
-}
-
-fn unknown_nodes(manifest: &Manifest, status: Status) -> Vec<NodeState> {
-    let expected = matches!(
-        status,
-        Status::Starting | Status::Started | Status::Published
-    );
-    let desired = std::iter::once((lifecycle::manifest::ENTRYPOINT, 1)).chain(
-        manifest
-            .processes
-            .iter()
-            .map(|p| (p.name.as_str(), p.replicas)),
-    );
-    desired
-        .map(|(name, replicas)| NodeState {
-            name: name.to_owned(),
-            status: if expected {
-                NodeStatus::Starting
-            } else {
-                NodeStatus::Stopped
-            },
-            ready: 0,
-            desired: if expected { replicas } else { 0 },
-            reason: None,
-            message: None,
-        })
-        .collect()
 }
 
 fn finish_live(record: VersionRecord, nodes: Vec<NodeState>, health: Health) -> VersionLive {
@@ -340,10 +312,7 @@ impl Inner {
                 let health = health_of(record.status, &nodes);
                 finish_live(record, nodes, health)
             }
-            None => {
-                let nodes = unknown_nodes(&record.manifest, record.status);
-                finish_live(record, nodes, Health::Unknown)
-            }
+            None => live_without_cluster(record),
         }
     }
 
@@ -494,32 +463,34 @@ impl Inner {
     /// Deletes everything of a version by label (idempotent).
     async fn delete_version(&self, record: &VersionRecord) -> Result<(), RuntimeError> {
         let ns = record.runtime.as_str();
-        let selector = resources::version_selector(ns, &record.name);
-        let list = ListParams::default().labels(&selector);
-        let params = DeleteParams::background();
-        macro_rules! delete_all {
-            ($kind:ty, $what:literal) => {{
-                let api: Api<$kind> = Api::namespaced(self.client.clone(), ns);
-                let (list, params) = (&list, &params);
-                async move {
-                    self.call(concat!("deleting the version's ", $what), || async {
-                        api.delete_collection(params, list).await.map(drop)
-                    })
-                    .await
-                }
-            }};
-        }
-        try_join_all([
-            Box::pin(delete_all!(Deployment, "Deployments"))
-                as std::pin::Pin<Box<dyn Future<Output = _> + Send + '_>>,
-            Box::pin(delete_all!(ReplicaSet, "ReplicaSets")),
-            Box::pin(delete_all!(Pod, "Pods")),
-            Box::pin(delete_all!(Service, "Services")),
-            Box::pin(delete_all!(ConfigMap, "ConfigMaps")),
-            Box::pin(delete_all!(Ingress, "Ingress")),
-        ])
-        .await?;
+        let list = ListParams::default().labels(&resources::version_selector(ns, &record.name));
+        futures::try_join!(
+            self.delete_labelled::<Deployment>(ns, &list, "Deployments"),
+            self.delete_labelled::<ReplicaSet>(ns, &list, "ReplicaSets"),
+            self.delete_labelled::<Pod>(ns, &list, "Pods"),
+            self.delete_labelled::<Service>(ns, &list, "Services"),
+            self.delete_labelled::<ConfigMap>(ns, &list, "ConfigMaps"),
+            self.delete_labelled::<Ingress>(ns, &list, "Ingress"),
+        )?;
         Ok(())
+    }
+
+    async fn delete_labelled<K>(
+        &self,
+        ns: &str,
+        list: &ListParams,
+        what: &str,
+    ) -> Result<(), RuntimeError>
+    where
+        K: Resource<Scope = NamespaceResourceScope> + Clone + DeserializeOwned + fmt::Debug,
+        K::DynamicType: Default,
+    {
+        let api: Api<K> = Api::namespaced(self.client.clone(), ns);
+        let params = DeleteParams::background();
+        self.call(&format!("deleting the version's {what}"), || async {
+            api.delete_collection(&params, list).await.map(drop)
+        })
+        .await
     }
 
     /// What of a version is still in the cluster, as "2 Pods, 1 Service";
@@ -530,34 +501,38 @@ impl Inner {
         if pods > 0 {
             return Ok(format!("{pods} Pods"));
         }
-        let selector = resources::version_selector(ns, &record.name);
-        let list = ListParams::default().labels(&selector);
-        macro_rules! count {
-            ($kind:ty, $what:literal) => {{
-                let api: Api<$kind> = Api::namespaced(self.client.clone(), ns);
-                let list = &list;
-                async move {
-                    self.call(concat!("listing the version's ", $what), || async {
-                        api.list(list).await.map(|l| (l.items.len(), $what))
-                    })
-                    .await
-                }
-            }};
-        }
-        let counts = try_join_all([
-            Box::pin(count!(Pod, "Pods")) as std::pin::Pin<Box<dyn Future<Output = _> + Send + '_>>,
-            Box::pin(count!(Deployment, "Deployments")),
-            Box::pin(count!(ReplicaSet, "ReplicaSets")),
-            Box::pin(count!(Service, "Services")),
-            Box::pin(count!(ConfigMap, "ConfigMaps")),
-        ])
-        .await?;
+        let list = ListParams::default().labels(&resources::version_selector(ns, &record.name));
+        let counts = futures::try_join!(
+            self.count_labelled::<Pod>(ns, &list, "Pods"),
+            self.count_labelled::<Deployment>(ns, &list, "Deployments"),
+            self.count_labelled::<ReplicaSet>(ns, &list, "ReplicaSets"),
+            self.count_labelled::<Service>(ns, &list, "Services"),
+            self.count_labelled::<ConfigMap>(ns, &list, "ConfigMaps"),
+        )?;
+        let counts = [counts.0, counts.1, counts.2, counts.3, counts.4];
         Ok(counts
             .into_iter()
             .filter(|(n, _)| *n > 0)
             .map(|(n, what)| format!("{n} {what}"))
             .collect::<Vec<_>>()
             .join(", "))
+    }
+
+    async fn count_labelled<'w, K>(
+        &self,
+        ns: &str,
+        list: &ListParams,
+        what: &'w str,
+    ) -> Result<(usize, &'w str), RuntimeError>
+    where
+        K: Resource<Scope = NamespaceResourceScope> + Clone + DeserializeOwned + fmt::Debug,
+        K::DynamicType: Default,
+    {
+        let api: Api<K> = Api::namespaced(self.client.clone(), ns);
+        let found = self
+            .call(&format!("listing the version's {what}"), || api.list(list))
+            .await?;
+        Ok((found.items.len(), what))
     }
 
     /// Points the runtime's Ingress at its published version, or deletes it

@@ -14,7 +14,7 @@ use kube::{
     Api, Client,
     runtime::{WatchStreamExt, watcher},
 };
-use lifecycle::{Manifest, NodeState, NodeStatus, Status, manifest::ENTRYPOINT};
+use lifecycle::{Manifest, NodeState, NodeStatus, Status};
 
 use super::{
     VersionKey,
@@ -170,25 +170,7 @@ impl PodStore {
             return None;
         }
         let pods = self.version_pods(namespace, &manifest.name);
-        let expected_running = matches!(
-            status,
-            Status::Starting | Status::Started | Status::Published
-        );
-        let desired = std::iter::once((ENTRYPOINT, 1)).chain(
-            manifest
-                .processes
-                .iter()
-                .map(|p| (p.name.as_str(), p.replicas)),
-        );
-        Some(
-            desired
-                .map(|(node, replicas)| {
-                    let of_node: Vec<&PodSummary> =
-                        pods.iter().filter(|p| p.node == node).collect();
-                    node_state(node, replicas, &of_node, expected_running)
-                })
-                .collect(),
-        )
+        Some(version_nodes(manifest, status, &pods))
     }
 
     /// The earliest failure of each failing node of a version.
@@ -264,6 +246,22 @@ impl PodStore {
             })
             .unwrap_or_default()
     }
+}
+
+/// Every node of a version in `status` from the version's pods (none when
+/// the cluster cannot be asked), the entrypoint first.
+pub fn version_nodes(manifest: &Manifest, status: Status, pods: &[PodSummary]) -> Vec<NodeState> {
+    let expected_running = matches!(
+        status,
+        Status::Starting | Status::Started | Status::Published
+    );
+    manifest
+        .node_replicas()
+        .map(|(node, replicas)| {
+            let of_node: Vec<&PodSummary> = pods.iter().filter(|p| p.node == node).collect();
+            node_state(node, replicas, &of_node, expected_running)
+        })
+        .collect()
 }
 
 /// One node's state from its pods. Ready means every desired replica has a

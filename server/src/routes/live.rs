@@ -13,12 +13,7 @@ use axum::{
         sse::{Event, KeepAlive, Sse},
     },
 };
-use backend::{
-    Services,
-    auth::AuthSession,
-    runtime::VersionKey,
-    versions::{self, VersionError},
-};
+use backend::{Services, auth::AuthSession, runtime::VersionKey, versions::VersionError};
 use futures::{Stream, stream};
 use lifecycle::{Permission, VersionLive};
 use tokio::sync::broadcast;
@@ -47,7 +42,7 @@ pub async fn version_events(
     let services = state.services.clone();
     // Subscribe before the first read: no change can fall between them.
     let changes = services.runtime.as_ref().map(|rt| rt.subscribe());
-    let first = match snapshot(&services, &runtime, &version).await {
+    let first = match services.live(&runtime, &version).await {
         Ok(live) => live,
         Err(VersionError::UnknownVersion { .. }) => {
             return refuse(StatusCode::NOT_FOUND, "There is no such version.");
@@ -64,18 +59,6 @@ pub async fn version_events(
     Sse::new(updates(services, key, first, changes))
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
         .into_response()
-}
-
-async fn snapshot(
-    services: &Services,
-    runtime: &str,
-    version: &str,
-) -> Result<VersionLive, VersionError> {
-    let record = versions::get(&services.db, runtime, version).await?;
-    Ok(match &services.runtime {
-        Some(rt) => rt.live_of(record),
-        None => backend::runtime::live_without_cluster(record),
-    })
 }
 
 fn event(live: &VersionLive) -> Result<Event, Infallible> {
@@ -118,7 +101,11 @@ fn updates(
         }
         loop {
             wait_for_change(&mut state.changes, &state.key).await;
-            match snapshot(&state.services, &state.key.runtime, &state.key.version).await {
+            match state
+                .services
+                .live(&state.key.runtime, &state.key.version)
+                .await
+            {
                 Ok(live) if state.last.as_ref() != Some(&live) => {
                     let sent = event(&live);
                     state.last = Some(live);
