@@ -25,6 +25,9 @@ use kube::{
 use lifecycle::{Action, Manifest, Reason, Status, VersionLive, manifest};
 use server::startup::{AppState, SessionSettings, leptos_options, router};
 
+#[path = "../tests/common/wire.rs"]
+mod wire;
+
 const RUNS: usize = 3;
 const LIVE_SAMPLES: usize = 30;
 const DEADLINE: Duration = Duration::from_secs(120);
@@ -163,28 +166,6 @@ async fn start_to_started(bed: &Bed, processes: usize, latency_ms: u64) -> (f64,
     (times[RUNS / 2], requests[RUNS / 2])
 }
 
-async fn sign_in(http: &reqwest::Client, base: &str) -> String {
-    let response = http
-        .post(format!("{base}/api/login"))
-        .header("accept", "application/json")
-        .form(&[
-            ("email", "viewer@example.com"),
-            ("password", backend::demo::DEFAULT_PASSWORD),
-        ])
-        .send()
-        .await
-        .expect("login");
-    response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with("console_session="))
-        .and_then(|c| c.split(';').next())
-        .expect("cookie")
-        .to_owned()
-}
-
 /// Reads SSE `version` events until one satisfies `done`.
 async fn next_event(
     response: &mut reqwest::Response,
@@ -192,19 +173,8 @@ async fn next_event(
     done: impl Fn(&VersionLive) -> bool,
 ) -> VersionLive {
     loop {
-        while let Some(end) = buffer.find("\n\n") {
-            let frame: String = buffer.drain(..end + 2).collect();
-            let data: String = frame
-                .lines()
-                .filter_map(|l| l.strip_prefix("data:"))
-                .map(str::trim_start)
-                .collect();
-            if frame
-                .lines()
-                .any(|l| l.starts_with("event:") && l.ends_with("version"))
-                && let Ok(live) = serde_json::from_str::<VersionLive>(&data)
-                && done(&live)
-            {
+        while let Some(live) = wire::next_version_event(buffer) {
+            if done(&live) {
                 return live;
             }
         }
@@ -242,7 +212,13 @@ async fn live_latency(bed: &Bed) -> Vec<f64> {
     act(&bed.services, "v1", Action::Start, Status::Stopped).await;
     assert_eq!(settle(&bed.services, "v1").await, Status::Started);
     let http = reqwest::Client::new();
-    let cookie = sign_in(&http, &base).await;
+    let cookie = wire::sign_in(
+        &http,
+        &base,
+        "viewer@example.com",
+        backend::demo::DEFAULT_PASSWORD,
+    )
+    .await;
     let mut stream = http
         .get(format!("{base}/api/live/runtimes/demo/versions/v1"))
         .header("cookie", &cookie)

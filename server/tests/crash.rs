@@ -14,6 +14,9 @@ use backend::{Database, versions};
 use lifecycle::Status;
 use serde_json::{Value, json};
 
+mod common;
+use common::wire;
+
 const DEADLINE: Duration = Duration::from_secs(60);
 
 struct Server {
@@ -74,26 +77,7 @@ impl Drop for Server {
 }
 
 async fn sign_in(http: &reqwest::Client, base: &str) -> String {
-    let response = http
-        .post(format!("{base}/api/login"))
-        .header("accept", "application/json")
-        .form(&[
-            ("email", "manager@example.com"),
-            ("password", "demo-password"),
-        ])
-        .send()
-        .await
-        .expect("login answers");
-    assert!(response.status().is_success(), "{}", response.status());
-    response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with("console_session="))
-        .and_then(|c| c.split(';').next())
-        .expect("session cookie")
-        .to_owned()
+    wire::sign_in(http, base, "manager@example.com", "demo-password").await
 }
 
 async fn act(http: &reqwest::Client, base: &str, cookie: &str, action: &str, expected: &str) {

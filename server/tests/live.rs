@@ -9,7 +9,7 @@ use http_body_util::BodyExt;
 use lifecycle::{NodeStatus, Status, VersionLive};
 
 mod common;
-use common::{Options, TestApp, call, form, get};
+use common::{Options, TestApp, call, form, get, wire};
 
 const DEADLINE: Duration = Duration::from_secs(30);
 
@@ -55,21 +55,9 @@ async fn until_event(
 ) -> VersionLive {
     let read = async {
         loop {
-            while let Some(end) = buffer.find("\n\n") {
-                let frame: String = buffer.drain(..end + 2).collect();
-                let data: String = frame
-                    .lines()
-                    .filter_map(|l| l.strip_prefix("data:"))
-                    .map(str::trim_start)
-                    .collect();
-                if frame
-                    .lines()
-                    .any(|l| l == "event: version" || l == "event:version")
-                {
-                    let live: VersionLive = serde_json::from_str(&data).expect("version JSON");
-                    if done(&live) {
-                        return live;
-                    }
+            while let Some(live) = wire::next_version_event(buffer) {
+                if done(&live) {
+                    return live;
                 }
             }
             let frame = body

@@ -2,6 +2,8 @@
 //! helpers to sign in and call server functions as a browser would.
 #![allow(dead_code)] // each test file uses its own subset
 
+pub mod wire;
+
 use axum::{
     Router,
     body::Body,

@@ -1,0 +1,53 @@
+//! A console over real HTTP, as a browser sees it: signing in and reading
+//! the live stream. Shared by the tests that run the binary, the in-process
+//! stream tests and the runtime benchmark (which includes this file).
+#![allow(dead_code)] // each user takes its own subset
+
+use lifecycle::VersionLive;
+
+/// Signs in through the login server function; answers `name=value` of the
+/// session cookie.
+pub async fn sign_in(http: &reqwest::Client, base: &str, email: &str, password: &str) -> String {
+    let response = http
+        .post(format!("{base}/api/login"))
+        .header("accept", "application/json")
+        .form(&[("email", email), ("password", password)])
+        .send()
+        .await
+        .expect("login answers");
+    assert!(
+        response.status().is_success(),
+        "{email}: {}",
+        response.status()
+    );
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("console_session="))
+        .and_then(|c| c.split(';').next())
+        .expect("session cookie")
+        .to_owned()
+}
+
+/// Takes the next complete `version` event out of an SSE `buffer` (other
+/// frames are dropped); `None` until a whole one has arrived.
+pub fn next_version_event(buffer: &mut String) -> Option<VersionLive> {
+    while let Some(end) = buffer.find("\n\n") {
+        let frame: String = buffer.drain(..end + 2).collect();
+        if !frame
+            .lines()
+            .any(|l| l.strip_prefix("event:").map(str::trim) == Some("version"))
+        {
+            continue;
+        }
+        let data: String = frame
+            .lines()
+            .filter_map(|l| l.strip_prefix("data:"))
+            .map(str::trim_start)
+            .collect();
+        return Some(serde_json::from_str(&data).expect("a version event holds its state"));
+    }
+    None
+}
