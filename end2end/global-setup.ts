@@ -1,5 +1,5 @@
 // Starts the console once for the whole run: built binary, fresh SQLite
-// database in demo mode (demo users and runtime), a free port chosen by the OS. The address reaches the tests
+// database in demo mode (demo users and runtime) on the emulated cluster, a free port chosen by the OS. The address reaches the tests
 // through CONSOLE_BASE_URL. The server also exits by itself when this process
 // goes away, because it watches its standard input.
 import { spawn } from 'node:child_process';
@@ -25,7 +25,10 @@ export default async function globalSetup() {
     [
       '--listen', '127.0.0.1:0',
       '--database-url', `sqlite://${dataDir}/console.db`,
-      '--cluster', 'none',
+      // The embedded Kubernetes emulator: versions really start and stop.
+      // A short failure grace lets a failing image reach `error` quickly.
+      '--cluster', 'emulated',
+      '--failure-grace-seconds', '3',
       '--demo',
       '--site-root', siteRoot,
       '--shutdown-on-stdin-eof',

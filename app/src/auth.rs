@@ -143,19 +143,25 @@ pub mod ssr {
     /// form post (before the wasm loads) keeps leptos' redirect back to the
     /// form, which carries the error for the form to show.
     pub fn set_status(status: StatusCode) {
-        let plain_form_post = use_context::<http::request::Parts>().is_some_and(|parts| {
-            parts
-                .headers
-                .get(http::header::ACCEPT)
-                .and_then(|v| v.to_str().ok())
-                .is_some_and(|v| v.contains("text/html"))
-        });
-        if plain_form_post {
+        if plain_form_post() {
             return;
         }
         if let Some(response) = use_context::<ResponseOptions>() {
             response.set_status(status);
         }
+    }
+
+    /// Whether the call is a browser's plain form submission (no wasm yet),
+    /// which expects a page back rather than data.
+    pub fn plain_form_post() -> bool {
+        use_context::<http::request::Parts>().is_some_and(|parts| {
+            parts.method == http::Method::POST
+                && parts
+                    .headers
+                    .get(http::header::ACCEPT)
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(|v| v.contains("text/html"))
+        })
     }
 
     /// Logs the detail; the browser gets the generic message.

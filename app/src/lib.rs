@@ -3,9 +3,12 @@
 //! into the browser bundle.
 
 pub mod api;
+pub mod audit;
 pub mod auth;
 mod components;
 pub mod error;
+#[cfg(feature = "hydrate")]
+mod live_client;
 mod pages;
 pub mod users;
 pub mod versions;
@@ -77,6 +80,13 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/") view=pages::Home ssr=SsrMode::InOrder/>
                         <Route path=path!("/login") view=pages::SignIn ssr=SsrMode::InOrder/>
                         <Route path=path!("/users") view=pages::Users ssr=SsrMode::InOrder/>
+                        <Route path=path!("/runtimes") view=pages::Runtimes ssr=SsrMode::InOrder/>
+                        <Route
+                            path=path!("/runtimes/:runtime/versions/:version")
+                            view=pages::VersionPage
+                            ssr=SsrMode::InOrder
+                        />
+                        <Route path=path!("/audit") view=pages::Audit ssr=SsrMode::InOrder/>
                     </Routes>
                 </main>
             </div>

@@ -2,10 +2,16 @@
 //! lifecycle actions, and its nodes' stored logs.
 
 use leptos::prelude::*;
-use lifecycle::{Action, Status, VersionLive};
+use lifecycle::{Action, Health, Role, Status, VersionLive};
 use serde::{Deserialize, Serialize};
 
-use crate::ConsoleError;
+use crate::{ConsoleError, audit::AuditRow};
+
+/// Where a version's details screen lives.
+pub fn version_path(runtime: &str, version: &str) -> String {
+    use crate::audit::encode;
+    format!("/runtimes/{}/versions/{}", encode(runtime), encode(version))
+}
 
 /// Lines of a node's log returned at most.
 pub const LOG_LINES: i64 = 500;
@@ -15,6 +21,140 @@ pub struct NodeLogLine {
     pub at: String,
     pub pod: String,
     pub line: String,
+}
+
+/// One version in the runtimes list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VersionSummary {
+    pub name: String,
+    pub description: String,
+    pub status: Status,
+    pub health: Health,
+    pub status_changed_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuntimeSummary {
+    pub name: String,
+    pub base_domain: String,
+    pub versions: Vec<VersionSummary>,
+}
+
+/// The runtimes list, and the caller's role so the page offers only what
+/// they may do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuntimesView {
+    pub role: Role,
+    pub runtimes: Vec<RuntimeSummary>,
+}
+
+/// A node of the process graph as the manifest declares it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GraphNode {
+    pub name: String,
+    pub image: String,
+    pub replicas: u32,
+    /// The nodes it consumes from.
+    pub inputs: Vec<String>,
+}
+
+/// Everything the details screen shows besides the timeline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VersionDetails {
+    pub role: Role,
+    pub description: String,
+    pub created_at: String,
+    pub created_by: String,
+    /// The entrypoint first, then the processes in manifest order.
+    pub graph: Vec<GraphNode>,
+    /// Another version of the runtime that is published now: publishing
+    /// this one moves it back to `started`.
+    pub published_other: Option<String>,
+    pub live: VersionLive,
+}
+
+/// Entries of a version's timeline returned at most.
+pub const TIMELINE_ENTRIES: u32 = 100;
+
+/// Every runtime with its versions' status and health.
+#[server(endpoint = "runtimes")]
+pub async fn list_runtimes() -> Result<RuntimesView, ConsoleError> {
+    use lifecycle::Permission;
+
+    let (services, user) = crate::auth::ssr::require(Permission::View, None).await?;
+    let runtimes = ssr::runtimes(&services).await?;
+    Ok(RuntimesView {
+        role: user.role,
+        runtimes,
+    })
+}
+
+/// The details screen's data: manifest graph, live state, the caller's role.
+#[server(endpoint = "version_details")]
+pub async fn get_version_details(
+    runtime: String,
+    version: String,
+) -> Result<VersionDetails, ConsoleError> {
+    use crate::auth::ssr::unavailable;
+    use lifecycle::{Permission, manifest::ENTRYPOINT};
+
+    let (services, user) = crate::auth::ssr::require(Permission::View, None).await?;
+    let record = ssr::record(&services, &runtime, &version).await?;
+    let live = services.live_of(record.clone());
+    let published_other = backend::versions::published(&services.db)
+        .await
+        .map_err(unavailable)?
+        .into_iter()
+        .find(|v| v.runtime == runtime && v.name != version)
+        .map(|v| v.name);
+    let manifest = &record.manifest;
+    let mut graph = vec![GraphNode {
+        name: ENTRYPOINT.to_owned(),
+        image: manifest.entrypoint.image.clone(),
+        replicas: manifest
+            .node_replicas()
+            .find(|(name, _)| *name == ENTRYPOINT)
+            .map_or(1, |(_, replicas)| replicas),
+        inputs: Vec::new(),
+    }];
+    graph.extend(manifest.processes.iter().map(|p| GraphNode {
+        name: p.name.clone(),
+        image: p.image.clone(),
+        replicas: p.replicas,
+        inputs: p.inputs.clone(),
+    }));
+    Ok(VersionDetails {
+        role: user.role,
+        description: record.description,
+        created_at: record.created_at,
+        created_by: record.created_by,
+        graph,
+        published_other,
+        live,
+    })
+}
+
+/// A version's audit entries (actions, refusals, system transitions),
+/// newest first. Like `/audit`, for managers and admins.
+#[server(endpoint = "version_timeline")]
+pub async fn version_timeline(
+    runtime: String,
+    version: String,
+) -> Result<Vec<AuditRow>, ConsoleError> {
+    use crate::auth::ssr::unavailable;
+    use lifecycle::Permission;
+
+    let (services, _) = crate::auth::ssr::require(Permission::ReadAudit, None).await?;
+    ssr::record(&services, &runtime, &version).await?;
+    let filter = backend::audit::Filter {
+        runtime: Some(runtime),
+        version: Some(version),
+        ..Default::default()
+    };
+    let page = backend::audit::query(&services.db, &filter, None, TIMELINE_ENTRIES)
+        .await
+        .map_err(unavailable)?;
+    Ok(page.entries.into_iter().map(AuditRow::from).collect())
 }
 
 /// A version's status, health and nodes now (the live stream sends the same
@@ -85,6 +225,10 @@ pub async fn version_action(
                 Action::Publish | Action::Unpublish => runtime_service.route(key).await,
                 Action::Start | Action::Stop => runtime_service.acted(key),
             }
+            if crate::auth::ssr::plain_form_post() {
+                // Back to the details screen, without the dialog's `?action=`.
+                leptos_axum::redirect(&version_path(&runtime, &version));
+            }
             ssr::live(&services, &runtime, &version).await
         }
         Err(error @ VersionError::UnknownVersion { .. }) => {
@@ -132,8 +276,9 @@ pub mod ssr {
         versions::{self, VersionError, VersionRecord},
     };
     use http::StatusCode;
-    use lifecycle::VersionLive;
+    use lifecycle::{Health, VersionLive};
 
+    use super::{RuntimeSummary, VersionSummary};
     use crate::{
         ConsoleError,
         auth::ssr::{set_status, unavailable},
@@ -157,6 +302,41 @@ pub mod ssr {
             }
             other => unavailable(other),
         }
+    }
+
+    /// Every runtime and its versions; health comes from the pod store, so
+    /// listing costs one query per runtime and no cluster call.
+    pub async fn runtimes(services: &Services) -> Result<Vec<RuntimeSummary>, ConsoleError> {
+        let mut out = Vec::new();
+        for runtime in versions::runtimes(&services.db)
+            .await
+            .map_err(unavailable)?
+        {
+            let mut summaries = Vec::new();
+            for record in versions::list(&services.db, &runtime.name)
+                .await
+                .map_err(unavailable)?
+            {
+                let health = if record.status.is_running() {
+                    services.live_of(record.clone()).health
+                } else {
+                    Health::Unknown
+                };
+                summaries.push(VersionSummary {
+                    name: record.name,
+                    description: record.description,
+                    status: record.status,
+                    health,
+                    status_changed_at: record.status_changed_at,
+                });
+            }
+            out.push(RuntimeSummary {
+                name: runtime.name,
+                base_domain: runtime.base_domain,
+                versions: summaries,
+            });
+        }
+        Ok(out)
     }
 
     pub async fn live(

@@ -82,8 +82,8 @@ fn csv_row(e: &Entry) -> String {
     row
 }
 
-struct State<'a> {
-    db: &'a Database,
+struct State {
+    db: Database,
     filter: Filter,
     format: Format,
     before: Option<i64>,
@@ -100,13 +100,15 @@ enum Phase {
 
 /// Chunks of the export, in order. An error ends the stream after it is
 /// yielded (the consumer must treat the output as incomplete).
+/// The stream owns its database handle (a pool, cheap to clone), so it can
+/// be an HTTP response body.
 pub fn export(
     db: &Database,
     filter: Filter,
     format: Format,
-) -> impl Stream<Item = Result<String>> + '_ {
+) -> impl Stream<Item = Result<String>> + 'static {
     let state = State {
-        db,
+        db: db.clone(),
         filter,
         format,
         before: None,
@@ -124,7 +126,7 @@ pub fn export(
                 };
                 Some((Ok(head), s))
             }
-            Phase::Pages => match audit::query(s.db, &s.filter, s.before, EXPORT_PAGE).await {
+            Phase::Pages => match audit::query(&s.db, &s.filter, s.before, EXPORT_PAGE).await {
                 Err(error) => {
                     s.phase = Phase::Done;
                     Some((Err(error), s))

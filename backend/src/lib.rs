@@ -108,10 +108,15 @@ impl Services {
         version: &str,
     ) -> Result<lifecycle::VersionLive, versions::VersionError> {
         let record = versions::get(&self.db, runtime, version).await?;
-        Ok(match &self.runtime {
+        Ok(self.live_of(record))
+    }
+
+    /// The live view of a version record just read.
+    pub fn live_of(&self, record: versions::VersionRecord) -> lifecycle::VersionLive {
+        match &self.runtime {
             Some(rt) => rt.live_of(record),
             None => runtime::live_without_cluster(record),
-        })
+        }
     }
 
     /// Checks every dependency the console needs to serve its users.

@@ -26,13 +26,22 @@ test('after hydration the status button calls the server and shows the answer', 
   const result = page.getByRole('status');
   await expect(result.locator('[data-dependency="database"]')).toHaveAttribute('data-state', 'ok');
   await expect(result.locator('[data-dependency="database"]')).toHaveText('reachable (sqlite)');
-  await expect(result.locator('[data-dependency="cluster"]')).toHaveText('not configured');
+  await expect(result.locator('[data-dependency="cluster"]')).toHaveText('reachable (v1.34.0-emulator)');
   await expect(button).toBeEnabled();
   expect(consoleProblems).toEqual([]);
 });
 
-test('an unknown address answers 404 with a page that leads back', async ({ page }) => {
+test('an unknown version answers 404 in words, with a way back', async ({ page }) => {
   const response = await page.goto('/runtimes/nowhere/versions/nothing');
+  expect(response?.status()).toBe(404);
+  await expect(page.getByRole('alert')).toHaveText('There is no version "nothing" in runtime "nowhere".');
+  await waitForHydration(page);
+  await page.getByRole('link', { name: 'All runtimes' }).click();
+  await expect(page).toHaveURL(/\/runtimes$/);
+});
+
+test('an unknown address answers 404 with a page that leads back', async ({ page }) => {
+  const response = await page.goto('/no/such/page');
   expect(response?.status()).toBe(404);
   await expect(page.getByRole('heading', { name: 'Page not found' })).toBeVisible();
   await waitForHydration(page);
@@ -51,7 +60,7 @@ test('health and readiness probes answer JSON', async ({ request }) => {
   expect(await ready.json()).toEqual({
     ready: true,
     database: { state: 'ok', detail: 'sqlite' },
-    cluster: { state: 'not_configured' },
+    cluster: { state: 'ok', detail: 'v1.34.0-emulator' },
   });
 });
 

@@ -20,7 +20,7 @@ use tower_sessions::{ExpiredDeletion, Expiry, SessionManagerLayer, cookie::SameS
 
 use crate::{
     config::Config,
-    routes::{health, live},
+    routes::{audit_export, health, live},
     security::{self, SessionPolicy},
 };
 
@@ -142,6 +142,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/api/audit/export", get(audit_export::export))
         .route(
             "/api/live/runtimes/{runtime}/versions/{version}",
             get(live::version_events),

@@ -27,9 +27,12 @@ pub fn Header() -> impl IntoView {
                 // the rest anyway.
                 <Suspense fallback=|| ()>
                     {move || user.get().and_then(Result::ok).flatten().map(|user| {
-                        user.role
-                            .allows(lifecycle::Permission::ManageUsers)
-                            .then(|| view! { <a href="/users">"Users"</a> })
+                        use lifecycle::Permission;
+                        view! {
+                            <a href="/runtimes">"Runtimes"</a>
+                            {user.role.allows(Permission::ReadAudit).then(|| view! { <a href="/audit">"Audit"</a> })}
+                            {user.role.allows(Permission::ManageUsers).then(|| view! { <a href="/users">"Users"</a> })}
+                        }
                     })}
                 </Suspense>
             </nav>

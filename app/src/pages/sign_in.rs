@@ -18,7 +18,9 @@ pub fn SignIn() -> impl IntoView {
         <section class="card narrow" aria-labelledby="sign-in-heading">
             <h1 id="sign-in-heading">"Sign in"</h1>
             <ActionForm action attr:class="form">
-                <input type="hidden" name="next" prop:value=next/>
+                // An attribute, not a property: it must be in the server-rendered HTML
+                // for the form to work before the wasm loads.
+                <input type="hidden" name="next" value=next/>
                 <label for="sign-in-email">"Email"</label>
                 <input id="sign-in-email" name="email" type="email" autocomplete="username" required maxlength="254"/>
                 <label for="sign-in-password">"Password"</label>

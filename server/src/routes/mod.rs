@@ -1,2 +1,3 @@
+pub mod audit_export;
 pub mod health;
 pub mod live;

@@ -1,0 +1,80 @@
+//! `GET /api/audit/export?format=csv|json&user=...`: what an `/audit` filter
+//! selects, streamed page by page, for managers and admins.
+
+use axum::{
+    Json,
+    body::Body,
+    extract::{Query, State},
+    http::{HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use backend::{audit_export, auth::AuthSession};
+use futures::StreamExt;
+use lifecycle::Permission;
+use serde::Deserialize;
+
+use crate::startup::AppState;
+
+#[derive(Debug, Deserialize)]
+pub struct ExportParams {
+    format: Option<String>,
+    #[serde(flatten)]
+    query: app::audit::AuditQuery,
+}
+
+fn refuse(code: StatusCode, message: &str) -> Response {
+    (code, Json(serde_json::json!({ "error": message }))).into_response()
+}
+
+pub async fn export(
+    State(state): State<AppState>,
+    auth: AuthSession,
+    params: Result<Query<ExportParams>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let Some(user) = auth.user else {
+        return refuse(StatusCode::UNAUTHORIZED, "Please sign in to continue.");
+    };
+    if !user.role.allows(Permission::ReadAudit) {
+        return refuse(StatusCode::FORBIDDEN, Permission::ReadAudit.refusal());
+    }
+    let Ok(Query(params)) = params else {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "The export's parameters could not be read.",
+        );
+    };
+    let format: audit_export::Format = match params.format.as_deref().unwrap_or("csv").parse() {
+        Ok(format) => format,
+        Err(_) => return refuse(StatusCode::BAD_REQUEST, "format: csv or json."),
+    };
+    let filter = match app::audit::ssr::filter(&params.query) {
+        Ok(filter) => filter,
+        Err(message) => return refuse(StatusCode::UNPROCESSABLE_ENTITY, &message),
+    };
+    tracing::info!(user = %user.email, ?filter, "audit export");
+    // A failure half-way cannot change the status any more: log it and end
+    // the body early, so the client sees a truncated (invalid) file rather
+    // than a complete-looking one.
+    let body = audit_export::export(&state.services.db, filter, format).map(|chunk| {
+        chunk.map_err(|error| {
+            tracing::error!(%error, "audit export failed part-way");
+            std::io::Error::other("audit export failed")
+        })
+    });
+    let extension = match format {
+        audit_export::Format::Csv => "csv",
+        audit_export::Format::Json => "json",
+    };
+    let mut response = Body::from_stream(body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(format.content_type()),
+    );
+    if let Ok(disposition) =
+        HeaderValue::from_str(&format!("attachment; filename=\"audit.{extension}\""))
+    {
+        headers.insert(header::CONTENT_DISPOSITION, disposition);
+    }
+    response
+}
