@@ -5,7 +5,7 @@ SHELL := /bin/bash
 export PATH := $(CURDIR)/.tools/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 export LEPTOS_SITE_ROOT ?= target/site
 
-.PHONY: run test bench tools-run tools-test build-release build-debug test-rust test-e2e lint fmt clean-data
+.PHONY: run test bench bench-ui tools-run tools-test build-release build-debug test-rust test-e2e lint fmt clean-data
 
 ## make run: build the release console and serve it on http://127.0.0.1:3000
 run: tools-run build-release
@@ -35,10 +35,16 @@ test-e2e:
 		LEPTOS_SITE_ROOT=$(CURDIR)/target/site npx playwright test
 
 ## make bench: benchmarks (release build), each writing a report under bench/
-bench:
+bench: tools-run tools-test build-release
 	scripts/with-postgres.sh cargo bench -p backend --bench audit_log
 	cargo bench -p kube-emulator --bench throughput
 	cargo bench -p server --bench runtime
+	$(MAKE) bench-ui
+
+## The UI's budget (bundle, page time, interactive, event to green) in Chromium: bench/ui.md
+bench-ui:
+	cd end2end && CONSOLE_SERVER_BIN=$(CURDIR)/target/release/server \
+		LEPTOS_SITE_ROOT=$(CURDIR)/target/site npx playwright test -c bench.config.ts
 
 lint:
 	cargo fmt --all -- --check

@@ -143,6 +143,22 @@ async fn every_server_function_against_every_role() {
             Box::new(|_| form(&[("runtime", "demo"), ("version", "v1")])),
             [S::OK; 3],
         ),
+        ("/api/runtimes", Box::new(|_| String::new()), [S::OK; 3]),
+        (
+            "/api/version_details",
+            Box::new(|_| form(&[("runtime", "demo"), ("version", "v1")])),
+            [S::OK; 3],
+        ),
+        (
+            "/api/version_timeline",
+            Box::new(|_| form(&[("runtime", "demo"), ("version", "v1")])),
+            [S::FORBIDDEN, S::OK, S::OK],
+        ),
+        (
+            "/api/audit",
+            Box::new(|_| form(&[("action", "version.register")])),
+            [S::FORBIDDEN, S::OK, S::OK],
+        ),
         (
             "/api/node_logs",
             Box::new(|_| form(&[("runtime", "demo"), ("version", "v1"), ("node", "score")])),

@@ -19,7 +19,8 @@ pub fn Audit() -> impl IntoView {
     let query = Memo::new(move |_| params.with(|p| AuditQuery::from_params(|k| p.get(k))));
     let before =
         Memo::new(move |_| params.with(|p| p.get("before").and_then(|b| b.parse::<i64>().ok())));
-    let page = Resource::new(
+    // Blocking: a refusal (403) or a bad filter (422) is the page's status.
+    let page = Resource::new_blocking(
         move || (query.get(), before.get()),
         |(query, before)| audit_entries(query, before),
     );

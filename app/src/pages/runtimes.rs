@@ -27,7 +27,7 @@ pub fn Runtimes() -> impl IntoView {
             registered.update(|n| *n += 1);
         }
     });
-    let list = Resource::new(move || registered.get(), |_| list_runtimes());
+    let list = Resource::new_blocking(move || registered.get(), |_| list_runtimes());
     let can_register = move || {
         list.get()
             .and_then(Result::ok)

@@ -74,7 +74,9 @@ pub fn VersionPage() -> impl IntoView {
             )
         })
     };
-    let details = Resource::new(key, |(runtime, version)| {
+    // Blocking: the answer decides the page's status code (404 for an
+    // unknown version), which must be known before the first byte is sent.
+    let details = Resource::new_blocking(key, |(runtime, version)| {
         get_version_details(runtime, version)
     });
     view! {

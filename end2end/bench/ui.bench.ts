@@ -1,0 +1,144 @@
+// The front end's performance budget, measured on this machine against the
+// release build on the emulated cluster: bundle size, details page response
+// time, time to interactive, and how fast a ready pod turns a node green.
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { test, expect, signIn, waitForHydration } from '../tests/fixtures';
+
+const root = path.resolve(__dirname, '..', '..');
+const siteRoot = process.env.LEPTOS_SITE_ROOT ?? path.join(root, 'target/site');
+
+const median = (xs: number[]) => quantile(xs, 0.5);
+function quantile(xs: number[], q: number) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))];
+}
+const ms = (x: number) => x.toFixed(1);
+
+test('UI performance budget', async ({ page }) => {
+  const lines: string[] = [];
+
+  // 1. Bundle: what a first visit downloads (gzip, as served compressed).
+  const pkg = path.join(siteRoot, 'pkg');
+  const files = readdirSync(pkg).filter((f) => /\.(wasm|js|css)$/.test(f));
+  const sizes = files.map((f) => {
+    const raw = readFileSync(path.join(pkg, f));
+    return { f, raw: raw.length, gz: gzipSync(raw).length };
+  });
+  const code = sizes.filter((s) => !s.f.endsWith('.css'));
+  const codeGz = code.reduce((n, s) => n + s.gz, 0);
+  expect(codeGz, 'wasm + JS gzipped under 400 KB').toBeLessThan(400 * 1024);
+
+  // 2. Details page: full server render (session, database, live state).
+  await signIn(page, 'manager', '/runtimes/demo/versions/v1');
+  const detailsUrl = '/runtimes/demo/versions/v1';
+  for (let i = 0; i < 20; i++) await page.request.get(detailsUrl);
+  const render: number[] = [];
+  for (let i = 0; i < 200; i++) {
+    const t0 = performance.now();
+    const answer = await page.request.get(detailsUrl);
+    await answer.body();
+    render.push(performance.now() - t0);
+    expect(answer.status()).toBe(200);
+  }
+
+  // 3. Interactive: navigation start to hydrated, in a fresh page each time.
+  const interactive: number[] = [];
+  const contentLoaded: number[] = [];
+  for (let i = 0; i < 10; i++) {
+    const fresh = await page.context().newPage();
+    await fresh.goto(detailsUrl);
+    await fresh.waitForFunction(() => document.querySelector('[data-hydrated="true"]'), null, { polling: 'raf' });
+    interactive.push(await fresh.evaluate(() => performance.now()));
+    contentLoaded.push(await fresh.evaluate(() => {
+      const nav = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming;
+      return nav.domContentLoadedEventEnd;
+    }));
+    await fresh.close();
+  }
+  expect(median(interactive), 'interactive under 1 s').toBeLessThan(1000);
+
+  // 4. Event to green: start v2 repeatedly; in the page, a second
+  // EventSource timestamps the event in which every node is ready, and a
+  // MutationObserver the moment the last node box turns green.
+  const runs: { total: number; render: number }[] = [];
+  await page.goto('/runtimes/demo/versions/v2');
+  await waitForHydration(page);
+  for (let i = 0; i < 5; i++) {
+    await expect(page.locator('[data-live="live"]')).toBeAttached();
+    await page.evaluate(() => {
+      const w = window as unknown as Record<string, number | undefined>;
+      w.__eventAt = undefined;
+      w.__greenAt = undefined;
+      const source = new EventSource('/api/live/runtimes/demo/versions/v2');
+      source.addEventListener('version', (e) => {
+        const live = JSON.parse((e as MessageEvent).data);
+        if (w.__eventAt === undefined && live.nodes.length > 0 && live.nodes.every((n: { status: string }) => n.status === 'ready')) {
+          w.__eventAt = performance.now();
+          source.close();
+        }
+      });
+      const observer = new MutationObserver(() => {
+        const nodes = [...document.querySelectorAll('[data-node]')];
+        if (w.__greenAt === undefined && nodes.length > 0 && nodes.every((n) => n.getAttribute('data-status') === 'ready')) {
+          w.__greenAt = performance.now();
+          observer.disconnect();
+        }
+      });
+      observer.observe(document.body, { subtree: true, attributes: true, attributeFilter: ['data-status'] });
+    });
+    await page.getByRole('button', { name: 'Start', exact: true }).click();
+    await page.getByRole('dialog').getByRole('textbox', { name: 'Reason' }).fill(`benchmark run ${i}`);
+    const clickedAt = await page.evaluate(() => performance.now());
+    await page.getByRole('dialog').getByRole('button', { name: 'Start' }).click();
+    await page.waitForFunction(() => (window as unknown as Record<string, number | undefined>).__greenAt !== undefined
+      && (window as unknown as Record<string, number | undefined>).__eventAt !== undefined, null, { timeout: 60_000 });
+    const { eventAt, greenAt } = await page.evaluate(() => {
+      const w = window as unknown as Record<string, number>;
+      return { eventAt: w.__eventAt, greenAt: w.__greenAt };
+    });
+    runs.push({ total: greenAt - clickedAt, render: Math.max(0, greenAt - eventAt) });
+    await expect(page.locator('[data-version-status]')).toHaveAttribute('data-version-status', 'started');
+    await page.getByRole('button', { name: 'Stop', exact: true }).click();
+    await page.getByRole('dialog').getByRole('textbox', { name: 'Reason' }).fill(`benchmark stop ${i}`);
+    await page.getByRole('dialog').getByRole('button', { name: 'Stop' }).click();
+    await expect(page.locator('[data-version-status]')).toHaveAttribute('data-version-status', 'stopped', { timeout: 60_000 });
+  }
+
+  const total = runs.map((r) => r.total);
+  const renderLag = runs.map((r) => r.render);
+  lines.push(
+    '# UI benchmark',
+    '',
+    `Generated by \`make bench\` (\`cd end2end && npx playwright test -c bench.config.ts\`, release build, server on the emulated cluster) on ${new Date().toISOString()}. Machine: ${cpus().length} cores. Browser: Debian Chromium, headless.`,
+    '',
+    '## Front end bundle (budget: wasm + JS under 400 KB gzipped)',
+    '',
+    '| file | bytes | gzipped |',
+    '|---|---:|---:|',
+    ...sizes.map((s) => `| ${s.f} | ${s.raw} | ${s.gz} |`),
+    `| **wasm + JS** | ${code.reduce((n, s) => n + s.raw, 0)} | **${codeGz} (${(codeGz / 1024).toFixed(0)} KB)** |`,
+    '',
+    '## Details page (budget: server time under 10 ms median)',
+    '',
+    `\`GET ${detailsUrl}\` as a signed-in manager, 200 sequential requests after 20 warm-up, timed in the client over loopback (so an upper bound of server time): median ${ms(median(render))} ms, p90 ${ms(quantile(render, 0.9))} ms, p99 ${ms(quantile(render, 0.99))} ms.`,
+    '',
+    '## Time to interactive (budget: under 1 s)',
+    '',
+    `Navigation start to the page hydrated (\`data-hydrated="true"\`), fresh page each time, 10 runs: median ${ms(median(interactive))} ms, max ${ms(Math.max(...interactive))} ms. DOMContentLoaded: median ${ms(median(contentLoaded))} ms.`,
+    '',
+    '## Event to green',
+    '',
+    `Starting \`v2\` (entrypoint + 3 processes) 5 times. The emulator makes a scheduled pod Ready after 1500 ms, so about 1.5 s of the total is the simulated cluster.`,
+    '',
+    '| measure | median | max |',
+    '|---|---:|---:|',
+    `| confirm clicked → every node green | ${ms(median(total))} ms | ${ms(Math.max(...total))} ms |`,
+    `| stream event with every node ready → last node green in the page | ${ms(median(renderLag))} ms | ${ms(Math.max(...renderLag))} ms |`,
+    '',
+  );
+  writeFileSync(path.join(root, 'bench', 'ui.md'), lines.join('\n'));
+  console.log(lines.join('\n'));
+});

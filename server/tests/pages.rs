@@ -1,0 +1,262 @@
+//! The pages as the server renders them (before any wasm), and the audit
+//! export, over HTTP in-process: the testability hooks are in the HTML, the
+//! page's status code says what happened, `/audit` pages by keyset with its
+//! filters in the URL, and the export streams exactly what the filter
+//! selects.
+
+use axum::http::{StatusCode, header};
+use backend::audit::{self, Actor, NewEntry};
+use lifecycle::{AuditAction, Outcome};
+
+mod common;
+use common::{TestApp, get};
+
+#[tokio::test]
+async fn the_details_screen_renders_on_the_server_with_its_hooks() {
+    let app = TestApp::new().await;
+    let manager = app.sign_in("manager@example.com").await;
+    let page = app
+        .send(get("/runtimes/demo/versions/v1", Some(&manager)))
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    let html = &page.body;
+    assert!(html.contains(r#"data-version-status="stopped""#), "{html}");
+    for node in ["entrypoint", "enrich", "score"] {
+        assert!(
+            html.contains(&format!(r#"data-node="{node}""#)),
+            "node {node} missing"
+        );
+    }
+    assert_eq!(html.matches(r#"data-status="stopped""#).count(), 3);
+    // Start is offered; the others say why not, from the lifecycle table.
+    assert!(
+        html.contains("Stop is not possible: the version is stopped; it is already stopped."),
+        "{html}"
+    );
+    assert!(html.contains("Publish is not possible: the version is stopped; start it first."));
+    // Managers see the timeline with the registration.
+    assert!(html.contains(r#"data-audit-action="version.register""#));
+    // No dialog until asked for.
+    assert!(!html.contains(r#"role="dialog""#));
+
+    // `?action=start` (the no-wasm path) renders the dialog open, with the
+    // status the operator saw as the expected one.
+    let page = app
+        .send(get(
+            "/runtimes/demo/versions/v1?action=start",
+            Some(&manager),
+        ))
+        .await;
+    let html = &page.body;
+    assert!(html.contains(r#"role="dialog""#), "{html}");
+    assert!(
+        html.contains(r#"name="expected" value="stopped""#),
+        "{html}"
+    );
+    assert!(html.contains(r#"name="action" value="start""#));
+    // An action the status does not allow opens nothing.
+    let page = app
+        .send(get(
+            "/runtimes/demo/versions/v1?action=publish",
+            Some(&manager),
+        ))
+        .await;
+    assert!(!page.body.contains(r#"role="dialog""#));
+}
+
+#[tokio::test]
+async fn a_viewer_gets_disabled_actions_with_the_reason_and_no_timeline() {
+    let app = TestApp::new().await;
+    let viewer = app.sign_in("viewer@example.com").await;
+    let page = app
+        .send(get(
+            "/runtimes/demo/versions/v1?action=start",
+            Some(&viewer),
+        ))
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    let html = &page.body;
+    let refusal =
+        "Only managers and admins can register, start, stop, publish or unpublish versions.";
+    assert_eq!(html.matches(refusal).count(), 4, "{html}");
+    assert!(!html.contains("data-audit-action"), "no timeline");
+    assert!(!html.contains(r#"role="dialog""#), "no dialog from the URL");
+
+    let audit = app.send(get("/audit", Some(&viewer))).await;
+    assert_eq!(audit.status, StatusCode::FORBIDDEN);
+    assert!(
+        audit
+            .body
+            .contains("Only managers and admins can read the audit log.")
+    );
+    let list = app.send(get("/runtimes", Some(&viewer))).await;
+    assert!(list.body.contains(r#"data-version="broken""#));
+    assert!(!list.body.contains("Register a version"));
+}
+
+#[tokio::test]
+async fn an_unknown_version_is_a_404_page() {
+    let app = TestApp::new().await;
+    let manager = app.sign_in("manager@example.com").await;
+    let page = app
+        .send(get("/runtimes/demo/versions/nope", Some(&manager)))
+        .await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+    assert!(
+        page.body
+            .contains("There is no version &quot;nope&quot; in runtime &quot;demo&quot;.")
+            || page
+                .body
+                .contains(r#"There is no version "nope" in runtime "demo"."#),
+        "{}",
+        page.body
+    );
+}
+
+#[tokio::test]
+async fn the_runtimes_list_shows_status_and_the_register_form_to_managers() {
+    let app = TestApp::new().await;
+    let manager = app.sign_in("manager@example.com").await;
+    let page = app.send(get("/runtimes", Some(&manager))).await;
+    assert_eq!(page.status, StatusCode::OK);
+    for version in ["v1", "v2", "broken"] {
+        assert!(
+            page.body.contains(&format!(
+                r#"data-version="{version}" data-list-status="stopped""#
+            )),
+            "{version}: {}",
+            page.body
+        );
+    }
+    assert!(page.body.contains(r#"href="/runtimes/demo/versions/v2""#));
+    assert!(page.body.contains("Register a version"));
+}
+
+/// Appends `n` entries alternating between two actions, with reasons that
+/// try to break out of HTML and CSV.
+async fn fill_log(app: &TestApp, n: usize) {
+    let manager = Actor::User {
+        id: None,
+        email: "manager@example.com".into(),
+        role: "manager".into(),
+    };
+    let entries: Vec<NewEntry> = (0..n)
+        .map(|i| {
+            let action = if i % 2 == 0 {
+                AuditAction::Start
+            } else {
+                AuditAction::Stop
+            };
+            NewEntry::new(manager.clone(), action, Outcome::Accepted)
+                .target("demo", Some("v1".into()))
+                .reason(format!("<script>alert({i})</script>, \"quoted\"\nline"))
+        })
+        .collect();
+    audit::append_many(&app.db, &entries).await.expect("append");
+}
+
+fn older_link(html: &str) -> Option<String> {
+    let at = html.find(r#"rel="next""#)?;
+    let start = html[..at].rfind("href=\"")? + 6;
+    let end = start + html[start..].find('"')?;
+    Some(html[start..end].replace("&amp;", "&"))
+}
+
+#[tokio::test]
+async fn audit_pages_by_keyset_with_its_filter_in_the_url_and_escapes_what_it_shows() {
+    let app = TestApp::new().await;
+    fill_log(&app, 120).await;
+    let admin = app.sign_in("admin@example.com").await;
+
+    let mut url = "/audit?action=version.start&version=v1".to_owned();
+    let mut seen = Vec::new();
+    let mut pages = 0;
+    loop {
+        let page = app.send(get(&url, Some(&admin))).await;
+        assert_eq!(page.status, StatusCode::OK, "{url}");
+        let html = &page.body;
+        assert!(!html.contains("<script>alert("), "reasons are escaped");
+        assert!(html.contains("&lt;script&gt;alert("));
+        let rows = html.matches(r#"data-audit-action="version.start""#).count();
+        assert_eq!(
+            html.matches("data-audit-action=").count(),
+            rows,
+            "only the filtered action"
+        );
+        for id in html.split(r#"data-audit-id=""#).skip(1) {
+            seen.push(id[..id.find('"').expect("end")].parse::<i64>().expect("id"));
+        }
+        pages += 1;
+        match older_link(html) {
+            Some(next) => {
+                assert!(next.contains("action=version.start"), "{next}");
+                assert!(next.contains("version=v1"), "{next}");
+                url = next;
+            }
+            None => break,
+        }
+    }
+    // 60 starts at 50 a page: two pages, newest first, none twice.
+    assert_eq!(pages, 2);
+    assert_eq!(seen.len(), 60);
+    assert!(seen.windows(2).all(|w| w[0] > w[1]), "{seen:?}");
+}
+
+#[tokio::test]
+async fn the_export_streams_exactly_the_filter_and_only_for_auditors() {
+    let app = TestApp::new().await;
+    fill_log(&app, 30).await;
+    let admin = app.sign_in("admin@example.com").await;
+
+    let csv = app
+        .send(get(
+            "/api/audit/export?format=csv&action=version.stop&user=manager%40example.com",
+            Some(&admin),
+        ))
+        .await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert_eq!(csv.content_type(), Some("text/csv; charset=utf-8"));
+    assert!(
+        csv.headers[header::CONTENT_DISPOSITION]
+            .to_str()
+            .expect("ascii")
+            .contains("audit.csv")
+    );
+    // Reasons hold quotes, commas and line breaks: count records, not lines.
+    let records = csv.body.matches(",version.stop,").count();
+    assert_eq!(records, 15, "{}", csv.body);
+    assert!(csv.body.starts_with("id,at,actor_kind"));
+
+    let json = app
+        .send(get(
+            "/api/audit/export?format=json&action=version.stop&outcome=accepted",
+            Some(&admin),
+        ))
+        .await;
+    assert_eq!(json.status, StatusCode::OK);
+    let entries = json.json();
+    let entries = entries.as_array().expect("array");
+    assert_eq!(entries.len(), 15);
+    assert!(entries.iter().all(|e| e["action"] == "version.stop"));
+
+    let bad = app
+        .send(get(
+            "/api/audit/export?format=csv&from=yesterday",
+            Some(&admin),
+        ))
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains("from:"), "{}", bad.body);
+    let bad = app
+        .send(get("/api/audit/export?format=xml", Some(&admin)))
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+
+    let viewer = app.sign_in("viewer@example.com").await;
+    let refused = app
+        .send(get("/api/audit/export?format=csv", Some(&viewer)))
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let anonymous = app.send(get("/api/audit/export?format=csv", None)).await;
+    assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+}
