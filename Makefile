@@ -22,6 +22,7 @@ tools-test:
 
 build-release:
 	cargo leptos build --release
+	node scripts/precompress.mjs $(LEPTOS_SITE_ROOT)/pkg
 
 build-debug:
 	cargo leptos build

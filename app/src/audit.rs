@@ -33,6 +33,17 @@ pub struct AuditRow {
     pub status_after: Option<String>,
 }
 
+impl AuditRow {
+    /// `started → published`, or the one status known, or nothing.
+    pub fn status_change(&self) -> String {
+        match (&self.status_before, &self.status_after) {
+            (Some(b), Some(a)) if b != a => format!("{b} → {a}"),
+            (Some(s), _) | (None, Some(s)) => s.clone(),
+            (None, None) => String::new(),
+        }
+    }
+}
+
 /// What `/audit` selects: each field narrows it. The same names are the
 /// page's URL parameters and the export endpoint's.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -341,6 +352,33 @@ mod tests {
             .collect();
         assert_eq!(AuditQuery::from_params(|k| decoded.get(k).cloned()), query);
         assert!(AuditQuery::from_params(|_| Some("  ".into())).is_empty());
+    }
+
+    #[test]
+    fn status_changes_read_as_from_to() {
+        let row = |before: Option<&str>, after: Option<&str>| AuditRow {
+            id: 1,
+            at: String::new(),
+            actor: "system".into(),
+            actor_role: None,
+            action: "version.start".into(),
+            runtime: None,
+            version: None,
+            reason: None,
+            outcome: "accepted".into(),
+            status_before: before.map(Into::into),
+            status_after: after.map(Into::into),
+        };
+        assert_eq!(
+            row(Some("stopped"), Some("starting")).status_change(),
+            "stopped → starting"
+        );
+        assert_eq!(row(None, Some("stopped")).status_change(), "stopped");
+        assert_eq!(
+            row(Some("started"), Some("started")).status_change(),
+            "started"
+        );
+        assert_eq!(row(None, None).status_change(), "");
     }
 
     fn percent_decode(value: &str) -> String {

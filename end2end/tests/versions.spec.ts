@@ -280,3 +280,35 @@ test('the details screen is usable at 390 px wide', async ({ page }) => {
   await expect(page.getByRole('button', { name: 'Stop', exact: true })).toBeInViewport();
   await expect(page.locator('[data-node="score"]')).toBeVisible();
 });
+
+test('the live stream reconnects by itself when the server refuses it for a while', async ({ page, browser, baseURL }) => {
+  // The first two connections are refused, as by a restarting server.
+  let refused = 0;
+  await page.route('**/api/live/**', async (route) => {
+    if (refused < 2) {
+      refused += 1;
+      await route.fulfill({ status: 503, contentType: 'application/json', body: '{"error":"restarting"}' });
+    } else {
+      await route.continue();
+    }
+  });
+  await signIn(page, 'manager', v('broken'));
+  await waitForHydration(page);
+  await expect(page.locator('[data-live="reconnecting"]')).toBeAttached();
+  await expect(page.locator('[data-live="live"]')).toBeAttached({ timeout: 20_000 });
+  expect(refused).toBe(2);
+
+  // A change made by someone else reaches the reconnected page.
+  const admin = await signedInPage(browser, baseURL, 'admin', v('broken'));
+  const before = await page.locator('[data-version-status]').getAttribute('data-version-status');
+  const action = before === 'stopped' ? 'Start' : 'Stop';
+  await act(admin, action, 'Checking that the other page follows');
+  await expect(page.locator('[data-version-status]')).not.toHaveAttribute('data-version-status', before ?? '');
+  // Leave it stopped for whoever comes next.
+  if (action === 'Start') {
+    await expect(admin.locator('[data-version-status]')).toHaveAttribute('data-version-status', 'error');
+    await act(admin, 'Stop', 'Done checking');
+  }
+  await expect(page.locator('[data-version-status]')).toHaveAttribute('data-version-status', 'stopped');
+  await admin.context().close();
+});

@@ -15,7 +15,9 @@ use leptos::{
 };
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use tokio::net::TcpListener;
-use tower_http::trace::TraceLayer;
+use tower_http::{
+    CompressionLevel, compression::CompressionLayer, services::ServeDir, trace::TraceLayer,
+};
 use tower_sessions::{ExpiredDeletion, Expiry, SessionManagerLayer, cookie::SameSite};
 
 use crate::{
@@ -142,6 +144,17 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        // The bundle, with the .br/.gz copies `make build-release` writes
+        // next to it when the browser accepts them.
+        .nest_service(
+            "/pkg",
+            ServeDir::new(
+                Path::new(&*state.leptos_options.site_root)
+                    .join(&*state.leptos_options.site_pkg_dir),
+            )
+            .precompressed_br()
+            .precompressed_gzip(),
+        )
         .route("/api/audit/export", get(audit_export::export))
         .route(
             "/api/live/runtimes/{runtime}/versions/{version}",
@@ -159,6 +172,10 @@ pub fn router(state: AppState) -> Router {
         .layer(auth_layer)
         .layer(middleware::from_fn(security::refuse_cross_site))
         .layer(middleware::from_fn(security::protective_headers))
+        // Brotli or gzip for pages, the wasm bundle and exports; the default
+        // predicate leaves event streams (and tiny bodies) uncompressed.
+        // A quick level: these are compressed on every request.
+        .layer(CompressionLayer::new().quality(CompressionLevel::Precise(4)))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

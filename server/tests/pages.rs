@@ -260,3 +260,29 @@ async fn the_export_streams_exactly_the_filter_and_only_for_auditors() {
     let anonymous = app.send(get("/api/audit/export?format=csv", None)).await;
     assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn pages_are_compressed_for_browsers_that_ask_and_live_streams_are_not() {
+    let app = TestApp::new().await;
+    let manager = app.sign_in("manager@example.com").await;
+    let mut request = get("/runtimes/demo/versions/v1", Some(&manager));
+    request
+        .headers_mut()
+        .insert(header::ACCEPT_ENCODING, "br, gzip".parse().expect("header"));
+    let page = app.open(request).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    assert_eq!(
+        page.headers()
+            .get(header::CONTENT_ENCODING)
+            .map(|v| v.as_bytes()),
+        Some(&b"br"[..])
+    );
+
+    let mut request = get("/api/live/runtimes/demo/versions/v1", Some(&manager));
+    request
+        .headers_mut()
+        .insert(header::ACCEPT_ENCODING, "br, gzip".parse().expect("header"));
+    let stream = app.open(request).await;
+    assert_eq!(stream.status(), StatusCode::OK);
+    assert!(stream.headers().get(header::CONTENT_ENCODING).is_none());
+}

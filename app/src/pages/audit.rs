@@ -174,12 +174,7 @@ fn AuditTable(rows: Vec<AuditRow>) -> impl IntoView {
                             (Some(rt), None) => view! { <span>{rt.clone()}</span> }.into_any(),
                             _ => view! { <span class="muted">"—"</span> }.into_any(),
                         };
-                        let change = match (&row.status_before, &row.status_after) {
-                            (Some(b), Some(a)) => format!("{b} → {a}"),
-                            (None, Some(a)) => a.clone(),
-                            (Some(b), None) => b.clone(),
-                            (None, None) => String::new(),
-                        };
+                        let change = row.status_change();
                         view! {
                             <tr data-audit-id=row.id data-audit-action=row.action.clone() data-audit-outcome=row.outcome.clone()>
                                 <td><time datetime=row.at.clone()>{short_time(&row.at)}</time></td>

@@ -35,6 +35,23 @@ pub fn disabled_reason(role: Role, status: Status, action: Action) -> Option<Str
         .map(|refusal| format!("{refusal}."))
 }
 
+/// Whether `update` may replace `current`: the live stream and an action's
+/// answer race, and an answer computed before the stream's latest event
+/// (`starting` arriving after `started`) must not win, or the page would
+/// stay behind until the next change.
+pub fn is_current(current: &VersionLive, update: &VersionLive) -> bool {
+    // Fixed-width UTC timestamps: text order is time order.
+    update.status_changed_at >= current.status_changed_at
+}
+
+fn apply_update(live: RwSignal<VersionLive>, update: VersionLive) {
+    live.update(|current| {
+        if is_current(current, &update) {
+            *current = update;
+        }
+    });
+}
+
 /// What the dialog says an action will do.
 fn consequence(action: Action, version: &str, published_other: Option<&str>) -> String {
     match action {
@@ -155,7 +172,7 @@ fn VersionScreen(details: VersionDetails) -> impl IntoView {
         );
         let stream = crate::live_client::connect(
             url,
-            move |update: VersionLive| live.set(update),
+            move |update: VersionLive| apply_update(live, update),
             move |state| stream_state.set(state.as_str()),
         );
         let stream = send_wrapper::SendWrapper::new(stream);
@@ -404,10 +421,7 @@ fn Timeline(runtime: String, version: String, status_changes: RwSignal<u32>) -> 
                     Ok(rows) => view! {
                         <ol class="timeline">
                             {rows.into_iter().map(|row| {
-                                let change = match (&row.status_before, &row.status_after) {
-                                    (Some(b), Some(a)) if b != a => format!("{b} → {a}"),
-                                    _ => String::new(),
-                                };
+                                let change = row.status_change();
                                 view! {
                                     <li data-audit-action=row.action.clone() data-audit-outcome=row.outcome.clone()>
                                         <time datetime=row.at.clone()>{short_time(&row.at)}</time>
@@ -459,7 +473,7 @@ fn ReasonDialog(
     });
     Effect::new(move |_| match submit.value().get() {
         Some(Ok(updated)) => {
-            live.set(updated);
+            apply_update(live, updated);
             close();
         }
         // Back to the reason, where the person can correct or cancel (the
@@ -625,6 +639,26 @@ mod tests {
             disabled_reason(Role::Admin, Status::Started, Action::Publish),
             None
         );
+    }
+
+    #[test]
+    fn an_older_state_never_replaces_a_newer_one() {
+        let at = |status: Status, changed: &str| VersionLive {
+            runtime: "demo".into(),
+            version: "v1".into(),
+            status,
+            health: lifecycle::Health::Unknown,
+            status_changed_at: changed.into(),
+            status_actor: "system".into(),
+            error_message: None,
+            nodes: Vec::new(),
+        };
+        let started = at(Status::Started, "2026-11-28T17:24:02.912302Z");
+        let starting = at(Status::Starting, "2026-11-28T17:24:01.100000Z");
+        assert!(!is_current(&started, &starting), "a late action answer");
+        assert!(is_current(&starting, &started));
+        // Same status time: node changes come through.
+        assert!(is_current(&started, &started.clone()));
     }
 
     #[test]
