@@ -51,15 +51,26 @@ test('UI performance budget', async ({ page }) => {
   // 2. Details page: full server render (session, database, live state).
   await signIn(page, 'manager', '/runtimes/demo/versions/v1');
   const detailsUrl = '/runtimes/demo/versions/v1';
-  for (let i = 0; i < 20; i++) await page.request.get(detailsUrl);
+  // Plain HTTP with the session cookie (Playwright's request API adds tens
+  // of ms of its own), uncompressed, on a kept-alive connection.
+  const cookie = (await page.context().cookies()).map((c) => `${c.name}=${c.value}`).join('; ');
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const fetchPage = () => new Promise<{ status: number; ms: number }>((resolve, reject) => {
+    const t0 = performance.now();
+    http.get(`${process.env.CONSOLE_BASE_URL}${detailsUrl}`, { agent, headers: { cookie, 'accept-encoding': 'identity' } }, (res) => {
+      res.on('data', () => {});
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, ms: performance.now() - t0 }));
+    }).on('error', reject);
+  });
+  for (let i = 0; i < 20; i++) await fetchPage();
   const render: number[] = [];
   for (let i = 0; i < 200; i++) {
-    const t0 = performance.now();
-    const answer = await page.request.get(detailsUrl);
-    await answer.body();
-    render.push(performance.now() - t0);
-    expect(answer.status()).toBe(200);
+    const answer = await fetchPage();
+    expect(answer.status).toBe(200);
+    render.push(answer.ms);
   }
+  agent.destroy();
+  expect(median(render), 'details page under 10 ms median').toBeLessThan(10);
 
   // 3. Interactive: navigation start to hydrated, in a fresh page each time.
   const interactive: number[] = [];
@@ -142,7 +153,7 @@ test('UI performance budget', async ({ page }) => {
     '',
     '## Details page (budget: server time under 10 ms median)',
     '',
-    `\`GET ${detailsUrl}\` as a signed-in manager, 200 sequential requests after 20 warm-up, timed in the client over loopback (so an upper bound of server time): median ${ms(median(render))} ms, p90 ${ms(quantile(render, 0.9))} ms, p99 ${ms(quantile(render, 0.99))} ms.`,
+    `\`GET ${detailsUrl}\` as a signed-in manager, 200 sequential requests after 20 warm-up, timed by a plain HTTP client over loopback on a kept-alive connection, uncompressed (an upper bound of server time): median ${ms(median(render))} ms, p90 ${ms(quantile(render, 0.9))} ms, p99 ${ms(quantile(render, 0.99))} ms.`,
     '',
     '## Time to interactive (budget: under 1 s)',
     '',
