@@ -55,12 +55,15 @@ pub async fn export(
     // A failure half-way cannot change the status any more: log it and end
     // the body early, so the client sees a truncated (invalid) file rather
     // than a complete-looking one.
-    let body = audit_export::export(&state.services.db, filter, format).map(|chunk| {
-        chunk.map_err(|error| {
-            tracing::error!(%error, "audit export failed part-way");
-            std::io::Error::other("audit export failed")
-        })
-    });
+    // Fused: a compressing body polls once more after the end.
+    let body = audit_export::export(&state.services.db, filter, format)
+        .fuse()
+        .map(|chunk| {
+            chunk.map_err(|error| {
+                tracing::error!(%error, "audit export failed part-way");
+                std::io::Error::other("audit export failed")
+            })
+        });
     let extension = match format {
         audit_export::Format::Csv => "csv",
         audit_export::Format::Json => "json",
