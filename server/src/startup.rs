@@ -3,7 +3,7 @@
 use std::{future::Future, net::SocketAddr, path::Path};
 
 use app::{App, BUNDLE_NAME, shell};
-use axum::{Router, extract::FromRef, middleware, routing::get};
+use axum::{Router, extract::FromRef, middleware, routing::get, serve::ListenerExt};
 use axum_login::AuthManagerLayerBuilder;
 use backend::{
     Cluster, ClusterMode, Database, Services,
@@ -305,8 +305,15 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         // The peer address feeds sign-in throttling per client.
+        // No Nagle: pages stream in several small writes, and on a kept-alive
+        // connection each would wait for the client's delayed ACK (~40 ms).
+        let listener = self.listener.tap_io(|stream| {
+            if let Err(error) = stream.set_nodelay(true) {
+                tracing::debug!(%error, "could not set TCP_NODELAY");
+            }
+        });
         let result = axum::serve(
-            self.listener,
+            listener,
             self.router
                 .into_make_service_with_connect_info::<SocketAddr>(),
         )
