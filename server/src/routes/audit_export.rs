@@ -2,7 +2,6 @@
 //! selects, streamed page by page, for managers and admins.
 
 use axum::{
-    Json,
     body::Body,
     extract::{Query, State},
     http::{HeaderValue, StatusCode, header},
@@ -13,6 +12,7 @@ use futures::StreamExt;
 use lifecycle::Permission;
 use serde::Deserialize;
 
+use super::{permitted, refuse};
 use crate::startup::AppState;
 
 #[derive(Debug, Deserialize)]
@@ -22,21 +22,15 @@ pub struct ExportParams {
     query: app::audit::AuditQuery,
 }
 
-fn refuse(code: StatusCode, message: &str) -> Response {
-    (code, Json(serde_json::json!({ "error": message }))).into_response()
-}
-
 pub async fn export(
     State(state): State<AppState>,
     auth: AuthSession,
     params: Result<Query<ExportParams>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
-    let Some(user) = auth.user else {
-        return refuse(StatusCode::UNAUTHORIZED, "Please sign in to continue.");
+    let user = match permitted(auth, Permission::ReadAudit, Permission::ReadAudit.refusal()) {
+        Ok(user) => user,
+        Err((code, message)) => return refuse(code, message),
     };
-    if !user.role.allows(Permission::ReadAudit) {
-        return refuse(StatusCode::FORBIDDEN, Permission::ReadAudit.refusal());
-    }
     let Ok(Query(params)) = params else {
         return refuse(
             StatusCode::BAD_REQUEST,
@@ -64,9 +58,9 @@ pub async fn export(
                 std::io::Error::other("audit export failed")
             })
         });
-    let extension = match format {
-        audit_export::Format::Csv => "csv",
-        audit_export::Format::Json => "json",
+    let disposition = match format {
+        audit_export::Format::Csv => "attachment; filename=\"audit.csv\"",
+        audit_export::Format::Json => "attachment; filename=\"audit.json\"",
     };
     let mut response = Body::from_stream(body).into_response();
     let headers = response.headers_mut();
@@ -74,10 +68,9 @@ pub async fn export(
         header::CONTENT_TYPE,
         HeaderValue::from_static(format.content_type()),
     );
-    if let Ok(disposition) =
-        HeaderValue::from_str(&format!("attachment; filename=\"audit.{extension}\""))
-    {
-        headers.insert(header::CONTENT_DISPOSITION, disposition);
-    }
+    headers.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_static(disposition),
+    );
     response
 }

@@ -5,7 +5,6 @@
 use std::{convert::Infallible, time::Duration};
 
 use axum::{
-    Json,
     extract::{Path, State},
     http::StatusCode,
     response::{
@@ -18,26 +17,22 @@ use futures::{Stream, stream};
 use lifecycle::{Permission, VersionLive};
 use tokio::sync::broadcast;
 
+use super::{permitted, refuse};
 use crate::startup::AppState;
 
 /// Status changes made elsewhere (another replica, the command line) are
 /// not broadcast here; re-read this often so they still arrive.
 const REFRESH: Duration = Duration::from_secs(5);
 
-fn refuse(code: StatusCode, message: &str) -> Response {
-    (code, Json(serde_json::json!({ "error": message }))).into_response()
-}
-
 pub async fn version_events(
     State(state): State<AppState>,
     auth: AuthSession,
     Path((runtime, version)): Path<(String, String)>,
 ) -> Response {
-    let Some(user) = auth.user else {
-        return refuse(StatusCode::UNAUTHORIZED, "Please sign in to continue.");
-    };
-    if !user.role.allows(Permission::View) {
-        return refuse(StatusCode::FORBIDDEN, "Your role may not see versions.");
+    if let Err((code, message)) =
+        permitted(auth, Permission::View, "Your role may not see versions.")
+    {
+        return refuse(code, message);
     }
     let services = state.services.clone();
     // Subscribe before the first read: no change can fall between them.
