@@ -1,6 +1,6 @@
 //! Wiring: connects the services, builds the router and runs it.
 
-use std::{future::Future, net::SocketAddr, path::Path};
+use std::{future::Future, net::SocketAddr, path::Path, sync::OnceLock};
 
 use app::{App, BUNDLE_NAME, shell};
 use axum::{Router, extract::FromRef, middleware, routing::get, serve::ListenerExt};
@@ -110,9 +110,20 @@ pub fn leptos_options(site_root: &Path, addr: SocketAddr) -> LeptosOptions {
         .build()
 }
 
+/// The app's routes, walked once per process. Walking them renders the app
+/// with resource loading switched off through a process-wide flag
+/// (`leptos::server::SuppressResourceLoad`): a page rendered anywhere in the
+/// process meanwhile never loads its resources and never answers. Building a
+/// second router (the tests build one per test, in parallel with other
+/// tests' requests) must not walk them again.
+fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: OnceLock<Vec<leptos_axum::AxumRouteListing>> = OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
 /// The whole HTTP surface: probes, server functions, pages, static files.
 pub fn router(state: AppState) -> Router {
-    let routes = generate_route_list(App);
+    let routes = route_list();
     let context = {
         let services = state.services.clone();
         let auth = state.auth.clone();

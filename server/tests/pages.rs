@@ -306,3 +306,69 @@ async fn pages_are_compressed_for_browsers_that_ask_and_live_streams_are_not() {
     assert_eq!(stream.status(), StatusCode::OK);
     assert!(stream.headers().get(header::CONTENT_ENCODING).is_none());
 }
+
+/// Server rendering always finishes, even while another router is being
+/// built in the same process. Building a router walks the app's routes with
+/// leptos' process-wide "suppress resource loading" flag raised; a page
+/// rendered meanwhile never loaded its resources and never answered. That
+/// hung CI (each test builds its own router), so the walk happens once per
+/// process. Every page, many times at once on a work-stealing runtime, with
+/// routers built alongside, each render under a deadline.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_page_finishes_rendering_under_concurrency() {
+    use std::{sync::Arc, time::Duration};
+    let app = Arc::new(TestApp::new().await);
+    let manager = app.sign_in("manager@example.com").await;
+    let viewer = app.sign_in("viewer@example.com").await;
+    let admin = app.sign_in("admin@example.com").await;
+    let pages = [
+        ("/", &manager),
+        ("/runtimes", &manager),
+        ("/runtimes/demo/versions/v1", &manager),
+        ("/runtimes/demo/versions/v1?action=start", &manager),
+        ("/runtimes/demo/versions/v1", &viewer),
+        ("/runtimes/demo/versions/nope", &manager),
+        ("/audit", &admin),
+        ("/audit?outcome=denied", &manager),
+        ("/users", &admin),
+    ];
+    let builders = tokio::spawn(async {
+        for _ in 0..3 {
+            drop(TestApp::new().await);
+        }
+    });
+    let mut renders = tokio::task::JoinSet::new();
+    for round in 0..40 {
+        for (path, cookie) in pages {
+            let (app, cookie) = (Arc::clone(&app), cookie.clone());
+            renders.spawn(async move {
+                let rendered = tokio::time::timeout(
+                    Duration::from_secs(20),
+                    app.send(get(path, Some(&cookie))),
+                )
+                .await;
+                (
+                    round,
+                    path,
+                    rendered.map(|answer| (answer.status, answer.body)),
+                )
+            });
+        }
+    }
+    while let Some(joined) = renders.join_next().await {
+        let (round, path, rendered) = joined.expect("render task");
+        let (status, body) =
+            rendered.unwrap_or_else(|_| panic!("{path} (round {round}) never finished rendering"));
+        assert!(
+            status == StatusCode::OK || status == StatusCode::NOT_FOUND,
+            "{path}: {status}"
+        );
+        // A complete stream ends with leptos' trailer after every resolved
+        // resource; a stalled one stops before it.
+        assert!(
+            body.contains("</html>") && body.ends_with("__INCOMPLETE_CHUNKS=[];</script>"),
+            "{path} ended early: {body}"
+        );
+    }
+    builders.await.expect("routers built");
+}

@@ -12,6 +12,7 @@ use axum::{
 use backend::{Cluster, Database, Services, auth::AuthServices};
 use http_body_util::BodyExt;
 use server::startup::{AppState, SessionSettings, leptos_options, router};
+use std::time::Duration;
 use tower::ServiceExt;
 
 pub const PASSWORD: &str = backend::demo::DEFAULT_PASSWORD;
@@ -66,6 +67,11 @@ impl TestApp {
     }
 
     pub async fn with(options: Options) -> Self {
+        // RUST_LOG=debug shows the server's logs for a failing test.
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_test_writer()
+            .try_init();
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::write(
             dir.path().join("favicon.svg"),
@@ -113,21 +119,34 @@ impl TestApp {
             .expect("router answers")
     }
 
+    /// The whole answer. A stalled response fails the test with what had
+    /// arrived instead of hanging the run: the deadlines are far above any
+    /// render and only there to turn a hang into a message.
     pub async fn send(&self, request: Request<Body>) -> Answer {
-        let response = self
-            .router
-            .clone()
-            .oneshot(request)
+        const STALL: Duration = Duration::from_secs(20);
+        let uri = request.uri().clone();
+        let response = tokio::time::timeout(STALL, self.router.clone().oneshot(request))
             .await
+            .unwrap_or_else(|_| panic!("{uri}: no response head within {STALL:?}"))
             .expect("router answers");
         let status = response.status();
         let headers = response.headers().clone();
-        let bytes = response
-            .into_body()
-            .collect()
-            .await
-            .expect("body reads")
-            .to_bytes();
+        let mut body = response.into_body();
+        let mut bytes = Vec::new();
+        loop {
+            match tokio::time::timeout(STALL, body.frame()).await {
+                Ok(Some(frame)) => {
+                    if let Ok(data) = frame.expect("body reads").into_data() {
+                        bytes.extend_from_slice(&data);
+                    }
+                }
+                Ok(None) => break,
+                Err(_) => panic!(
+                    "{uri}: the body stalled after {}",
+                    String::from_utf8_lossy(&bytes)
+                ),
+            }
+        }
         Answer {
             status,
             headers,
