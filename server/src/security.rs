@@ -1,6 +1,7 @@
 //! Request guards around every route: cross-site refusal, the session gate
 //! (sign-in required everywhere but sign-in, probes and static files), the
-//! absolute session lifetime, and a few protective response headers.
+//! absolute session lifetime, request body size, and a few protective
+//! response headers.
 
 use axum::{
     body::Body,
@@ -42,6 +43,62 @@ fn error_response(status: StatusCode, error: ConsoleError) -> Response {
         body,
     )
         .into_response()
+}
+
+/// Largest request body accepted. The biggest legitimate one is a manifest
+/// (256 KiB) form-encoded, which can triple in size.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// Refuses oversized bodies with 413 before anything reads them: a declared
+/// length is checked up front; a body without one (chunked) is read up to
+/// the limit and no further.
+pub async fn limit_body(request: Request, next: Next) -> Response {
+    let too_large = || {
+        error_response(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            ConsoleError::Invalid(format!(
+                "The request is larger than the {} KiB the console accepts.",
+                MAX_BODY_BYTES / 1024
+            )),
+        )
+    };
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    match declared {
+        Some(length) if length > MAX_BODY_BYTES as u64 => {
+            tracing::warn!(path = %request.uri().path(), length, "oversized body refused");
+            too_large()
+        }
+        Some(_) => next.run(request).await,
+        None if matches!(*request.method(), Method::GET | Method::HEAD) => next.run(request).await,
+        None => {
+            use http_body_util::BodyExt;
+            let (parts, body) = request.into_parts();
+            match http_body_util::Limited::new(body, MAX_BODY_BYTES)
+                .collect()
+                .await
+            {
+                Ok(collected) => {
+                    next.run(Request::from_parts(parts, Body::from(collected.to_bytes())))
+                        .await
+                }
+                Err(error) if error.is::<http_body_util::LengthLimitError>() => {
+                    tracing::warn!(path = %parts.uri.path(), "oversized chunked body refused");
+                    too_large()
+                }
+                Err(error) => {
+                    tracing::warn!(path = %parts.uri.path(), %error, "request body unreadable");
+                    error_response(
+                        StatusCode::BAD_REQUEST,
+                        ConsoleError::Invalid("The request body could not be read.".into()),
+                    )
+                }
+            }
+        }
+    }
 }
 
 /// Refuses state-changing requests another site's page sends: when the

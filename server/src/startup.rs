@@ -182,6 +182,7 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(auth_layer)
         .layer(middleware::from_fn(security::refuse_cross_site))
+        .layer(middleware::from_fn(security::limit_body))
         .layer(middleware::from_fn(security::protective_headers))
         // Brotli or gzip for pages, the wasm bundle and exports; the default
         // predicate leaves event streams (and tiny bodies) uncompressed.

@@ -152,3 +152,79 @@ async fn responses_carry_protective_headers() {
     assert_eq!(answer.headers["x-content-type-options"], "nosniff");
     assert_eq!(answer.headers["x-frame-options"], "DENY");
 }
+
+/// Oversized bodies are refused with 413 before the session or any server
+/// function reads them, whether the length is declared or the body is
+/// chunked; a body under the limit still reaches its server function, which
+/// applies its own, smaller caps (the manifest's 256 KiB).
+#[tokio::test]
+async fn oversized_bodies_are_refused_early_with_413() {
+    use axum::{body::Body, http::Request};
+    use server::security::MAX_BODY_BYTES;
+    let app = TestApp::new().await;
+    let cookie = app.sign_in("manager@example.com").await;
+    let huge = "a".repeat(MAX_BODY_BYTES + 1);
+
+    // Declared: refused even for an anonymous caller, without a session.
+    let answer = app
+        .send(call(
+            "/api/login",
+            &format!("email={huge}&password=x"),
+            None,
+        ))
+        .await;
+    assert_eq!(
+        answer.status,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "{}",
+        answer.body
+    );
+    assert!(
+        answer.body.contains("larger than the 1024 KiB"),
+        "{}",
+        answer.body
+    );
+    assert!(answer.session_cookie().is_none());
+
+    // Chunked, no length: read up to the limit and refused.
+    let chunks = huge
+        .into_bytes()
+        .chunks(64 * 1024)
+        .map(|c| Ok::<_, std::io::Error>(axum::body::Bytes::copy_from_slice(c)))
+        .collect::<Vec<_>>();
+    let request = Request::post("/api/register_version")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("accept", "application/json")
+        .header("cookie", &cookie)
+        .body(Body::from_stream(futures::stream::iter(chunks)))
+        .expect("request");
+    assert!(request.headers().get("content-length").is_none());
+    let answer = app.send(request).await;
+    assert_eq!(
+        answer.status,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "{}",
+        answer.body
+    );
+
+    // Under the limit: the server function's own cap answers, nothing is kept.
+    let manifest = format!("name: big\ndescription: {}\n", "d".repeat(300 * 1024));
+    let body = common::form(&[("runtime", "demo"), ("manifest", &manifest)]);
+    assert!(body.len() < MAX_BODY_BYTES);
+    let answer = app
+        .send(call("/api/register_version", &body, Some(&cookie)))
+        .await;
+    assert_eq!(
+        answer.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        answer.body
+    );
+    assert!(
+        answer.body.contains("at most 262144 are accepted"),
+        "{}",
+        answer.body
+    );
+    let page = app.send(get("/runtimes", Some(&cookie))).await;
+    assert!(!page.body.contains(r#"data-version="big""#));
+}
