@@ -6,10 +6,21 @@ use lifecycle::{FieldError, Manifest};
 /// Far above any real manifest; refuses abuse before parsing starts.
 pub const MAX_MANIFEST_BYTES: usize = 256 * 1024;
 
+/// Most `[` and `{` a manifest may hold. The YAML scanner's time grows with
+/// the square of flow nesting (10,000 nested `[` took 3 s in a debug build,
+/// 100,000 took 149 s: tests/hostile_manifests.rs), so nesting is bounded
+/// before parsing. Counting every bracket, quoted or not, cannot be fooled
+/// by quotes or comments, and a real manifest holds a few dozen.
+pub const MAX_BRACKETS: usize = 1024;
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ManifestError {
     #[error("The manifest is {bytes} bytes; at most {MAX_MANIFEST_BYTES} are accepted.")]
     TooLarge { bytes: usize },
+    #[error(
+        "The manifest holds more than {MAX_BRACKETS} '[' and '{{' characters; write it in block style."
+    )]
+    TooNested,
     #[error("The manifest is empty.")]
     Empty,
     #[error("The manifest is not UTF-8 text.")]
@@ -30,6 +41,9 @@ pub fn parse(input: &[u8]) -> Result<Manifest, ManifestError> {
     let text = std::str::from_utf8(input).map_err(|_| ManifestError::NotText)?;
     if text.trim().is_empty() {
         return Err(ManifestError::Empty);
+    }
+    if text.bytes().filter(|b| matches!(b, b'[' | b'{')).count() > MAX_BRACKETS {
+        return Err(ManifestError::TooNested);
     }
     // serde_yaml_ng bounds recursion depth and alias expansion, so deeply
     // nested or "billion laughs" input ends in an error, not a crash.
@@ -100,6 +114,8 @@ mod tests {
         assert_eq!(parse(b"  \n"), Err(ManifestError::Empty));
         assert_eq!(parse(&[0xff, 0xfe, 0x00]), Err(ManifestError::NotText));
         let nested = format!("name: {}{}", "[".repeat(10_000), "]".repeat(10_000));
+        assert_eq!(parse(nested.as_bytes()), Err(ManifestError::TooNested));
+        let nested = format!("name: {}{}", "[".repeat(500), "]".repeat(500));
         assert!(matches!(
             parse(nested.as_bytes()),
             Err(ManifestError::Syntax(_))
