@@ -199,6 +199,38 @@ async fn touch(session: &tower_sessions::Session, now: i64) {
     }
 }
 
+/// Server-function arguments that do not decode are answered by leptos
+/// with 500 before any of our code runs, though the body is already our
+/// typed `Invalid` ("The request was malformed..."). The status is made to
+/// say the same thing: the caller's mistake, 400.
+pub async fn malformed_is_bad_request(request: Request, next: Next) -> Response {
+    let is_server_fn = request.uri().path().starts_with("/api/");
+    let response = next.run(request).await;
+    if !is_server_fn || response.status() != StatusCode::INTERNAL_SERVER_ERROR {
+        return response;
+    }
+    use http_body_util::BodyExt;
+    let (mut parts, body) = response.into_parts();
+    // An error body is a short JSON value; anything longer is not ours.
+    let bytes = match http_body_util::Limited::new(body, 64 * 1024)
+        .collect()
+        .await
+    {
+        Ok(collected) => collected.to_bytes(),
+        Err(error) => {
+            tracing::error!(%error, "server function error body unreadable");
+            return error_response(StatusCode::INTERNAL_SERVER_ERROR, ConsoleError::Internal);
+        }
+    };
+    if matches!(
+        serde_json::from_slice::<ConsoleError>(&bytes),
+        Ok(ConsoleError::Invalid(_))
+    ) {
+        parts.status = StatusCode::BAD_REQUEST;
+    }
+    Response::from_parts(parts, Body::from(bytes))
+}
+
 /// Headers every answer carries.
 pub async fn protective_headers(request: Request, next: Next) -> Response<Body> {
     let mut response = next.run(request).await;

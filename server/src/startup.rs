@@ -180,6 +180,7 @@ pub fn router(state: AppState) -> Router {
             policy,
             security::session_gate,
         ))
+        .layer(middleware::from_fn(security::malformed_is_bad_request))
         .layer(auth_layer)
         .layer(middleware::from_fn(security::refuse_cross_site))
         .layer(middleware::from_fn(security::limit_body))

@@ -171,9 +171,9 @@ async fn actions_refuse_bad_input_and_stale_views_and_the_stream_refuses_strange
             Some(&cookie),
         ))
         .await;
-    // Undecodable arguments are refused by the framework before the
-    // function runs, with the safe "malformed" message.
-    assert!(!bogus.status.is_success());
+    // Undecodable arguments are refused before the function runs: 400,
+    // with the safe "malformed" message.
+    assert_eq!(bogus.status, StatusCode::BAD_REQUEST);
     assert!(bogus.body.contains("malformed"), "{}", bogus.body);
 
     // Publishing a stopped version is refused with the lifecycle's words.
