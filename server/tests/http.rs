@@ -173,17 +173,7 @@ async fn oversized_bodies_are_refused_early_with_413() {
             None,
         ))
         .await;
-    assert_eq!(
-        answer.status,
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "{}",
-        answer.body
-    );
-    assert!(
-        answer.body.contains("larger than the 1024 KiB"),
-        "{}",
-        answer.body
-    );
+    answer.assert_says(StatusCode::PAYLOAD_TOO_LARGE, "larger than the 1024 KiB");
     assert!(answer.session_cookie().is_none());
 
     // Chunked, no length: read up to the limit and refused.
@@ -199,13 +189,9 @@ async fn oversized_bodies_are_refused_early_with_413() {
         .body(Body::from_stream(futures::stream::iter(chunks)))
         .expect("request");
     assert!(request.headers().get("content-length").is_none());
-    let answer = app.send(request).await;
-    assert_eq!(
-        answer.status,
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "{}",
-        answer.body
-    );
+    app.send(request)
+        .await
+        .assert_says(StatusCode::PAYLOAD_TOO_LARGE, "larger than the 1024 KiB");
 
     // Under the limit: the server function's own cap answers, nothing is kept.
     let manifest = format!("name: big\ndescription: {}\n", "d".repeat(300 * 1024));
@@ -214,16 +200,9 @@ async fn oversized_bodies_are_refused_early_with_413() {
     let answer = app
         .send(call("/api/register_version", &body, Some(&cookie)))
         .await;
-    assert_eq!(
-        answer.status,
+    answer.assert_says(
         StatusCode::UNPROCESSABLE_ENTITY,
-        "{}",
-        answer.body
-    );
-    assert!(
-        answer.body.contains("at most 262144 are accepted"),
-        "{}",
-        answer.body
+        "at most 262144 are accepted",
     );
     let page = app.send(get("/runtimes", Some(&cookie))).await;
     assert!(!page.body.contains(r#"data-version="big""#));

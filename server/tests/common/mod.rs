@@ -40,6 +40,12 @@ impl Answer {
             .and_then(|v| v.to_str().ok())
     }
 
+    /// The status is `status` and the body says `words`.
+    pub fn assert_says(&self, status: StatusCode, words: &str) {
+        assert_eq!(self.status, status, "{}", self.body);
+        assert!(self.body.contains(words), "{}", self.body);
+    }
+
     /// `name=value` of the session cookie this answer sets, if any.
     pub fn session_cookie(&self) -> Option<String> {
         self.headers
