@@ -145,7 +145,8 @@ fn budget() -> Duration {
 
 fn value(rng: &mut Rng, ids: &[String]) -> String {
     match rng.below(10) {
-        0 => "x".repeat(rng.pick(&["1000", "1001", "5000"]).parse().unwrap_or(1)),
+        // Just under, at and far over the 1,000-character reason limit.
+        0 => "x".repeat([1000, 1001, 5000][rng.below(3)]),
         1 => ids[rng.below(ids.len())].clone(),
         2 => format!("{}{}", rng.pick(VALUES), rng.pick(VALUES)),
         _ => rng.pick(VALUES).to_owned(),

@@ -9,7 +9,7 @@ use backend::audit::{self, Actor, NewEntry};
 use lifecycle::{AuditAction, Outcome};
 
 mod common;
-use common::{TestApp, get};
+use common::{Answer, TestApp, get};
 
 #[tokio::test]
 async fn the_details_screen_renders_on_the_server_with_its_hooks() {
@@ -316,7 +316,7 @@ async fn pages_are_compressed_for_browsers_that_ask_and_live_streams_are_not() {
 /// routers built alongside, each render under a deadline.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn every_page_finishes_rendering_under_concurrency() {
-    use std::{sync::Arc, time::Duration};
+    use std::sync::Arc;
     let app = Arc::new(TestApp::new().await);
     let manager = app.sign_in("manager@example.com").await;
     let viewer = app.sign_in("viewer@example.com").await;
@@ -338,27 +338,15 @@ async fn every_page_finishes_rendering_under_concurrency() {
         }
     });
     let mut renders = tokio::task::JoinSet::new();
-    for round in 0..40 {
+    for _ in 0..40 {
         for (path, cookie) in pages {
             let (app, cookie) = (Arc::clone(&app), cookie.clone());
-            renders.spawn(async move {
-                let rendered = tokio::time::timeout(
-                    Duration::from_secs(20),
-                    app.send(get(path, Some(&cookie))),
-                )
-                .await;
-                (
-                    round,
-                    path,
-                    rendered.map(|answer| (answer.status, answer.body)),
-                )
-            });
+            // `send` fails the render, naming the page, if it stalls.
+            renders.spawn(async move { (path, app.send(get(path, Some(&cookie))).await) });
         }
     }
     while let Some(joined) = renders.join_next().await {
-        let (round, path, rendered) = joined.expect("render task");
-        let (status, body) =
-            rendered.unwrap_or_else(|_| panic!("{path} (round {round}) never finished rendering"));
+        let (path, Answer { status, body, .. }) = joined.expect("the page finished rendering");
         assert!(
             status == StatusCode::OK || status == StatusCode::NOT_FOUND,
             "{path}: {status}"
