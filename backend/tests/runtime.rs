@@ -575,3 +575,84 @@ async fn subscribers_hear_of_node_changes() {
     .await;
     assert!(heard.is_ok(), "no change event showed a ready replica");
 }
+
+/// One RBAC grant: (API group, resource, verb).
+type Grant = (String, String, String);
+
+/// The rules of deploy/base/clusterrole.yaml, one grant per verb.
+fn granted_by_the_role() -> std::collections::BTreeSet<Grant> {
+    let text = include_str!("../../deploy/base/clusterrole.yaml");
+    let role: serde_json::Value = serde_yaml_ng::from_str(text).expect("the role parses");
+    let mut grants = std::collections::BTreeSet::new();
+    for rule in role["rules"].as_array().expect("rules") {
+        let list = |field: &str| -> Vec<String> {
+            rule[field]
+                .as_array()
+                .unwrap_or_else(|| panic!("{field} in {rule}"))
+                .iter()
+                .map(|v| v.as_str().expect("a string").to_owned())
+                .collect()
+        };
+        for group in list("apiGroups") {
+            for resource in list("resources") {
+                for verb in list("verbs") {
+                    assert_ne!(verb, "*", "no wildcards");
+                    assert_ne!(resource, "*", "no wildcards");
+                    grants.insert((group.clone(), resource.clone(), verb));
+                }
+            }
+        }
+    }
+    grants
+}
+
+#[tokio::test]
+async fn the_role_grants_exactly_what_the_console_uses() {
+    // Every path through the runtime, watched by the emulator: start, logs,
+    // publish, switch, unpublish, a failing start, stop. The test itself
+    // makes no cluster call, so every request recorded is the console's.
+    let s = Setup::new().await;
+    s.act("v1", Action::Start).await;
+    s.act("v2", Action::Start).await;
+    s.act("crashy", Action::Start).await;
+    s.settles("v1", Status::Started).await;
+    s.settles("v2", Status::Started).await;
+    s.settles("crashy", Status::Error).await;
+    eventually("logs are followed", || async {
+        runtime::logs::read(&s.db.db, "demo", "v1", "score", 10)
+            .await
+            .is_ok_and(|lines| !lines.is_empty())
+    })
+    .await;
+    s.act("v1", Action::Publish).await;
+    s.act("v2", Action::Publish).await;
+    s.act("v2", Action::Unpublish).await;
+    for version in ["v1", "v2", "crashy"] {
+        s.act(version, Action::Stop).await;
+        s.settles(version, Status::Stopped).await;
+    }
+
+    let accesses = s.emulator.emulator.accesses();
+    let used: std::collections::BTreeSet<Grant> = accesses
+        .iter()
+        .filter(|a| a.namespaced)
+        .map(|a| (a.group.clone(), a.resource.clone(), a.verb.clone()))
+        .collect();
+    let granted = granted_by_the_role();
+    let missing: Vec<_> = used.difference(&granted).collect();
+    let unused: Vec<_> = granted.difference(&used).collect();
+    assert!(
+        missing.is_empty() && unused.is_empty(),
+        "deploy/base/clusterrole.yaml and the code disagree.\n\
+         used but not granted: {missing:?}\ngranted but never used: {unused:?}"
+    );
+    // Outside the runtime namespaces the console only tries to apply the
+    // namespace itself, which the role deliberately leaves out (a refusal
+    // is tolerated, and the platform team creates runtime namespaces).
+    let cluster_wide: Vec<_> = accesses
+        .iter()
+        .filter(|a| !a.namespaced)
+        .map(|a| format!("{} {}", a.verb, a.resource))
+        .collect();
+    assert_eq!(cluster_wide, ["patch namespaces"]);
+}

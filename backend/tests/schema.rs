@@ -105,3 +105,107 @@ fn the_validator_rejects_what_kubernetes_rejects() {
         "fails for the misspelt field: {said}"
     );
 }
+
+fn deploy_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../deploy")
+}
+
+fn yaml_files(dir: &std::path::Path, found: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).expect("deploy/ readable") {
+        let path = entry.expect("entry").path();
+        if path.is_dir() {
+            yaml_files(&path, found);
+        } else if path.extension().is_some_and(|e| e == "yaml") {
+            found.push(path);
+        }
+    }
+}
+
+fn read_yaml(path: &std::path::Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(path).expect("readable");
+    serde_yaml_ng::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+#[test]
+fn the_deployment_manifests_pass_the_strict_kubernetes_schema() {
+    let mut files = Vec::new();
+    yaml_files(&deploy_dir(), &mut files);
+    files.sort();
+    let (kustomizations, objects): (Vec<_>, Vec<_>) = files
+        .into_iter()
+        .partition(|p| p.file_name().is_some_and(|n| n == "kustomization.yaml"));
+    assert!(kustomizations.len() >= 2, "a base and an overlay");
+    // Every object file belongs to a kustomization, and every entry exists:
+    // `kubectl apply -k` would otherwise miss or refuse it.
+    let mut listed = std::collections::BTreeSet::new();
+    for kustomization in &kustomizations {
+        let dir = kustomization.parent().expect("dir");
+        let doc = read_yaml(kustomization);
+        for entry in doc["resources"].as_array().expect("resources") {
+            let path = dir.join(entry.as_str().expect("a path"));
+            assert!(
+                path.exists(),
+                "{}: {} is missing",
+                kustomization.display(),
+                path.display()
+            );
+            listed.insert(path.canonicalize().expect("canonical"));
+        }
+    }
+    for object in &objects {
+        assert!(
+            listed.contains(&object.canonicalize().expect("canonical")),
+            "{} is in no kustomization",
+            object.display()
+        );
+    }
+    let output = Command::new(validator())
+        .args(["--strict", "--no-warn", "-k", KUBERNETES_VERSION])
+        .args(&objects)
+        .output()
+        .expect("kubernetes-validate runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "schema violations:\n{stdout}\n{stderr}"
+    );
+    assert_eq!(
+        stdout.matches(" passed for resource ").count(),
+        objects.len(),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn the_console_pod_runs_locked_down_with_probes_and_a_secret_database_url() {
+    let deployment = read_yaml(&deploy_dir().join("base/deployment.yaml"));
+    let pod = &deployment["spec"]["template"]["spec"];
+    assert_eq!(pod["securityContext"]["runAsNonRoot"], true);
+    assert_eq!(
+        pod["securityContext"]["seccompProfile"]["type"],
+        "RuntimeDefault"
+    );
+    let container = &pod["containers"][0];
+    let security = &container["securityContext"];
+    assert_eq!(security["readOnlyRootFilesystem"], true);
+    assert_eq!(security["allowPrivilegeEscalation"], false);
+    assert_eq!(security["capabilities"]["drop"][0], "ALL");
+    assert_eq!(container["livenessProbe"]["httpGet"]["path"], "/healthz");
+    assert_eq!(container["readinessProbe"]["httpGet"]["path"], "/readyz");
+    assert!(container["resources"]["requests"].is_object());
+    assert!(container["resources"]["limits"]["memory"].is_string());
+    let env = container["env"].as_array().expect("env");
+    let database = env
+        .iter()
+        .find(|e| e["name"] == "CONSOLE_DATABASE_URL")
+        .expect("the database URL is configured");
+    assert!(
+        database["valueFrom"]["secretKeyRef"]["key"].is_string(),
+        "the database URL (with its password) comes from a Secret: {database}"
+    );
+    assert!(
+        deployment["spec"]["replicas"].as_u64().unwrap_or(0) >= 2,
+        "several replicas"
+    );
+}

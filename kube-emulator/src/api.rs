@@ -153,6 +153,56 @@ fn route(path: &str) -> ApiResult<Target> {
     }
 }
 
+/// The authorization request Kubernetes would check for this call: the verb
+/// and resource an RBAC rule has to grant. Discovery needs no rule.
+fn access_of(target: &Target, method: &Method, query: &Query) -> Option<Access> {
+    let (rt, namespace, sub, item) = match target {
+        Target::Discovery(_) => return None,
+        Target::Collection { rt, namespace } => (rt, namespace.clone(), None, false),
+        Target::Item {
+            rt, namespace, sub, ..
+        } => (
+            rt,
+            (!namespace.is_empty()).then(|| namespace.clone()),
+            sub.clone(),
+            true,
+        ),
+    };
+    let verb = match (method.as_str(), item) {
+        ("GET", false) if flag(query, "watch") => "watch",
+        ("GET", false) => "list",
+        ("GET", true) => "get",
+        ("POST", _) => "create",
+        ("PUT", _) => "update",
+        ("PATCH", _) => "patch",
+        ("DELETE", false) => "deletecollection",
+        ("DELETE", true) => "delete",
+        _ => return None,
+    };
+    let resource = match sub {
+        Some(sub) => format!("{}/{sub}", rt.plural),
+        None => rt.plural.to_owned(),
+    };
+    Some(Access {
+        verb: verb.to_owned(),
+        group: rt.group.to_owned(),
+        resource,
+        namespaced: namespace.is_some(),
+    })
+}
+
+/// One kind of request a client made: what an RBAC rule must allow for it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+pub struct Access {
+    pub verb: String,
+    /// The API group, empty for the core group.
+    pub group: String,
+    /// The plural resource, with its subresource: `pods/log`.
+    pub resource: String,
+    /// Made inside a namespace (a Role can grant it), or cluster-wide.
+    pub namespaced: bool,
+}
+
 fn group_list() -> Value {
     let groups: Vec<Value> = resources::group_versions()
         .into_iter()
@@ -255,7 +305,11 @@ async fn handle(
 ) -> ApiResult<Response> {
     let query = parse_query(uri);
     let store = &emulator.store;
-    match route(uri.path())? {
+    let target = route(uri.path())?;
+    if let Some(access) = access_of(&target, method, &query) {
+        emulator.record(access);
+    }
+    match target {
         Target::Discovery(value) => {
             if method != Method::GET {
                 return Err(ApiError::method_not_allowed());

@@ -101,6 +101,9 @@ pub struct Emulator {
     /// API requests answered (faults included), for benchmarks that count
     /// what a client asks of the cluster.
     requests: AtomicU64,
+    /// Every distinct (verb, resource) clients asked for, to derive and
+    /// check the RBAC a client needs.
+    accesses: std::sync::Mutex<std::collections::BTreeSet<api::Access>>,
     /// When the controllers first saw each pod (by uid), for its age.
     pub(crate) pods_born:
         std::sync::Mutex<std::collections::HashMap<String, chrono::DateTime<chrono::Utc>>>,
@@ -114,6 +117,7 @@ impl Emulator {
             faults: Faults::default(),
             kicks: Notify::new(),
             requests: AtomicU64::new(0),
+            accesses: Default::default(),
             pods_born: Default::default(),
         })
     }
@@ -126,6 +130,18 @@ impl Emulator {
     /// API requests received so far (watch requests count once).
     pub fn requests(&self) -> u64 {
         self.requests.load(Ordering::SeqCst)
+    }
+
+    pub(crate) fn record(&self, access: api::Access) {
+        // A set insert: nothing can be left half-done by a panic elsewhere.
+        let mut accesses = self.accesses.lock().unwrap_or_else(|p| p.into_inner());
+        accesses.insert(access);
+    }
+
+    /// The distinct kinds of request answered so far, sorted.
+    pub fn accesses(&self) -> Vec<api::Access> {
+        let accesses = self.accesses.lock().unwrap_or_else(|p| p.into_inner());
+        accesses.iter().cloned().collect()
     }
 }
 
