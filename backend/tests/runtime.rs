@@ -46,6 +46,7 @@ fn fast_settings() -> Settings {
         stop_deadline: Duration::from_secs(20),
         failure_grace: Duration::from_millis(500),
         call_timeout: Duration::from_secs(5),
+        ..Settings::default()
     }
 }
 

@@ -268,6 +268,12 @@ pub struct ServeArgs {
     /// during a start before the start is failed.
     #[arg(long, env = "CONSOLE_FAILURE_GRACE_SECONDS", default_value_t = 15)]
     pub failure_grace_seconds: u32,
+
+    /// Event streams re-read their version at least this often. Changes
+    /// made through any replica arrive at once (PostgreSQL LISTEN/NOTIFY);
+    /// this only bounds the delay when an announcement was lost.
+    #[arg(long, env = "CONSOLE_STREAM_REFRESH_SECONDS", default_value_t = 5)]
+    pub stream_refresh_seconds: u32,
 }
 
 fn seconds(n: u32) -> std::time::Duration {
@@ -350,6 +356,7 @@ impl ServeArgs {
                 start_deadline: seconds(self.start_deadline_seconds),
                 stop_deadline: seconds(self.stop_deadline_seconds),
                 failure_grace: seconds(self.failure_grace_seconds),
+                stream_refresh: seconds(self.stream_refresh_seconds.max(1)),
                 ..backend::runtime::Settings::default()
             },
         })

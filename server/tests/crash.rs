@@ -2,78 +2,20 @@
 //! of a stop; restarted on the same database, it finishes both from the
 //! cluster's actual state.
 
-use std::{
-    io::{BufRead, BufReader},
-    path::Path,
-    process::{Child, Command, Stdio},
-    sync::mpsc,
-    time::Duration,
-};
+use std::{path::Path, time::Duration};
 
 use backend::{Database, versions};
 use lifecycle::Status;
 use serde_json::{Value, json};
 
 mod common;
-use common::wire;
+use common::{binary::Server, wire};
 
 const DEADLINE: Duration = Duration::from_secs(60);
 
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Server {
-    fn start(dir: &Path, kubeconfig: &Path) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_server"))
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("KUBECONFIG", kubeconfig)
-            .args([
-                "--demo",
-                "--cluster",
-                "kubeconfig",
-                "--listen",
-                "127.0.0.1:0",
-            ])
-            .args(["--log", "warn", "--failure-grace-seconds", "1"])
-            .arg("--database-url")
-            .arg(format!("sqlite://{}/console.db", dir.display()))
-            .arg("--site-root")
-            .arg(dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("server binary starts");
-        let stdout = child.stdout.take().expect("stdout piped");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(base) = line.strip_prefix("listening on ") {
-                    let _ = tx.send(base.to_owned());
-                }
-            }
-        });
-        let base = rx
-            .recv_timeout(DEADLINE)
-            .expect("server printed its address");
-        Self { child, base }
-    }
-
-    /// SIGKILL: no shutdown path runs.
-    fn kill(mut self) {
-        self.child.kill().expect("killed");
-        self.child.wait().expect("reaped");
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+fn start(dir: &Path, kubeconfig: &Path) -> Server {
+    let url = format!("sqlite://{}/console.db", dir.display());
+    Server::start(&url, kubeconfig, dir, &[])
 }
 
 async fn sign_in(http: &reqwest::Client, base: &str) -> String {
@@ -160,7 +102,7 @@ async fn killed_mid_start_and_mid_stop_the_server_finishes_on_restart() {
     let http = reqwest::Client::new();
 
     // Mid-start: the applies are slow, so the kill lands while they run.
-    let server = Server::start(dir.path(), &kubeconfig);
+    let server = start(dir.path(), &kubeconfig);
     let cookie = sign_in(&http, &server.base).await;
     latency(&http, &url, 150).await;
     act(&http, &server.base, &cookie, "start", "stopped").await;
@@ -181,7 +123,7 @@ async fn killed_mid_start_and_mid_stop_the_server_finishes_on_restart() {
     assert_eq!(status(&db).await, Status::Starting, "killed mid-start");
 
     latency(&http, &url, 0).await;
-    let server = Server::start(dir.path(), &kubeconfig);
+    let server = start(dir.path(), &kubeconfig);
     settles(&db, Status::Started).await;
     assert_eq!(
         count(&http, &url, "/apis/apps/v1/namespaces/demo/deployments").await,
@@ -200,7 +142,7 @@ async fn killed_mid_start_and_mid_stop_the_server_finishes_on_restart() {
     assert_eq!(status(&db).await, Status::Stopping, "killed mid-stop");
 
     latency(&http, &url, 0).await;
-    let _server = Server::start(dir.path(), &kubeconfig);
+    let _server = start(dir.path(), &kubeconfig);
     settles(&db, Status::Stopped).await;
     for path in [
         "/api/v1/namespaces/demo/pods",

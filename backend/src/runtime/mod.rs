@@ -10,6 +10,7 @@
 
 pub mod logs;
 pub mod pods;
+pub mod replicas;
 pub mod resources;
 
 use std::{
@@ -81,6 +82,10 @@ pub struct Settings {
     pub failure_grace: Duration,
     /// Each cluster call's own deadline (retried on server errors).
     pub call_timeout: Duration,
+    /// Event streams re-read their version this often even when no change
+    /// was heard: a safety net for announcements lost while a replica's
+    /// listening connection was down.
+    pub stream_refresh: Duration,
 }
 
 impl Default for Settings {
@@ -90,6 +95,7 @@ impl Default for Settings {
             stop_deadline: Duration::from_secs(120),
             failure_grace: Duration::from_secs(15),
             call_timeout: Duration::from_secs(10),
+            stream_refresh: Duration::from_secs(5),
         }
     }
 }
@@ -135,6 +141,8 @@ struct Inner {
     /// Runtimes whose Ingress has been brought in line with the database
     /// since this process started.
     routed: Mutex<HashSet<String>>,
+    /// This replica, in change announcements to the others.
+    replica: String,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -160,8 +168,18 @@ impl Runtime {
             followers: Mutex::default(),
             log_sink,
             routed: Mutex::default(),
+            replica: replicas::replica_id(),
         });
-        tokio::spawn(logs::store_lines(db, log_lines));
+        tokio::spawn(logs::store_lines(db.clone(), log_lines));
+        let heard = {
+            let inner = Arc::downgrade(&inner);
+            move |key| {
+                if let Some(inner) = inner.upgrade() {
+                    inner.notify(key);
+                }
+            }
+        };
+        tokio::spawn(replicas::listen(db, inner.replica.clone(), heard));
         tokio::spawn(reconcile_loop(inner.clone()));
         Self { inner }
     }
@@ -178,7 +196,7 @@ impl Runtime {
     /// Tells the runtime an operator changed a version's status: subscribers
     /// hear of it and the reconciler picks it up now.
     pub fn acted(&self, key: VersionKey) {
-        self.inner.notify(key);
+        self.inner.changed(key);
     }
 
     /// After a publish or unpublish: points the runtime's Ingress at its
@@ -200,7 +218,7 @@ impl Runtime {
         match result {
             Ok(()) => {
                 lock(&inner.routed).insert(key.runtime.clone());
-                inner.notify(key);
+                inner.changed(key);
             }
             Err(error) => {
                 tracing::warn!(%error, version = %key, "routing failed");
@@ -297,10 +315,21 @@ fn is_forbidden(error: &RuntimeError) -> bool {
 }
 
 impl Inner {
+    /// Tells this replica's subscribers and reconciler.
     fn notify(&self, key: VersionKey) {
         // No subscriber is fine: nobody is watching that version.
         let _ = self.changes.send(key);
         self.wake.notify_one();
+    }
+
+    /// A status change in the database: this replica hears of it now, the
+    /// others through an announcement.
+    fn changed(&self, key: VersionKey) {
+        let db = self.db.clone();
+        let replica = self.replica.clone();
+        let announced = key.clone();
+        tokio::spawn(async move { replicas::announce(&db, &replica, &announced).await });
+        self.notify(key);
     }
 
     fn live_of(&self, record: VersionRecord) -> VersionLive {
@@ -330,7 +359,7 @@ impl Inner {
         {
             Ok(Some(transition)) => {
                 tracing::info!(version = %key, from = %transition.from, to = %transition.to, ?message, "system transition");
-                self.notify(key.clone());
+                self.changed(key.clone());
             }
             Ok(None) => {}
             Err(error) => {
@@ -625,6 +654,27 @@ impl Inner {
         }
     }
 
+    /// Another replica leads: this one drives nothing, follows no logs and
+    /// leaves Ingresses alone, but keeps watching pods so its pages and
+    /// streams show live nodes.
+    async fn follow_the_leader(
+        self: &Arc<Self>,
+        drives: &mut HashMap<VersionKey, (String, JoinHandle<()>)>,
+    ) -> Result<(), RuntimeError> {
+        for (_, (_, task)) in drives.drain() {
+            task.abort();
+        }
+        for (_, task) in lock(&self.followers).drain() {
+            task.abort();
+        }
+        // Whoever leads next brings the Ingresses in line again.
+        lock(&self.routed).clear();
+        for runtime in versions::runtimes(&self.db).await? {
+            self.ensure_watcher(&runtime.name);
+        }
+        Ok(())
+    }
+
     async fn reconcile_once(
         self: &Arc<Self>,
         drives: &mut HashMap<VersionKey, (String, JoinHandle<()>)>,
@@ -703,8 +753,14 @@ pub async fn changed_within(
 
 async fn reconcile_loop(inner: Arc<Inner>) {
     let mut drives = HashMap::new();
+    let mut leadership = replicas::Leadership::new(inner.db.clone());
     loop {
-        if let Err(error) = inner.reconcile_once(&mut drives).await {
+        let result = if leadership.check().await {
+            inner.reconcile_once(&mut drives).await
+        } else {
+            inner.follow_the_leader(&mut drives).await
+        };
+        if let Err(error) = result {
             tracing::warn!(%error, "reconcile pass failed; retrying");
         }
         tokio::select! {

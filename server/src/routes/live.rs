@@ -20,8 +20,7 @@ use tokio::sync::broadcast;
 use super::{permitted, refuse};
 use crate::startup::AppState;
 
-/// Status changes made elsewhere (another replica, the command line) are
-/// not broadcast here; re-read this often so they still arrive.
+/// Without a cluster nothing announces changes: re-read this often.
 const REFRESH: Duration = Duration::from_secs(5);
 
 pub async fn version_events(
@@ -36,7 +35,10 @@ pub async fn version_events(
     }
     let services = state.services.clone();
     // Subscribe before the first read: no change can fall between them.
-    let changes = services.runtime.as_ref().map(|rt| rt.subscribe());
+    let changes = services
+        .runtime
+        .as_ref()
+        .map(|rt| (rt.subscribe(), rt.settings().stream_refresh));
     let first = match services.live(&runtime, &version).await {
         Ok(live) => live,
         Err(VersionError::UnknownVersion { .. }) => {
@@ -69,7 +71,7 @@ fn event(live: &VersionLive) -> Result<Event, Infallible> {
 struct Updates {
     services: Services,
     key: VersionKey,
-    changes: Option<broadcast::Receiver<VersionKey>>,
+    changes: Option<(broadcast::Receiver<VersionKey>, Duration)>,
     last: Option<VersionLive>,
     pending_first: Option<VersionLive>,
 }
@@ -79,7 +81,7 @@ fn updates(
     services: Services,
     key: VersionKey,
     first: VersionLive,
-    changes: Option<broadcast::Receiver<VersionKey>>,
+    changes: Option<(broadcast::Receiver<VersionKey>, Duration)>,
 ) -> impl Stream<Item = Result<Event, Infallible>> {
     let state = Updates {
         services,
@@ -118,9 +120,12 @@ fn updates(
     })
 }
 
-async fn wait_for_change(changes: &mut Option<broadcast::Receiver<VersionKey>>, key: &VersionKey) {
+async fn wait_for_change(
+    changes: &mut Option<(broadcast::Receiver<VersionKey>, Duration)>,
+    key: &VersionKey,
+) {
     match changes {
-        Some(changes) => backend::runtime::changed_within(changes, key, REFRESH).await,
+        Some((changes, refresh)) => backend::runtime::changed_within(changes, key, *refresh).await,
         None => tokio::time::sleep(REFRESH).await,
     }
 }

@@ -2,6 +2,7 @@
 //! helpers to sign in and call server functions as a browser would.
 #![allow(dead_code)] // each test file uses its own subset
 
+pub mod binary;
 pub mod wire;
 
 use axum::{

@@ -1,0 +1,77 @@
+//! The console binary as a child process: for tests that kill it (SIGKILL)
+//! or run several at once on one database.
+#![allow(dead_code)] // each user takes its own subset
+
+use std::{
+    ffi::OsString,
+    io::{BufRead, BufReader},
+    path::Path,
+    process::{Child, Command, Stdio},
+    sync::mpsc,
+    time::Duration,
+};
+
+const STARTUP: Duration = Duration::from_secs(60);
+
+pub struct Server {
+    child: Child,
+    pub base: String,
+}
+
+impl Server {
+    /// Starts `server --demo` on a free port against `database_url` and the
+    /// cluster in `kubeconfig`, with `extra` arguments; waits until it
+    /// listens. Its standard input is a pipe: the server stops when the
+    /// test process goes, even if the test never gets to kill it.
+    pub fn start(database_url: &str, kubeconfig: &Path, site: &Path, extra: &[&str]) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_server"))
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("KUBECONFIG", kubeconfig)
+            .env("CONSOLE_SHUTDOWN_ON_STDIN_EOF", "true")
+            .args([
+                "--demo",
+                "--cluster",
+                "kubeconfig",
+                "--listen",
+                "127.0.0.1:0",
+            ])
+            .args(["--log", "warn", "--failure-grace-seconds", "1"])
+            .args(extra)
+            .arg("--database-url")
+            .arg(database_url)
+            .arg("--site-root")
+            .arg(OsString::from(site))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("server binary starts");
+        let stdout = child.stdout.take().expect("stdout piped");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(base) = line.strip_prefix("listening on ") {
+                    let _ = tx.send(base.to_owned());
+                }
+            }
+        });
+        let base = rx
+            .recv_timeout(STARTUP)
+            .expect("server printed its address");
+        Self { child, base }
+    }
+
+    /// SIGKILL: no shutdown path runs.
+    pub fn kill(mut self) {
+        self.child.kill().expect("killed");
+        self.child.wait().expect("reaped");
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,257 @@
+//! Two console processes on one PostgreSQL database and one cluster, as a
+//! Deployment with two replicas runs them: a session signed in through one
+//! works on the other; actions go through either; a status change reaches
+//! event streams open on both; one replica at a time drives transitions, and
+//! when it is killed (SIGKILL) mid-start the other takes over and finishes.
+//!
+//! Needs PostgreSQL: `make test` provides one (scripts/with-postgres.sh) in
+//! TEST_POSTGRES_URL.
+
+use std::time::Duration;
+
+use backend::{Database, versions};
+use lifecycle::{Status, VersionLive};
+use sqlx::PgPool;
+
+mod common;
+use common::{binary::Server, wire};
+
+const DEADLINE: Duration = Duration::from_secs(60);
+/// The leader lock's first key (backend/src/runtime/replicas.rs).
+const LEADER_LOCK: i32 = 0x5243_4f4e;
+
+/// A fresh schema on the test server; the URL that puts a console in it.
+async fn fresh_schema(url: &str) -> (String, String) {
+    let schema = format!(
+        "replicas_{}_{}",
+        std::process::id(),
+        chrono::Utc::now().timestamp_subsec_nanos()
+    );
+    let admin = PgPool::connect(url).await.expect("postgres reachable");
+    sqlx::query(&format!("CREATE SCHEMA {schema}"))
+        .execute(&admin)
+        .await
+        .expect("schema created");
+    let sep = if url.contains('?') { '&' } else { '?' };
+    let console_url = format!("{url}{sep}options=-c%20search_path%3D{schema}");
+    (schema, console_url)
+}
+
+/// Whether some session holds this schema's leader lock.
+async fn leader_elected(admin: &PgPool, schema: &str) -> bool {
+    sqlx::query_scalar::<_, i64>(
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted \
+         AND classid = $1::int8::oid AND objid::int8 = (hashtext($2)::int8 & 4294967295)",
+    )
+    .bind(LEADER_LOCK)
+    .bind(schema)
+    .fetch_one(admin)
+    .await
+    .expect("pg_locks readable")
+        == 1
+}
+
+async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let poll = async {
+        while !check().await {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    tokio::time::timeout(DEADLINE, poll)
+        .await
+        .unwrap_or_else(|_| panic!("not within {DEADLINE:?}: {what}"));
+}
+
+/// A version's event stream on one replica.
+struct Stream {
+    response: reqwest::Response,
+    buffer: String,
+    replica: &'static str,
+}
+
+impl Stream {
+    async fn open(
+        http: &reqwest::Client,
+        base: &str,
+        cookie: &str,
+        version: &str,
+        replica: &'static str,
+    ) -> Self {
+        let response = http
+            .get(format!("{base}/api/live/runtimes/demo/versions/{version}"))
+            .header("cookie", cookie)
+            .send()
+            .await
+            .expect("stream opens");
+        assert!(
+            response.status().is_success(),
+            "{replica}: {}",
+            response.status()
+        );
+        Self {
+            response,
+            buffer: String::new(),
+            replica,
+        }
+    }
+
+    async fn until(&mut self, wanted: Status) -> VersionLive {
+        let read = async {
+            loop {
+                while let Some(live) = wire::next_version_event(&mut self.buffer) {
+                    if live.status == wanted {
+                        return live;
+                    }
+                }
+                let chunk = self
+                    .response
+                    .chunk()
+                    .await
+                    .expect("stream reads")
+                    .expect("stream still open");
+                self.buffer.push_str(&String::from_utf8_lossy(&chunk));
+            }
+        };
+        tokio::time::timeout(DEADLINE, read)
+            .await
+            .unwrap_or_else(|_| panic!("{}'s stream never showed {wanted}", self.replica))
+    }
+}
+
+async fn act(
+    http: &reqwest::Client,
+    base: &str,
+    cookie: &str,
+    version: &str,
+    action: &str,
+    expected: &str,
+) {
+    let response = http
+        .post(format!("{base}/api/version_action"))
+        .header("accept", "application/json")
+        .header("cookie", cookie)
+        .form(&[
+            ("runtime", "demo"),
+            ("version", version),
+            ("action", action),
+            ("expected", expected),
+            ("reason", "replica test"),
+        ])
+        .send()
+        .await
+        .expect("action answers");
+    let status = response.status();
+    let body = response.text().await.unwrap_or_default();
+    assert!(status.is_success(), "{action} {version}: {status} {body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_share_sessions_streams_and_the_work_and_survive_losing_the_leader() {
+    let Ok(url) = std::env::var("TEST_POSTGRES_URL") else {
+        eprintln!("skipped: replicas need PostgreSQL (TEST_POSTGRES_URL; `make test` sets it)");
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let emulator = kube_emulator::start(
+        "127.0.0.1:0".parse().expect("addr"),
+        kube_emulator::Config {
+            ready_after: Duration::from_millis(1500),
+            ..kube_emulator::Config::default()
+        },
+    )
+    .await
+    .expect("emulator");
+    let kubeconfig = dir.path().join("kubeconfig");
+    kube_emulator::write_kubeconfig(&kubeconfig, &emulator.url()).expect("kubeconfig");
+    let (schema, console_url) = fresh_schema(&url).await;
+    let admin = PgPool::connect(&url).await.expect("postgres");
+    // Streams re-read only hourly: a change can reach the other replica's
+    // streams only through the announcement, which is what is under test.
+    let extra = ["--stream-refresh-seconds", "3600"];
+
+    // A first, and leading, before B starts: then A is the one to kill.
+    let a = Server::start(&console_url, &kubeconfig, dir.path(), &extra);
+    eventually("replica A takes the leader lock", || {
+        leader_elected(&admin, &schema)
+    })
+    .await;
+    let b = Server::start(&console_url, &kubeconfig, dir.path(), &extra);
+    let http = reqwest::Client::new();
+
+    // One sign-in serves both: sessions live in the shared database.
+    let cookie = wire::sign_in(&http, &a.base, "manager@example.com", "demo-password").await;
+    let mut v1_on_a = Stream::open(&http, &a.base, &cookie, "v1", "A").await;
+    let mut v1_on_b = Stream::open(&http, &b.base, &cookie, "v1", "B").await;
+    v1_on_a.until(Status::Stopped).await;
+    v1_on_b.until(Status::Stopped).await;
+
+    // Started through B, which does not lead: A drives it, and both
+    // replicas' streams follow every step.
+    act(&http, &b.base, &cookie, "v1", "start", "stopped").await;
+    v1_on_a.until(Status::Starting).await;
+    v1_on_b.until(Status::Starting).await;
+    let started = v1_on_b.until(Status::Started).await;
+    assert!(
+        started.nodes.iter().all(|n| n.ready == n.desired),
+        "{started:?}"
+    );
+    v1_on_a.until(Status::Started).await;
+
+    // Published through A: B's stream hears of it.
+    act(&http, &a.base, &cookie, "v1", "publish", "started").await;
+    v1_on_b.until(Status::Published).await;
+    v1_on_a.until(Status::Published).await;
+
+    // v2 started through A, and A killed while its pods are still coming
+    // up: B takes the lock and finishes the start.
+    let mut v2_on_b = Stream::open(&http, &b.base, &cookie, "v2", "B").await;
+    act(&http, &a.base, &cookie, "v2", "start", "stopped").await;
+    v2_on_b.until(Status::Starting).await;
+    a.kill();
+    let db = Database::connect(&console_url).await.expect("database");
+    assert_eq!(
+        versions::get(&db, "demo", "v2").await.expect("v2").status,
+        Status::Starting,
+        "killed mid-start"
+    );
+    v2_on_b.until(Status::Started).await;
+    assert!(leader_elected(&admin, &schema).await, "B leads now");
+
+    // And B alone carries on: stop v2 through it.
+    act(&http, &b.base, &cookie, "v2", "stop", "started").await;
+    v2_on_b.until(Status::Stopped).await;
+
+    // Nothing lost or doubled: the chain verifies, and each transition of
+    // v2 was recorded once.
+    let verification = backend::audit::verify(&db).await.expect("verify runs");
+    assert!(
+        matches!(verification, backend::audit::Verification::Intact { .. }),
+        "{verification:?}"
+    );
+    let entries = backend::audit::query(
+        &db,
+        &backend::audit::Filter {
+            version: Some("v2".into()),
+            ..backend::audit::Filter::default()
+        },
+        None,
+        100,
+    )
+    .await
+    .expect("audit");
+    let after: Vec<_> = entries
+        .entries
+        .iter()
+        .filter_map(|e| e.status_after.clone())
+        .collect();
+    assert_eq!(
+        after,
+        ["stopped", "stopping", "started", "starting", "stopped"],
+        "newest first, back to the registration"
+    );
+    drop(b);
+}
