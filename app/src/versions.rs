@@ -186,7 +186,7 @@ pub async fn version_action(
     use http::StatusCode;
     use lifecycle::{Permission, Reason};
 
-    let (services, user) = require(
+    let allowed = require(
         Permission::Operate,
         Some(Attempt {
             action: action.into(),
@@ -194,8 +194,16 @@ pub async fn version_action(
             version: Some(version.clone()),
         }),
     )
-    .await?;
+    .await;
+    let (services, user) = match allowed {
+        Ok(allowed) => allowed,
+        Err(error) => {
+            backend::metrics::action(action.as_str(), "denied");
+            return Err(error);
+        }
+    };
     let reason = Reason::parse(&reason).map_err(|error| {
+        backend::metrics::action(action.as_str(), "invalid");
         set_status(StatusCode::UNPROCESSABLE_ENTITY);
         ConsoleError::Invalid(format!("Reason: {error}."))
     })?;

@@ -54,6 +54,7 @@ pub mod demo;
 pub mod error;
 pub mod health;
 pub mod manifest_file;
+pub mod metrics;
 pub mod password;
 pub mod runtime;
 pub mod users;

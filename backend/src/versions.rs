@@ -276,6 +276,27 @@ pub async fn apply_action(
     expected: Status,
     reason: &Reason,
 ) -> Result<Applied> {
+    let applied = apply_action_once(db, actor, runtime, version, action, expected, reason).await;
+    let outcome = match &applied {
+        Ok(_) => "accepted",
+        Err(VersionError::Conflict { .. }) => "conflict",
+        Err(VersionError::Refused(_)) => "refused",
+        Err(VersionError::UnknownVersion { .. }) => "unknown_version",
+        Err(_) => "error",
+    };
+    crate::metrics::action(action.as_str(), outcome);
+    applied
+}
+
+async fn apply_action_once(
+    db: &Database,
+    actor: &Actor,
+    runtime: &str,
+    version: &str,
+    action: Action,
+    expected: Status,
+    reason: &Reason,
+) -> Result<Applied> {
     let by = actor_name(actor).to_owned();
     let set_status = "UPDATE versions SET status = $1, status_changed_at = $2, status_actor = $3, \
                       status_action = $4, error_message = NULL \

@@ -202,6 +202,11 @@ pub struct ServeArgs {
     #[arg(long, env = "CONSOLE_LISTEN", default_value = DEFAULT_LISTEN)]
     pub listen: SocketAddr,
 
+    /// Serve Prometheus `/metrics` on this address (a port of its own, for
+    /// scrapers inside the cluster); not served when unset.
+    #[arg(long, env = "CONSOLE_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+
     /// `sqlite:...` (embedded) or `postgres://...`. Falls back to
     /// `DATABASE_URL`, then to an SQLite file under `data/`.
     #[arg(long, env = "CONSOLE_DATABASE_URL")]
@@ -339,6 +344,7 @@ impl ServeArgs {
         })?;
         Ok(Config {
             listen: self.listen,
+            metrics_listen: self.metrics_listen,
             database_url,
             cluster: self.cluster,
             log_filter: self.log_filter,

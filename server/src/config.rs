@@ -17,6 +17,8 @@ pub enum LogFormat {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub listen: SocketAddr,
+    /// Where `/metrics` is served; `None` serves it nowhere.
+    pub metrics_listen: Option<SocketAddr>,
     pub database_url: String,
     pub cluster: ClusterMode,
     /// A `tracing` filter: a level (`info`) or directives (`server=debug,info`).

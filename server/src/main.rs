@@ -53,7 +53,10 @@ async fn serve(args: ServeArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    // The one line scripts and tests wait for; the port may have been 0.
+    if let Some(addr) = app.metrics_addr() {
+        println!("metrics on http://{addr}/metrics");
+    }
+    // The one line scripts and tests wait for (last); the port may have been 0.
     println!("listening on http://{}", app.local_addr());
 
     let shutdown = server::shutdown::signal(config.shutdown_on_stdin_eof);

@@ -22,7 +22,7 @@ use tower_sessions::{ExpiredDeletion, Expiry, SessionManagerLayer, cookie::SameS
 
 use crate::{
     config::Config,
-    routes::{audit_export, health, live},
+    routes::{audit_export, health, live, metrics},
     security::{self, SessionPolicy},
 };
 
@@ -189,12 +189,15 @@ pub fn router(state: AppState) -> Router {
         // predicate leaves event streams (and tiny bodies) uncompressed.
         // A quick level: these are compressed on every request.
         .layer(CompressionLayer::new().quality(CompressionLevel::Precise(4)))
+        .layer(middleware::from_fn(metrics::measure))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
 
 pub struct Application {
     listener: TcpListener,
+    /// `/metrics`, when configured.
+    metrics_listener: Option<TcpListener>,
     router: Router,
     services: Services,
     /// The embedded cluster, when the console runs on one; it stops with
@@ -265,6 +268,14 @@ impl Application {
             addr: config.listen,
             source,
         })?;
+        let metrics_listener = match config.metrics_listen {
+            Some(addr) => Some(
+                TcpListener::bind(addr)
+                    .await
+                    .map_err(|source| StartupError::Bind { addr, source })?,
+            ),
+            None => None,
+        };
 
         if let Some(password) = &config.demo_password {
             let seeded = backend::demo::seed(&db, password).await.map_err(|source| {
@@ -297,6 +308,7 @@ impl Application {
         tokio::spawn(delete_expired_sessions(state.auth.sessions.clone()));
         Ok(Self {
             listener,
+            metrics_listener,
             router: router(state),
             services,
             _emulator: emulator,
@@ -309,6 +321,13 @@ impl Application {
         self.listener
             .local_addr()
             .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)))
+    }
+
+    /// Where `/metrics` is served, when it is.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
     }
 
     /// Serves until `shutdown` resolves, lets in-flight requests finish, then
@@ -325,6 +344,14 @@ impl Application {
                 tracing::debug!(%error, "could not set TCP_NODELAY");
             }
         });
+        let metrics = self.metrics_listener.map(|listener| {
+            let app = metrics::router(self.services.db.clone());
+            tokio::spawn(async move {
+                if let Err(error) = axum::serve(listener, app).await {
+                    tracing::error!(%error, "the metrics listener stopped");
+                }
+            })
+        });
         let result = axum::serve(
             listener,
             self.router
@@ -332,6 +359,9 @@ impl Application {
         )
         .with_graceful_shutdown(shutdown)
         .await;
+        if let Some(metrics) = metrics {
+            metrics.abort();
+        }
         self.services.db.close().await;
         tracing::info!("shutdown complete");
         result

@@ -51,6 +51,15 @@ async fn leader_elected(admin: &PgPool, schema: &str) -> bool {
         == 1
 }
 
+/// `console_leader` from a replica's /metrics.
+async fn leader_metric(http: &reqwest::Client, server: &Server) -> Option<f64> {
+    let url = server.metrics.as_ref().expect("metrics served");
+    let text = http.get(url).send().await.ok()?.text().await.ok()?;
+    text.lines()
+        .find_map(|l| l.strip_prefix("console_leader "))
+        .and_then(|v| v.parse().ok())
+}
+
 async fn eventually<F, Fut>(what: &str, mut check: F)
 where
     F: FnMut() -> Fut,
@@ -171,7 +180,12 @@ async fn two_replicas_share_sessions_streams_and_the_work_and_survive_losing_the
     let admin = PgPool::connect(&url).await.expect("postgres");
     // Streams re-read only hourly: a change can reach the other replica's
     // streams only through the announcement, which is what is under test.
-    let extra = ["--stream-refresh-seconds", "3600"];
+    let extra = [
+        "--stream-refresh-seconds",
+        "3600",
+        "--metrics-listen",
+        "127.0.0.1:0",
+    ];
 
     // A first, and leading, before B starts: then A is the one to kill.
     let a = Server::start(&console_url, &kubeconfig, dir.path(), &extra);
@@ -181,6 +195,11 @@ async fn two_replicas_share_sessions_streams_and_the_work_and_survive_losing_the
     .await;
     let b = Server::start(&console_url, &kubeconfig, dir.path(), &extra);
     let http = reqwest::Client::new();
+    // Each replica says on its own /metrics whether it leads.
+    eventually("A reports leading and B following", || async {
+        leader_metric(&http, &a).await == Some(1.0) && leader_metric(&http, &b).await == Some(0.0)
+    })
+    .await;
 
     // One sign-in serves both: sessions live in the shared database.
     let cookie = wire::sign_in(&http, &a.base, "manager@example.com", "demo-password").await;
@@ -220,6 +239,7 @@ async fn two_replicas_share_sessions_streams_and_the_work_and_survive_losing_the
     );
     v2_on_b.until(Status::Started).await;
     assert!(leader_elected(&admin, &schema).await, "B leads now");
+    assert_eq!(leader_metric(&http, &b).await, Some(1.0));
 
     // And B alone carries on: stop v2 through it.
     act(&http, &b.base, &cookie, "v2", "stop", "started").await;

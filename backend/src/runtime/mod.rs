@@ -345,9 +345,25 @@ impl Inner {
         }
     }
 
-    /// Applies a system transition and tells subscribers. A database failure
-    /// is logged; the reconciler retries the drive on its next scan.
-    async fn system(&self, key: &VersionKey, event: SystemEvent, message: Option<String>) {
+    /// Ends a drive of `record` (read when its start or stop began) with
+    /// `event`, and measures how long the transition took.
+    async fn finish(&self, record: &VersionRecord, event: SystemEvent, message: Option<String>) {
+        let took = since_status_change(record);
+        let key = VersionKey::new(&record.runtime, &record.name);
+        if let Some(to) = self.system(&key, event, message).await {
+            crate::metrics::transition_ended(event, to, took);
+        }
+    }
+
+    /// Applies a system transition and tells subscribers; answers the new
+    /// status when it applied. A database failure is logged; the reconciler
+    /// retries the drive on its next scan.
+    async fn system(
+        &self,
+        key: &VersionKey,
+        event: SystemEvent,
+        message: Option<String>,
+    ) -> Option<Status> {
         match versions::apply_system_event(
             &self.db,
             &key.runtime,
@@ -360,10 +376,12 @@ impl Inner {
             Ok(Some(transition)) => {
                 tracing::info!(version = %key, from = %transition.from, to = %transition.to, ?message, "system transition");
                 self.changed(key.clone());
+                Some(transition.to)
             }
-            Ok(None) => {}
+            Ok(None) => None,
             Err(error) => {
-                tracing::error!(%error, version = %key, ?event, "system transition not recorded")
+                tracing::error!(%error, version = %key, ?event, "system transition not recorded");
+                None
             }
         }
     }
@@ -755,7 +773,9 @@ async fn reconcile_loop(inner: Arc<Inner>) {
     let mut drives = HashMap::new();
     let mut leadership = replicas::Leadership::new(inner.db.clone());
     loop {
-        let result = if leadership.check().await {
+        let leading = leadership.check().await;
+        crate::metrics::set_leader(leading);
+        let result = if leading {
             inner.reconcile_once(&mut drives).await
         } else {
             inner.follow_the_leader(&mut drives).await
@@ -781,7 +801,7 @@ async fn drive_start(inner: Arc<Inner>, record: VersionRecord) {
         Ok(Err(error)) => {
             let message = format!("Could not create the version's resources: {error}");
             return inner
-                .system(&key, SystemEvent::StartFailed, Some(message))
+                .finish(&record, SystemEvent::StartFailed, Some(message))
                 .await;
         }
         Err(_) => {
@@ -790,7 +810,7 @@ async fn drive_start(inner: Arc<Inner>, record: VersionRecord) {
                 budget.as_secs()
             );
             return inner
-                .system(&key, SystemEvent::StartFailed, Some(message))
+                .finish(&record, SystemEvent::StartFailed, Some(message))
                 .await;
         }
     }
@@ -800,7 +820,7 @@ async fn drive_start(inner: Arc<Inner>, record: VersionRecord) {
             .nodes(&record.runtime, &record.manifest, Status::Starting)
         {
             if nodes.iter().all(|n| n.status == NodeStatus::Ready) {
-                return inner.system(&key, SystemEvent::AllReady, None).await;
+                return inner.finish(&record, SystemEvent::AllReady, None).await;
             }
             let grace = inner.settings.failure_grace;
             if let Some(failure) = inner
@@ -816,7 +836,7 @@ async fn drive_start(inner: Arc<Inner>, record: VersionRecord) {
                     None => format!("Node {}: {}", failure.node, failure.reason),
                 };
                 return inner
-                    .system(&key, SystemEvent::StartFailed, Some(message))
+                    .finish(&record, SystemEvent::StartFailed, Some(message))
                     .await;
             }
             if Instant::now() >= deadline {
@@ -831,7 +851,7 @@ async fn drive_start(inner: Arc<Inner>, record: VersionRecord) {
                     waiting.join(", ")
                 );
                 return inner
-                    .system(&key, SystemEvent::StartFailed, Some(message))
+                    .finish(&record, SystemEvent::StartFailed, Some(message))
                     .await;
             }
         } else if Instant::now() >= deadline {
@@ -840,7 +860,7 @@ async fn drive_start(inner: Arc<Inner>, record: VersionRecord) {
                 budget.as_secs()
             );
             return inner
-                .system(&key, SystemEvent::StartFailed, Some(message))
+                .finish(&record, SystemEvent::StartFailed, Some(message))
                 .await;
         }
         changed_within(&mut changes, &key, TICK).await;
@@ -866,7 +886,7 @@ async fn drive_stop(inner: Arc<Inner>, record: VersionRecord) {
         if inner.pods.is_synced(&record.runtime) {
             match inner.remaining(&record).await {
                 Ok(left) if left.is_empty() => {
-                    return inner.system(&key, SystemEvent::AllGone, None).await;
+                    return inner.finish(&record, SystemEvent::AllGone, None).await;
                 }
                 Ok(left) => last_problem = format!("still present: {left}"),
                 Err(error) => last_problem = error.to_string(),
@@ -878,7 +898,7 @@ async fn drive_stop(inner: Arc<Inner>, record: VersionRecord) {
                 budget.as_secs()
             );
             return inner
-                .system(&key, SystemEvent::StopFailed, Some(message))
+                .finish(&record, SystemEvent::StopFailed, Some(message))
                 .await;
         }
         changed_within(&mut changes, &key, TICK).await;

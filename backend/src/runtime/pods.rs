@@ -321,6 +321,7 @@ pub async fn watch_namespace(
             }
             Err(error) => {
                 tracing::warn!(%error, %namespace, "pod watch failed; retrying with backoff");
+                crate::metrics::watch_restarted();
             }
         }
     }

@@ -12,6 +12,7 @@ use lifecycle::Permission;
 pub mod audit_export;
 pub mod health;
 pub mod live;
+pub mod metrics;
 
 fn refuse(code: StatusCode, message: &str) -> Response {
     (code, Json(serde_json::json!({ "error": message }))).into_response()

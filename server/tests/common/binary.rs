@@ -16,6 +16,8 @@ const STARTUP: Duration = Duration::from_secs(60);
 pub struct Server {
     child: Child,
     pub base: String,
+    /// `/metrics`, when `--metrics-listen` was among the arguments.
+    pub metrics: Option<String>,
 }
 
 impl Server {
@@ -50,16 +52,24 @@ impl Server {
         let stdout = child.stdout.take().expect("stdout piped");
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
+            let mut metrics = None;
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(url) = line.strip_prefix("metrics on ") {
+                    metrics = Some(url.to_owned());
+                }
                 if let Some(base) = line.strip_prefix("listening on ") {
-                    let _ = tx.send(base.to_owned());
+                    let _ = tx.send((base.to_owned(), metrics.take()));
                 }
             }
         });
-        let base = rx
+        let (base, metrics) = rx
             .recv_timeout(STARTUP)
             .expect("server printed its address");
-        Self { child, base }
+        Self {
+            child,
+            base,
+            metrics,
+        }
     }
 
     /// SIGKILL: no shutdown path runs.
