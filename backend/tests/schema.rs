@@ -209,3 +209,72 @@ fn the_console_pod_runs_locked_down_with_probes_and_a_secret_database_url() {
         "several replicas"
     );
 }
+
+fn hadolint() -> PathBuf {
+    if let Some(path) = std::env::var_os("HADOLINT") {
+        return path.into();
+    }
+    let bundled = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.tools/venv/bin/hadolint");
+    assert!(
+        bundled.exists(),
+        "hadolint is missing: run `scripts/tools.sh test` (part of `make test`) or set HADOLINT"
+    );
+    bundled
+}
+
+fn lint(containerfile: &std::path::Path) -> (bool, String) {
+    let output = Command::new(hadolint())
+        .arg("--no-color")
+        .arg(containerfile)
+        .output()
+        .expect("hadolint runs");
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), said)
+}
+
+#[test]
+fn the_containerfile_passes_hadolint_and_matches_the_deployment() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../Containerfile");
+    let (clean, said) = lint(&path);
+    assert!(clean, "hadolint findings:\n{said}");
+
+    // The image and the pod agree on the user and the ports.
+    let text = std::fs::read_to_string(&path).expect("Containerfile");
+    let deployment = read_yaml(&deploy_dir().join("base/deployment.yaml"));
+    let pod = &deployment["spec"]["template"]["spec"];
+    let uid = pod["securityContext"]["runAsUser"]
+        .as_u64()
+        .expect("runAsUser");
+    assert!(
+        text.contains(&format!("\nUSER {uid}:{uid}\n")),
+        "USER {uid}"
+    );
+    for port in pod["containers"][0]["ports"].as_array().expect("ports") {
+        let number = port["containerPort"].as_u64().expect("port");
+        assert!(
+            text.lines().any(|l| l.starts_with("EXPOSE")
+                && l.split_whitespace().any(|p| p == number.to_string())),
+            "EXPOSE {number}"
+        );
+    }
+}
+
+#[test]
+fn hadolint_finds_what_a_careless_containerfile_gets_wrong() {
+    // Proves the lint above can fail: an unpinned base image, root, and an
+    // apt install that keeps its lists.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("Containerfile");
+    std::fs::write(
+        &path,
+        "FROM debian:latest\nRUN apt-get update && apt-get install -y curl\nCMD curl\n",
+    )
+    .expect("write");
+    let (clean, said) = lint(&path);
+    assert!(!clean, "{said}");
+    assert!(said.contains("DL3007"), "flags the `latest` tag: {said}");
+}
