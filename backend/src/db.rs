@@ -54,6 +54,29 @@ impl Backend {
     }
 }
 
+/// Whether a connection going back to the pool is clean: neither SQLite nor
+/// sqlx's own count thinks a transaction is open. A task cancelled at the
+/// wrong moment (a request whose client went away, a drive aborted as its
+/// version moved on) can otherwise return a connection whose `BEGIN` ran but
+/// whose transaction object was never made: it keeps the write lock, and
+/// sqlx refuses every later `begin_with` on it. A dirty one is closed (which
+/// rolls back) instead of being reused.
+async fn outside_any_transaction(conn: &mut sqlx::SqliteConnection) -> Result<bool, sqlx::Error> {
+    use sqlx::Connection;
+    // Fails at once if sqlx counts an open transaction, and in SQLite if one
+    // is open; otherwise it opens nothing (deferred: no lock taken).
+    match conn.begin_with("BEGIN DEFERRED").await {
+        Ok(probe) => {
+            probe.rollback().await?;
+            Ok(true)
+        }
+        Err(error) => {
+            tracing::warn!(%error, "a connection came back inside a transaction; closing it");
+            Ok(false)
+        }
+    }
+}
+
 impl Database {
     /// Opens a pool and proves it works with one round trip. A SQLite file
     /// (and its directory) is created when missing; WAL and foreign keys are on.
@@ -79,6 +102,7 @@ impl Database {
                     .busy_timeout(Duration::from_secs(5));
                 let pool = SqlitePoolOptions::new()
                     .acquire_timeout(ACQUIRE_TIMEOUT)
+                    .after_release(|conn, _| Box::pin(outside_any_transaction(conn)))
                     .connect_lazy_with(options);
                 Ok(Self::Sqlite(pool))
             }

@@ -3,6 +3,8 @@
 //! Runs on SQLite always, and on PostgreSQL too when `TEST_POSTGRES_URL`
 //! names a database it may create schemas in.
 
+use std::time::Duration;
+
 use backend::audit::{self, Actor, Filter, GENESIS_HASH, NewEntry, Verification};
 use lifecycle::{AuditAction, Outcome, Status};
 
@@ -422,6 +424,42 @@ async fn a_time_window_selects_exactly_its_entries_across_pages() {
         assert!(
             all.windows(2).all(|w| w[0].at >= w[1].at),
             "{name}: times follow ids"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_cancelled_at_any_point_leave_every_pooled_connection_usable() {
+    // A request whose client goes away, or a drive aborted because its
+    // version moved on, drops a write mid-flight. Whatever point that lands
+    // on, the pool must not keep a connection stuck inside a transaction
+    // (holding SQLite's write lock, refused by sqlx's next `begin_with`).
+    for (name, t) in databases().await {
+        for i in 0..2000u64 {
+            let db = t.db.clone();
+            let write = tokio::spawn(async move {
+                audit::append(&db, &start_of("cancelled", Outcome::Accepted)).await
+            });
+            // Cancel after 0 to ~1 ms: anywhere from before the BEGIN to
+            // after the COMMIT.
+            let at = std::time::Instant::now() + Duration::from_micros(i * 7919 % 1000);
+            while std::time::Instant::now() < at {
+                tokio::task::yield_now().await;
+            }
+            write.abort();
+            let _ = write.await;
+        }
+        // More writes in a row than the pool has connections: each one
+        // must find a clean connection.
+        for n in 0..40 {
+            audit::append(&t.db, &start_of("after", Outcome::Accepted))
+                .await
+                .unwrap_or_else(|e| panic!("{name}: write {n} after cancellations: {e}"));
+        }
+        let verification = audit::verify(&t.db).await.expect("verify");
+        assert!(
+            matches!(verification, Verification::Intact { .. }),
+            "{name}: {verification:?}"
         );
     }
 }
