@@ -173,3 +173,108 @@ async fn killed_mid_start_and_mid_stop_the_server_finishes_on_restart() {
         .collect();
     assert_eq!(system, ["stopped", "started"], "newest first");
 }
+
+/// Where `action` from `before` ends when nothing goes wrong.
+fn target_of(action: &str) -> Status {
+    match action {
+        "start" | "unpublish" => Status::Started,
+        "publish" => Status::Published,
+        _ => Status::Stopped,
+    }
+}
+
+/// The demo runtime's Ingress backend, if any.
+async fn routed_to(http: &reqwest::Client, emulator: &str) -> Option<String> {
+    let response = http
+        .get(format!(
+            "{emulator}/apis/networking.k8s.io/v1/namespaces/demo/ingresses/demo"
+        ))
+        .send()
+        .await
+        .expect("emulator answers");
+    if response.status() == reqwest::StatusCode::NOT_FOUND {
+        return None;
+    }
+    let ingress: Value = response.json().await.expect("ingress JSON");
+    ingress["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["name"]
+        .as_str()
+        .map(str::to_owned)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_at_random_points_of_start_publish_unpublish_and_stop_it_always_converges() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let emulator = kube_emulator::start(
+        "127.0.0.1:0".parse().expect("addr"),
+        kube_emulator::Config {
+            ready_after: Duration::from_millis(400),
+            ..kube_emulator::Config::default()
+        },
+    )
+    .await
+    .expect("emulator");
+    let url = emulator.url();
+    let kubeconfig = dir.path().join("kubeconfig");
+    kube_emulator::write_kubeconfig(&kubeconfig, &url).expect("kubeconfig");
+    let http = reqwest::Client::new();
+    let db_url = format!("sqlite://{}/console.db", dir.path().display());
+    // Some API latency widens the windows a kill can land in.
+    latency(&http, &url, 20).await;
+
+    // Seeded: a failure names its round, and reruns the same kill points.
+    let mut seed: u64 = 0x00c0_ffee;
+    let mut next_delay = move || {
+        seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+        Duration::from_millis((seed >> 33) % 900)
+    };
+    let mut server = start(dir.path(), &kubeconfig);
+    let db = Database::connect(&db_url).await.expect("database");
+    let mut kills = Vec::new();
+    for round in 0..2 {
+        for (action, from) in [
+            ("start", "stopped"),
+            ("publish", "started"),
+            ("unpublish", "published"),
+            ("stop", "started"),
+        ] {
+            let cookie = sign_in(&http, &server.base).await;
+            // Killing the server at a random moment after the action, not
+            // waiting for a state: the point is to land anywhere.
+            let delay = next_delay();
+            let acted = act(&http, &server.base, &cookie, action, from);
+            let killed_during = tokio::time::timeout(delay, acted).await.is_err();
+            if !killed_during {
+                tokio::time::sleep(delay).await;
+            }
+            server.kill();
+            kills.push(format!("round {round} {action} +{delay:?}"));
+            server = start(dir.path(), &kubeconfig);
+            let now = status(&db).await;
+            if killed_during && now.as_str() == from {
+                // Killed before the action was recorded: nothing happened,
+                // and the operator saw no success. Do it again, unharmed.
+                let cookie = sign_in(&http, &server.base).await;
+                act(&http, &server.base, &cookie, action, from).await;
+            }
+            settles(&db, target_of(action)).await;
+            let wanted =
+                (target_of(action) == Status::Published).then(|| "v1-entrypoint".to_owned());
+            let converged = async {
+                while routed_to(&http, &url).await != wanted {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            };
+            tokio::time::timeout(DEADLINE, converged)
+                .await
+                .unwrap_or_else(|_| panic!("{}: the Ingress never matched", kills.join(", ")));
+            let deployments = count(&http, &url, "/apis/apps/v1/namespaces/demo/deployments").await;
+            let expected = if action == "stop" { 0 } else { 3 };
+            assert_eq!(deployments, expected, "{}", kills.join(", "));
+        }
+    }
+    let verification = backend::audit::verify(&db).await.expect("verify");
+    assert!(
+        matches!(verification, backend::audit::Verification::Intact { .. }),
+        "{verification:?}"
+    );
+}
