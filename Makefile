@@ -35,12 +35,15 @@ test-e2e:
 	cd end2end && CONSOLE_SERVER_BIN=$(CURDIR)/target/debug/server \
 		LEPTOS_SITE_ROOT=$(CURDIR)/target/site npx playwright test
 
-## make bench: benchmarks (release build), each writing a report under bench/
+## make bench: benchmarks (release build), each writing a report under bench/,
+## then bench/REPORT.md with every figure and the command behind it
 bench: tools-run tools-test build-release
 	scripts/with-postgres.sh cargo bench -p backend --bench audit_log
 	cargo bench -p kube-emulator --bench throughput
 	cargo bench -p server --bench runtime
+	cargo bench -p server --bench load
 	$(MAKE) bench-ui
+	scripts/bench-report.sh
 
 ## The UI's budget (bundle, page time, interactive, event to green) in Chromium: bench/ui.md
 bench-ui:

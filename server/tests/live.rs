@@ -211,3 +211,90 @@ async fn actions_refuse_bad_input_and_stale_views_and_the_stream_refuses_strange
         second.body
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_open_stream_sees_every_status_change() {
+    // 300 streams on one version through a start and a stop: not one may
+    // miss or reorder a status.
+    const STREAMS: usize = 300;
+    let (app, _emulator) = app_on_emulator().await;
+    let cookie = app.sign_in("manager@example.com").await;
+    let expected = [
+        Status::Stopped,
+        Status::Starting,
+        Status::Started,
+        Status::Stopping,
+        Status::Stopped,
+    ];
+    let mut readers = Vec::new();
+    let mut first_events = Vec::new();
+    for _ in 0..STREAMS {
+        let response = app
+            .open(get("/api/live/runtimes/demo/versions/v1", Some(&cookie)))
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let (opened, ready) = tokio::sync::oneshot::channel();
+        first_events.push(ready);
+        readers.push(tokio::spawn(async move {
+            let mut body = response.into_body();
+            let mut buffer = String::new();
+            // The state on connect arrives before anything changes.
+            let mut seen = vec![until_event(&mut body, &mut buffer, |_| true).await.status];
+            let _ = opened.send(());
+            while seen.len() < expected.len() {
+                let Some(Ok(frame)) = body.frame().await else {
+                    break;
+                };
+                if let Ok(bytes) = frame.into_data() {
+                    buffer.push_str(&String::from_utf8_lossy(&bytes));
+                }
+                while let Some(live) = wire::next_version_event(&mut buffer) {
+                    if seen.last() != Some(&live.status) {
+                        seen.push(live.status);
+                    }
+                }
+            }
+            seen
+        }));
+    }
+    for ready in first_events {
+        ready.await.expect("stream opened");
+    }
+    for (action, from, settled) in [
+        ("start", "stopped", Status::Started),
+        ("stop", "started", Status::Stopped),
+    ] {
+        let answer = app
+            .send(call(
+                "/api/version_action",
+                &action_form(action, from),
+                Some(&cookie),
+            ))
+            .await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+        let settle = async {
+            while backend::versions::get(&app.db, "demo", "v1")
+                .await
+                .expect("v1")
+                .status
+                != settled
+            {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        };
+        tokio::time::timeout(DEADLINE, settle)
+            .await
+            .expect("settled");
+    }
+    for reader in readers {
+        let seen = tokio::time::timeout(DEADLINE, reader)
+            .await
+            .expect("the stream showed every status")
+            .expect("reader");
+        assert_eq!(seen, expected);
+    }
+}
+
+fn action_form(action_name: &str, from: &str) -> String {
+    action("v1", action_name, from, "fan-out test")
+}
