@@ -188,11 +188,27 @@ pub mod ssr {
             .map_err(|e| internal(format!("no auth session on the request: {e}")))
     }
 
+    /// The client's address: the TCP peer, or behind trusted proxies
+    /// (`--trusted-proxy-hops`) the one they recorded in `X-Forwarded-For`.
+    /// Throttling per address depends on it: behind an ingress the peer is
+    /// the ingress itself, shared by everyone.
     pub async fn client_ip() -> Option<IpAddr> {
-        leptos_axum::extract::<axum::extract::ConnectInfo<SocketAddr>>()
+        let peer = leptos_axum::extract::<axum::extract::ConnectInfo<SocketAddr>>()
             .await
             .ok()
-            .map(|info| info.0.ip())
+            .map(|info| info.0.ip());
+        let hops = auth_services().map_or(0, |a| a.trusted_proxy_hops);
+        if hops == 0 {
+            return peer;
+        }
+        let headers = leptos_axum::extract::<http::HeaderMap>().await.ok();
+        let forwarded = headers
+            .iter()
+            .flat_map(|h| h.get_all("x-forwarded-for"))
+            .filter_map(|v| v.to_str().ok())
+            .collect::<Vec<_>>()
+            .join(",");
+        backend::auth::forwarded_client(&forwarded, hops).or(peer)
     }
 
     /// The signed-in user, or 401.

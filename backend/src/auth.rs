@@ -1,12 +1,7 @@
 //! Signing in: password checks with throttling and auditing, the session
 //! user axum-login keeps, and the session store on either database.
 
-use std::{
-    collections::HashMap,
-    net::IpAddr,
-    sync::{Arc, Mutex},
-    time::{Duration, Instant},
-};
+use std::{net::IpAddr, sync::Arc, time::Duration};
 
 use async_trait::async_trait;
 use axum_login::{AuthUser, AuthnBackend, UserId};
@@ -133,23 +128,14 @@ pub enum SignInError {
 /// Failed sign-ins per account and per client address. After
 /// [`Throttle::FREE_FAILURES`] failures each further attempt waits twice as
 /// long as the last (1 s, 2 s, 4 s, ... up to 15 minutes); a success clears
-/// the account and the address. Kept in memory: a restart forgives.
+/// the account and the address. The strikes live in the database, so every
+/// replica counts the same failures.
 #[derive(Debug, Default)]
-pub struct Throttle {
-    strikes: Mutex<HashMap<String, Strikes>>,
-}
-
-#[derive(Debug, Clone, Copy)]
-struct Strikes {
-    failures: u32,
-    last: Instant,
-}
+pub struct Throttle;
 
 impl Throttle {
     pub const FREE_FAILURES: u32 = 3;
     pub const MAX_DELAY: Duration = Duration::from_secs(15 * 60);
-    /// Bound on remembered keys; old ones are dropped first.
-    const MAX_KEYS: usize = 100_000;
 
     fn delay(failures: u32) -> Duration {
         if failures < Self::FREE_FAILURES {
@@ -159,42 +145,64 @@ impl Throttle {
         Duration::from_secs(1u64 << exponent).min(Self::MAX_DELAY)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Strikes>> {
-        // A panic while holding the lock leaves only counters behind.
-        self.strikes.lock().unwrap_or_else(|e| e.into_inner())
+    /// How long is left of the wait `failures` impose since `last_ms`.
+    fn remaining(failures: u32, last_ms: i64, now_ms: i64) -> Duration {
+        let until = last_ms
+            .saturating_add(i64::try_from(Self::delay(failures).as_millis()).unwrap_or(i64::MAX));
+        Duration::from_millis(u64::try_from(until.saturating_sub(now_ms)).unwrap_or(0))
     }
 
     /// How long the caller must still wait, if at all.
-    pub fn wait(&self, keys: &[String], now: Instant) -> Option<Duration> {
-        let strikes = self.lock();
-        keys.iter()
-            .filter_map(|key| strikes.get(key))
-            .map(|s| (s.last + Self::delay(s.failures)).saturating_duration_since(now))
-            .filter(|wait| !wait.is_zero())
-            .max()
+    pub async fn wait(&self, db: &Database, keys: &[String]) -> Result<Option<Duration>, Error> {
+        let now = now_ms();
+        let mut longest = None;
+        for key in keys {
+            let sql = "SELECT failures, last_failure_ms FROM sign_in_strikes WHERE key = $1";
+            let row: Option<(i64, i64)> = on_pool!(db, |pool| sqlx::query_as(sql)
+                .bind(key)
+                .fetch_optional(pool)
+                .await?);
+            if let Some((failures, last)) = row {
+                let failures = u32::try_from(failures).unwrap_or(u32::MAX);
+                let wait = Self::remaining(failures, last, now);
+                if !wait.is_zero() && longest.is_none_or(|l| wait > l) {
+                    longest = Some(wait);
+                }
+            }
+        }
+        Ok(longest)
     }
 
-    pub fn fail(&self, keys: &[String], now: Instant) {
-        let mut strikes = self.lock();
-        if strikes.len() >= Self::MAX_KEYS {
-            strikes.retain(|_, s| now.saturating_duration_since(s.last) < Self::MAX_DELAY);
-        }
+    pub async fn fail(&self, db: &Database, keys: &[String]) -> Result<(), Error> {
+        let now = now_ms();
+        let stale = now - i64::try_from(Self::MAX_DELAY.as_millis()).unwrap_or(i64::MAX);
+        let prune = "DELETE FROM sign_in_strikes WHERE last_failure_ms < $1";
+        let count = "INSERT INTO sign_in_strikes (key, failures, last_failure_ms) VALUES ($1, 1, $2) \
+                     ON CONFLICT (key) DO UPDATE SET failures = sign_in_strikes.failures + 1, \
+                     last_failure_ms = excluded.last_failure_ms";
+        on_pool!(db, |pool| {
+            // Strikes older than the longest delay no longer hold anyone back.
+            sqlx::query(prune).bind(stale).execute(pool).await?;
+            for key in keys {
+                sqlx::query(count).bind(key).bind(now).execute(pool).await?;
+            }
+        });
+        Ok(())
+    }
+
+    pub async fn clear(&self, db: &Database, keys: &[String]) -> Result<(), Error> {
         for key in keys {
-            let entry = strikes.entry(key.clone()).or_insert(Strikes {
-                failures: 0,
-                last: now,
+            let sql = "DELETE FROM sign_in_strikes WHERE key = $1";
+            on_pool!(db, |pool| {
+                sqlx::query(sql).bind(key).execute(pool).await?;
             });
-            entry.failures = entry.failures.saturating_add(1);
-            entry.last = now;
         }
+        Ok(())
     }
+}
 
-    pub fn clear(&self, keys: &[String]) {
-        let mut strikes = self.lock();
-        for key in keys {
-            strikes.remove(key);
-        }
-    }
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
 }
 
 fn throttle_keys(email: &str, client: Option<IpAddr>) -> Vec<String> {
@@ -235,7 +243,7 @@ pub async fn sign_in(
         .details(details)
     };
 
-    if let Some(wait) = throttle.wait(&keys, Instant::now()) {
+    if let Some(wait) = throttle.wait(db, &keys).await? {
         let seconds = wait.as_secs().max(1);
         audit::append(
             db,
@@ -258,7 +266,7 @@ pub async fn sign_in(
 
     match usable {
         Some(stored) if password_ok => {
-            throttle.clear(&keys);
+            throttle.clear(db, &keys).await?;
             let user = SessionUser::from_stored(stored);
             audit::append(
                 db,
@@ -269,7 +277,7 @@ pub async fn sign_in(
             Ok(user)
         }
         _ => {
-            throttle.fail(&keys, Instant::now());
+            throttle.fail(db, &keys).await?;
             let why = match (&stored, password_ok) {
                 (None, _) => "unknown account",
                 (Some(s), _) if s.user.disabled => "account disabled",
@@ -367,6 +375,32 @@ impl ExpiredDeletion for Sessions {
 pub struct AuthServices {
     pub throttle: Arc<Throttle>,
     pub sessions: Sessions,
+    /// Proxies in front of the console that append to `X-Forwarded-For`
+    /// (an ingress controller: 1). 0 trusts no header: the client is the
+    /// TCP peer.
+    pub trusted_proxy_hops: usize,
+}
+
+/// The client a request came from, behind `hops` trusted proxies that each
+/// appended the address they saw to `X-Forwarded-For` (`forwarded`, every
+/// value joined): the entry the outermost trusted proxy wrote. Entries left
+/// of it are whatever the client sent and are ignored. `None` when there are
+/// too few entries (the caller falls back to the TCP peer).
+pub fn forwarded_client(forwarded: &str, hops: usize) -> Option<IpAddr> {
+    if hops == 0 {
+        return None;
+    }
+    let entries: Vec<&str> = forwarded
+        .split(',')
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .collect();
+    let entry = entries.len().checked_sub(hops).map(|i| entries[i])?;
+    // `[2001:db8::1]:443`, `192.0.2.1:80` or a bare address.
+    entry
+        .parse::<IpAddr>()
+        .ok()
+        .or_else(|| entry.parse::<std::net::SocketAddr>().ok().map(|a| a.ip()))
 }
 
 #[cfg(test)]
@@ -375,45 +409,61 @@ mod tests {
 
     #[test]
     fn throttling_starts_after_the_free_failures_and_doubles() {
-        let throttle = Throttle::default();
-        let keys = throttle_keys("a@example.com", None);
-        let t0 = Instant::now();
-        for _ in 0..Throttle::FREE_FAILURES {
-            assert_eq!(throttle.wait(&keys, t0), None);
-            throttle.fail(&keys, t0);
+        let t0 = 1_000_000;
+        for failures in 0..Throttle::FREE_FAILURES {
+            assert_eq!(Throttle::remaining(failures, t0, t0), Duration::ZERO);
         }
-        assert_eq!(throttle.wait(&keys, t0), Some(Duration::from_secs(1)));
-        throttle.fail(&keys, t0);
-        assert_eq!(throttle.wait(&keys, t0), Some(Duration::from_secs(2)));
-        assert_eq!(throttle.wait(&keys, t0 + Duration::from_secs(2)), None);
-        for _ in 0..40 {
-            throttle.fail(&keys, t0);
-        }
-        assert_eq!(throttle.wait(&keys, t0), Some(Throttle::MAX_DELAY));
-        throttle.clear(&keys);
-        assert_eq!(throttle.wait(&keys, t0), None);
+        let free = Throttle::FREE_FAILURES;
+        assert_eq!(Throttle::remaining(free, t0, t0), Duration::from_secs(1));
+        assert_eq!(
+            Throttle::remaining(free + 1, t0, t0),
+            Duration::from_secs(2)
+        );
+        assert_eq!(
+            Throttle::remaining(free + 1, t0, t0 + 2_000),
+            Duration::ZERO
+        );
+        assert_eq!(
+            Throttle::remaining(free + 1, t0, t0 + 500),
+            Duration::from_millis(1_500)
+        );
+        assert_eq!(Throttle::remaining(free + 40, t0, t0), Throttle::MAX_DELAY);
+        assert_eq!(Throttle::remaining(u32::MAX, t0, t0), Throttle::MAX_DELAY);
     }
 
     #[test]
-    fn a_client_address_is_throttled_across_accounts() {
-        let throttle = Throttle::default();
-        let ip: IpAddr = "192.0.2.7".parse().expect("ip");
-        let t0 = Instant::now();
-        for n in 0..5 {
-            throttle.fail(
-                &throttle_keys(&format!("user{n}@example.com"), Some(ip)),
-                t0,
-            );
-        }
-        assert!(
-            throttle
-                .wait(&throttle_keys("fresh@example.com", Some(ip)), t0)
-                .is_some()
+    fn the_client_is_what_the_outermost_trusted_proxy_saw() {
+        let ip = |s: &str| s.parse::<IpAddr>().ok();
+        // One ingress: it appended the real peer; the rest is the client's.
+        assert_eq!(
+            forwarded_client("6.6.6.6, 203.0.113.9", 1),
+            ip("203.0.113.9")
         );
-        assert!(
-            throttle
-                .wait(&throttle_keys("fresh@example.com", None), t0)
-                .is_none()
+        assert_eq!(forwarded_client("203.0.113.9", 1), ip("203.0.113.9"));
+        // A CDN then an ingress.
+        assert_eq!(
+            forwarded_client("6.6.6.6, 203.0.113.9, 198.51.100.2", 2),
+            ip("203.0.113.9")
+        );
+        assert_eq!(forwarded_client("[2001:db8::1]:443", 1), ip("2001:db8::1"));
+        assert_eq!(forwarded_client("192.0.2.1:8080", 1), ip("192.0.2.1"));
+        // Trusting nobody, too few entries, or junk: the TCP peer decides.
+        assert_eq!(forwarded_client("203.0.113.9", 0), None);
+        assert_eq!(forwarded_client("203.0.113.9", 2), None);
+        assert_eq!(forwarded_client("", 1), None);
+        assert_eq!(forwarded_client("not-an-address", 1), None);
+    }
+
+    #[test]
+    fn an_account_and_its_client_address_are_separate_keys() {
+        let ip: IpAddr = "192.0.2.7".parse().expect("ip");
+        assert_eq!(
+            throttle_keys("a@example.com", Some(ip)),
+            ["account:a@example.com", "client:192.0.2.7"]
+        );
+        assert_eq!(
+            throttle_keys("a@example.com", None),
+            ["account:a@example.com"]
         );
     }
 }

@@ -172,7 +172,7 @@ async fn the_last_enabled_admin_cannot_be_demoted_or_disabled() {
 #[tokio::test]
 async fn sign_in_gives_one_answer_for_every_failure_and_audits_each() {
     for (name, t) in databases().await {
-        let throttle = Throttle::default();
+        let throttle = Throttle;
         let user = users::create(
             &t.db,
             &admin_actor(),
@@ -245,7 +245,7 @@ async fn sign_in_gives_one_answer_for_every_failure_and_audits_each() {
 #[tokio::test]
 async fn repeated_failures_are_throttled_even_with_the_right_password() {
     let (_, t) = databases().await.remove(0);
-    let throttle = Throttle::default();
+    let throttle = Throttle;
     users::create(
         &t.db,
         &admin_actor(),
@@ -307,7 +307,7 @@ async fn demo_seeding_is_idempotent_and_never_resets_passwords() {
             .await
             .expect("seeds again");
         assert_eq!(second, demo::Seeded::default(), "{name}");
-        let throttle = Throttle::default();
+        let throttle = Throttle;
         for (email, role) in demo::USERS {
             let user = auth::sign_in(&t.db, &throttle, email, demo::DEFAULT_PASSWORD, None)
                 .await
@@ -324,6 +324,65 @@ async fn demo_seeding_is_idempotent_and_never_resets_passwords() {
             versions
                 .iter()
                 .all(|v| v.status == lifecycle::Status::Stopped)
+        );
+    }
+}
+
+#[tokio::test]
+async fn strikes_are_shared_by_every_replica_and_by_address_across_accounts() {
+    for (name, t) in databases().await {
+        // Two replicas: two throttles (and pools) on one database.
+        let a = Throttle;
+        let b = Throttle;
+        let other_replica = backend::Database::connect_lazy(&t.url).expect("second pool");
+        let ip: std::net::IpAddr = "192.0.2.7".parse().expect("ip");
+        // Guesses at different accounts from one address, spread over both.
+        for n in 0..Throttle::FREE_FAILURES {
+            let (db, throttle) = if n % 2 == 0 {
+                (&t.db, &a)
+            } else {
+                (&other_replica, &b)
+            };
+            let failed = auth::sign_in(
+                db,
+                throttle,
+                &format!("user{n}@example.com"),
+                "guess guess guess",
+                Some(ip),
+            )
+            .await;
+            assert!(
+                matches!(failed, Err(SignInError::Invalid)),
+                "{name}: {failed:?}"
+            );
+        }
+        // The next one from that address waits, on either replica, for any
+        // account; another address does not.
+        for (db, throttle) in [(&t.db, &a), (&other_replica, &b)] {
+            let refused = auth::sign_in(
+                db,
+                throttle,
+                "fresh@example.com",
+                "guess guess guess",
+                Some(ip),
+            )
+            .await;
+            assert!(
+                matches!(refused, Err(SignInError::Throttled(_))),
+                "{name}: {refused:?}"
+            );
+        }
+        let elsewhere = auth::sign_in(
+            &other_replica,
+            &b,
+            "fresh@example.com",
+            "guess guess guess",
+            Some("198.51.100.1".parse().expect("ip")),
+        )
+        .await;
+        assert!(
+            matches!(elsewhere, Err(SignInError::Invalid)),
+            "{name}: {elsewhere:?}"
         );
     }
 }

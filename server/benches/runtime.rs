@@ -197,6 +197,7 @@ async fn live_latency(bed: &Bed) -> Vec<f64> {
     let addr = listener.local_addr().expect("addr");
     let auth = AuthServices {
         throttle: Default::default(),
+        trusted_proxy_hops: 0,
         sessions: Sessions::new(&bed.services.db).await.expect("sessions"),
     };
     let state = AppState {

@@ -274,6 +274,12 @@ pub struct ServeArgs {
     #[arg(long, env = "CONSOLE_FAILURE_GRACE_SECONDS", default_value_t = 15)]
     pub failure_grace_seconds: u32,
 
+    /// Proxies in front of the console that append the client's address to
+    /// `X-Forwarded-For` (1 behind an ingress controller). Sign-in
+    /// throttling per address uses that address; 0 uses the TCP peer.
+    #[arg(long, env = "CONSOLE_TRUSTED_PROXY_HOPS", default_value_t = 0)]
+    pub trusted_proxy_hops: usize,
+
     /// Event streams re-read their version at least this often. Changes
     /// made through any replica arrive at once (PostgreSQL LISTEN/NOTIFY);
     /// this only bounds the delay when an announcement was lost.
@@ -358,6 +364,7 @@ impl ServeArgs {
                 absolute: std::time::Duration::from_secs(u64::from(self.session_max_hours) * 3600),
             },
             shutdown_on_stdin_eof: self.shutdown_on_stdin_eof,
+            trusted_proxy_hops: self.trusted_proxy_hops,
             runtime: backend::runtime::Settings {
                 start_deadline: seconds(self.start_deadline_seconds),
                 stop_deadline: seconds(self.stop_deadline_seconds),

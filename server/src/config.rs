@@ -30,6 +30,8 @@ pub struct Config {
     /// runtime. `None` outside demo mode.
     pub demo_password: Option<String>,
     pub sessions: crate::startup::SessionSettings,
+    /// Proxies in front that append to `X-Forwarded-For`; 0 trusts none.
+    pub trusted_proxy_hops: usize,
     /// Days of audit entries to keep; `None` keeps everything.
     pub audit_retention_days: Option<u32>,
     /// Stop when standard input closes: lets a test harness or supervisor

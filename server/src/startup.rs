@@ -60,9 +60,11 @@ impl AppState {
         leptos_options: LeptosOptions,
         services: Services,
         sessions: SessionSettings,
+        trusted_proxy_hops: usize,
     ) -> Result<Self, backend::Error> {
         let auth = AuthServices {
             throttle: Default::default(),
+            trusted_proxy_hops,
             sessions: Sessions::new(&services.db).await?,
         };
         Ok(Self {
@@ -299,6 +301,7 @@ impl Application {
             leptos_options(&config.site_root, addr),
             services.clone(),
             config.sessions,
+            config.trusted_proxy_hops,
         )
         .await
         .map_err(|source| StartupError::Database {

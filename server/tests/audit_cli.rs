@@ -379,7 +379,7 @@ async fn user_add_reads_the_password_from_stdin_and_refuses_bad_input() {
     let db = Database::connect(&url).await.expect("opens");
     let users = backend::users::list(&db).await.expect("list");
     assert_eq!(users.len(), 1, "nothing written by the refusals");
-    let throttle = backend::auth::Throttle::default();
+    let throttle = backend::auth::Throttle;
     backend::auth::sign_in(
         &db,
         &throttle,

@@ -2,7 +2,7 @@
 //! every server function against every role, session fixation, logout,
 //! forged and stale sessions, cross-site refusal and throttling.
 
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use backend::{
     audit::{self, Filter},
     users,
@@ -572,6 +572,44 @@ async fn repeated_failures_are_throttled_over_http() {
     app.login("admin@example.com", PASSWORD)
         .await
         .assert_says(StatusCode::TOO_MANY_REQUESTS, "Too many failed sign-ins");
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_forwarded_address_is_throttled_not_the_proxy() {
+    let app = TestApp::with(Options {
+        trusted_proxy_hops: 1,
+        ..Options::default()
+    })
+    .await;
+    let login_from = |forwarded: &'static str, email: &str, password: &str| {
+        let mut request = call(
+            "/api/login",
+            &form(&[("email", email), ("password", password)]),
+            None,
+        );
+        request
+            .headers_mut()
+            .insert("x-forwarded-for", HeaderValue::from_static(forwarded));
+        app.send(request)
+    };
+    // An attacker behind the ingress, guessing at several accounts and
+    // putting a forged address first.
+    for n in 0..backend::auth::Throttle::FREE_FAILURES {
+        let answer = login_from(
+            "198.51.100.1, 203.0.113.9",
+            &format!("user{n}@example.com"),
+            "guess guess guess",
+        )
+        .await;
+        assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
+    }
+    login_from("203.0.113.9", "viewer@example.com", PASSWORD)
+        .await
+        .assert_says(StatusCode::TOO_MANY_REQUESTS, "Too many failed sign-ins");
+    // Everyone else behind the same ingress still signs in, including from
+    // the address the attacker forged.
+    let other = login_from("198.51.100.1", "viewer@example.com", PASSWORD).await;
+    assert_eq!(other.status, StatusCode::OK, "{}", other.body);
 }
 
 #[tokio::test]

@@ -6,17 +6,19 @@ use backend::Database;
 
 pub struct TestDb {
     pub db: Database,
+    /// What a second process would connect with.
+    pub url: String,
     _dir: Option<tempfile::TempDir>,
 }
 
 pub async fn sqlite() -> TestDb {
     let dir = tempfile::tempdir().expect("tempdir");
-    let db = Database::connect(&format!("sqlite://{}/audit.db", dir.path().display()))
-        .await
-        .expect("sqlite opens");
+    let url = format!("sqlite://{}/audit.db", dir.path().display());
+    let db = Database::connect(&url).await.expect("sqlite opens");
     db.migrate().await.expect("migrates");
     TestDb {
         db,
+        url,
         _dir: Some(dir),
     }
 }
@@ -25,8 +27,15 @@ pub async fn databases() -> Vec<(&'static str, TestDb)> {
     let mut all = vec![("sqlite", sqlite().await)];
     match std::env::var("TEST_POSTGRES_URL") {
         Ok(url) if !url.is_empty() => {
-            let db = fresh_postgres(&url).await;
-            all.push(("postgres", TestDb { db, _dir: None }));
+            let (db, url) = fresh_postgres(&url).await;
+            all.push((
+                "postgres",
+                TestDb {
+                    db,
+                    url,
+                    _dir: None,
+                },
+            ));
         }
         _ => eprintln!("postgres: skipped (TEST_POSTGRES_URL not set)"),
     }
@@ -34,7 +43,7 @@ pub async fn databases() -> Vec<(&'static str, TestDb)> {
 }
 
 /// A new, empty schema per test so tests never see each other's rows.
-pub async fn fresh_postgres(url: &str) -> Database {
+pub async fn fresh_postgres(url: &str) -> (Database, String) {
     use std::sync::atomic::{AtomicU32, Ordering};
     static N: AtomicU32 = AtomicU32::new(0);
     let schema = format!(
@@ -51,11 +60,10 @@ pub async fn fresh_postgres(url: &str) -> Database {
             .expect("create schema");
     }
     let sep = if url.contains('?') { '&' } else { '?' };
-    let db = Database::connect(&format!("{url}{sep}options=-c%20search_path%3D{schema}"))
-        .await
-        .expect("connects to schema");
+    let url = format!("{url}{sep}options=-c%20search_path%3D{schema}");
+    let db = Database::connect(&url).await.expect("connects to schema");
     db.migrate().await.expect("migrates");
-    db
+    (db, url)
 }
 
 fn chrono_suffix() -> u128 {

@@ -66,6 +66,7 @@ pub struct Options {
     /// Carry lifecycle actions out in `cluster` with these settings.
     pub runtime: Option<backend::runtime::Settings>,
     pub sessions: SessionSettings,
+    pub trusted_proxy_hops: usize,
 }
 
 impl TestApp {
@@ -96,6 +97,7 @@ impl TestApp {
         // another one (an unreachable one, say).
         let auth = AuthServices {
             throttle: Default::default(),
+            trusted_proxy_hops: options.trusted_proxy_hops,
             sessions: backend::auth::Sessions::new(&local)
                 .await
                 .expect("session store"),
