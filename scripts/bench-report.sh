@@ -25,10 +25,10 @@ figures() {
   echo
   echo "## Concurrency storm, faults, crashes, replicas"
   figures "cargo test -p server --test storm -- --nocapture" "^storm:"
-  figures "cargo test -p server --test faults --test crash" "^\$^"
-  figures "scripts/with-postgres.sh cargo test -p server --test replicas" "^\$^"
-  figures "scripts/with-postgres.sh cargo test -p backend --test audit writes_cancelled" "^\$^"
-  figures "cargo test -p backend --test runtime" "^\$^"
+  figures "cargo test -p server --test faults --test crash" "^figure:"
+  figures "scripts/with-postgres.sh cargo test -p server --test replicas" "^figure:"
+  figures "scripts/with-postgres.sh cargo test -p backend --test audit writes_cancelled" "^figure:"
+  figures "cargo test -p backend --test runtime" "^figure:"
   echo
   echo "## Hostile input"
   figures "cargo test -p server --test hostile_input -- --nocapture" "hostile calls"

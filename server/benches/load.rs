@@ -53,28 +53,6 @@ fn rss_mib(pid: u32) -> f64 {
         .map_or(0.0, |kib| kib / 1024.0)
 }
 
-async fn act(http: &reqwest::Client, base: &str, cookie: &str, action: &str, expected: Status) {
-    let response = http
-        .post(format!("{base}/api/version_action"))
-        .header("accept", "application/json")
-        .header("cookie", cookie)
-        .form(&[
-            ("runtime", "demo"),
-            ("version", "v1"),
-            ("action", action),
-            ("expected", expected.as_str()),
-            ("reason", "load benchmark"),
-        ])
-        .send()
-        .await
-        .expect("action answers");
-    assert!(
-        response.status().is_success(),
-        "{action}: {}",
-        response.status()
-    );
-}
-
 /// One open stream: the statuses it has seen (consecutive repeats folded)
 /// and when it saw each.
 #[derive(Default)]
@@ -85,15 +63,7 @@ struct Seen {
 #[tokio::main]
 async fn main() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let emulator = kube_emulator::start(
-        "127.0.0.1:0".parse().expect("addr"),
-        kube_emulator::Config {
-            ready_after: Duration::from_millis(500),
-            ..kube_emulator::Config::default()
-        },
-    )
-    .await
-    .expect("emulator");
+    let emulator = wire::emulator(Duration::from_millis(500)).await;
     let kubeconfig = dir.path().join("kubeconfig");
     kube_emulator::write_kubeconfig(&kubeconfig, &emulator.url()).expect("kubeconfig");
     let database = format!("sqlite://{}/console.db", dir.path().display());
@@ -225,7 +195,7 @@ async fn main() {
             ("stop", Status::Started, [Status::Stopping, Status::Stopped]),
         ] {
             let sent = Instant::now();
-            act(&http, &base, &cookie, action, from).await;
+            wire::act(&http, &base, &cookie, "v1", action, from.as_str()).await;
             expected.extend(steps);
             let wanted = expected.len();
             let all_saw = async {

@@ -23,23 +23,7 @@ async fn sign_in(http: &reqwest::Client, base: &str) -> String {
 }
 
 async fn act(http: &reqwest::Client, base: &str, cookie: &str, action: &str, expected: &str) {
-    let response = http
-        .post(format!("{base}/api/version_action"))
-        .header("accept", "application/json")
-        .header("cookie", cookie)
-        .form(&[
-            ("runtime", "demo"),
-            ("version", "v1"),
-            ("action", action),
-            ("expected", expected),
-            ("reason", "crash test"),
-        ])
-        .send()
-        .await
-        .expect("action answers");
-    let status = response.status();
-    let body = response.text().await.unwrap_or_default();
-    assert!(status.is_success(), "{action}: {status} {body}");
+    wire::act(http, base, cookie, "v1", action, expected).await
 }
 
 async fn status(db: &Database) -> Status {
@@ -87,15 +71,7 @@ async fn latency(http: &reqwest::Client, emulator: &str, ms: u64) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_mid_start_and_mid_stop_the_server_finishes_on_restart() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let emulator = kube_emulator::start(
-        "127.0.0.1:0".parse().expect("addr"),
-        kube_emulator::Config {
-            ready_after: Duration::from_millis(500),
-            ..kube_emulator::Config::default()
-        },
-    )
-    .await
-    .expect("emulator");
+    let emulator = wire::emulator(Duration::from_millis(500)).await;
     let url = emulator.url();
     let kubeconfig = dir.path().join("kubeconfig");
     kube_emulator::write_kubeconfig(&kubeconfig, &url).expect("kubeconfig");
@@ -204,15 +180,7 @@ async fn routed_to(http: &reqwest::Client, emulator: &str) -> Option<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_at_random_points_of_start_publish_unpublish_and_stop_it_always_converges() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let emulator = kube_emulator::start(
-        "127.0.0.1:0".parse().expect("addr"),
-        kube_emulator::Config {
-            ready_after: Duration::from_millis(400),
-            ..kube_emulator::Config::default()
-        },
-    )
-    .await
-    .expect("emulator");
+    let emulator = wire::emulator(Duration::from_millis(400)).await;
     let url = emulator.url();
     let kubeconfig = dir.path().join("kubeconfig");
     kube_emulator::write_kubeconfig(&kubeconfig, &url).expect("kubeconfig");
@@ -272,9 +240,5 @@ async fn killed_at_random_points_of_start_publish_unpublish_and_stop_it_always_c
             assert_eq!(deployments, expected, "{}", kills.join(", "));
         }
     }
-    let verification = backend::audit::verify(&db).await.expect("verify");
-    assert!(
-        matches!(verification, backend::audit::Verification::Intact { .. }),
-        "{verification:?}"
-    );
+    common::assert_audit_intact(&db).await;
 }

@@ -6,44 +6,26 @@
 use std::time::Duration;
 
 use axum::http::StatusCode;
-use backend::{Cluster, ClusterMode, Database, versions};
+use backend::{Database, versions};
 use lifecycle::Status;
 
 mod common;
-use common::{Options, TestApp, call, form, get};
+use common::{app_on_emulator, assert_audit_intact, call, get, recorded_statuses};
 
 const DEADLINE: Duration = Duration::from_secs(30);
 /// Longer than the pool's 5 s busy timeout: writes fail, not just wait.
 const LOCKED_FOR: Duration = Duration::from_secs(7);
 
-fn action(version: &str, action: &str, expected: &str) -> String {
-    form(&[
-        ("runtime", "demo"),
-        ("version", version),
-        ("action", action),
-        ("expected", expected),
-        ("reason", "fault test"),
-    ])
+fn action(version: &str, name: &str, expected: &str) -> String {
+    common::action(version, name, expected, "fault test")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_locked_database_gives_clear_errors_and_the_console_catches_up_after() {
-    let emulator = kube_emulator::start(
-        "127.0.0.1:0".parse().expect("addr"),
-        kube_emulator::Config {
-            ready_after: Duration::from_millis(300),
-            ..kube_emulator::Config::default()
-        },
+    let (app, _emulator) = app_on_emulator(
+        Duration::from_millis(300),
+        backend::runtime::Settings::default(),
     )
-    .await
-    .expect("emulator");
-    let config = kube::Config::new(emulator.url().parse().expect("url"));
-    let cluster = Cluster::from_config(config, ClusterMode::Kubeconfig).expect("client");
-    let app = TestApp::with(Options {
-        cluster: Some(cluster),
-        runtime: Some(backend::runtime::Settings::default()),
-        ..Options::default()
-    })
     .await;
     let cookie = app.sign_in("manager@example.com").await;
     let Database::Sqlite(pool) = &app.db else {
@@ -124,29 +106,13 @@ async fn a_locked_database_gives_clear_errors_and_the_console_catches_up_after()
         Status::Stopped,
         "the refused action changed nothing"
     );
-    let verification = backend::audit::verify(&app.db).await.expect("verify");
-    assert!(
-        matches!(verification, backend::audit::Verification::Intact { .. }),
-        "{verification:?}"
-    );
+    assert_audit_intact(&app.db).await;
     // v1: registered, started by the manager, started by the system. Once.
-    let entries = backend::audit::query(
-        &app.db,
-        &backend::audit::Filter {
-            version: Some("v1".into()),
-            ..backend::audit::Filter::default()
-        },
-        None,
-        100,
-    )
-    .await
-    .expect("audit");
-    let after: Vec<_> = entries
-        .entries
-        .iter()
-        .filter_map(|e| e.status_after.clone())
-        .collect();
-    assert_eq!(after, ["started", "starting", "stopped"], "newest first");
+    assert_eq!(
+        recorded_statuses(&app.db, "v1").await,
+        ["started", "starting", "stopped"],
+        "newest first"
+    );
     // The same session still works: nothing was lost on the user's side.
     let again = app
         .send(call(

@@ -4,47 +4,23 @@
 use std::time::Duration;
 
 use axum::http::StatusCode;
-use backend::{Cluster, ClusterMode};
 use http_body_util::BodyExt;
 use lifecycle::{NodeStatus, Status, VersionLive};
 
 mod common;
-use common::{Options, TestApp, call, form, get, wire};
+use common::{TestApp, action, call, get, wire};
 
 const DEADLINE: Duration = Duration::from_secs(30);
 
 async fn app_on_emulator() -> (TestApp, kube_emulator::Running) {
-    let emulator = kube_emulator::start(
-        "127.0.0.1:0".parse().expect("addr"),
-        kube_emulator::Config {
-            ready_after: Duration::from_millis(300),
-            ..kube_emulator::Config::default()
+    common::app_on_emulator(
+        Duration::from_millis(300),
+        backend::runtime::Settings {
+            failure_grace: Duration::from_millis(500),
+            ..backend::runtime::Settings::default()
         },
     )
     .await
-    .expect("emulator");
-    let config = kube::Config::new(emulator.url().parse().expect("url"));
-    let cluster = Cluster::from_config(config, ClusterMode::Kubeconfig).expect("client");
-    let app = TestApp::with(Options {
-        cluster: Some(cluster),
-        runtime: Some(backend::runtime::Settings {
-            failure_grace: Duration::from_millis(500),
-            ..backend::runtime::Settings::default()
-        }),
-        ..Options::default()
-    })
-    .await;
-    (app, emulator)
-}
-
-fn action(version: &str, action: &str, expected: &str, reason: &str) -> String {
-    form(&[
-        ("runtime", "demo"),
-        ("version", version),
-        ("action", action),
-        ("expected", expected),
-        ("reason", reason),
-    ])
 }
 
 /// Reads `version` events from an SSE body until one satisfies `done`.

@@ -5,22 +5,15 @@
 use std::{collections::HashMap, time::Duration};
 
 use axum::{body::Body, http::Request};
-use backend::{Cluster, ClusterMode};
 use tower::ServiceExt;
 
 mod common;
-use common::{Options, TestApp, call, form, get};
+use common::{TestApp, app_on_emulator, call, get};
 
 const DEADLINE: Duration = Duration::from_secs(30);
 
-fn action(version: &str, action: &str, expected: &str) -> String {
-    form(&[
-        ("runtime", "demo"),
-        ("version", version),
-        ("action", action),
-        ("expected", expected),
-        ("reason", "metrics test"),
-    ])
+fn action(version: &str, name: &str, expected: &str) -> String {
+    common::action(version, name, expected, "metrics test")
 }
 
 /// Every sample of the exposition: `name{labels}` → value.
@@ -65,22 +58,10 @@ fn sample(samples: &HashMap<String, f64>, name: &str) -> f64 {
 
 #[tokio::test]
 async fn a_scrape_reports_requests_actions_transitions_versions_watches_and_the_audit_log() {
-    let emulator = kube_emulator::start(
-        "127.0.0.1:0".parse().expect("addr"),
-        kube_emulator::Config {
-            ready_after: Duration::from_millis(300),
-            ..kube_emulator::Config::default()
-        },
+    let (app, emulator) = app_on_emulator(
+        Duration::from_millis(300),
+        backend::runtime::Settings::default(),
     )
-    .await
-    .expect("emulator");
-    let config = kube::Config::new(emulator.url().parse().expect("url"));
-    let cluster = Cluster::from_config(config, ClusterMode::Kubeconfig).expect("client");
-    let app = TestApp::with(Options {
-        cluster: Some(cluster),
-        runtime: Some(backend::runtime::Settings::default()),
-        ..Options::default()
-    })
     .await;
     let manager = app.sign_in("manager@example.com").await;
     let viewer = app.sign_in("viewer@example.com").await;

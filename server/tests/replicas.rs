@@ -131,33 +131,6 @@ impl Stream {
     }
 }
 
-async fn act(
-    http: &reqwest::Client,
-    base: &str,
-    cookie: &str,
-    version: &str,
-    action: &str,
-    expected: &str,
-) {
-    let response = http
-        .post(format!("{base}/api/version_action"))
-        .header("accept", "application/json")
-        .header("cookie", cookie)
-        .form(&[
-            ("runtime", "demo"),
-            ("version", version),
-            ("action", action),
-            ("expected", expected),
-            ("reason", "replica test"),
-        ])
-        .send()
-        .await
-        .expect("action answers");
-    let status = response.status();
-    let body = response.text().await.unwrap_or_default();
-    assert!(status.is_success(), "{action} {version}: {status} {body}");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_replicas_share_sessions_streams_and_the_work_and_survive_losing_the_leader() {
     let Ok(url) = std::env::var("TEST_POSTGRES_URL") else {
@@ -165,15 +138,7 @@ async fn two_replicas_share_sessions_streams_and_the_work_and_survive_losing_the
         return;
     };
     let dir = tempfile::tempdir().expect("tempdir");
-    let emulator = kube_emulator::start(
-        "127.0.0.1:0".parse().expect("addr"),
-        kube_emulator::Config {
-            ready_after: Duration::from_millis(1500),
-            ..kube_emulator::Config::default()
-        },
-    )
-    .await
-    .expect("emulator");
+    let emulator = wire::emulator(Duration::from_millis(1500)).await;
     let kubeconfig = dir.path().join("kubeconfig");
     kube_emulator::write_kubeconfig(&kubeconfig, &emulator.url()).expect("kubeconfig");
     let (schema, console_url) = fresh_schema(&url).await;
@@ -210,7 +175,7 @@ async fn two_replicas_share_sessions_streams_and_the_work_and_survive_losing_the
 
     // Started through B, which does not lead: A drives it, and both
     // replicas' streams follow every step.
-    act(&http, &b.base, &cookie, "v1", "start", "stopped").await;
+    wire::act(&http, &b.base, &cookie, "v1", "start", "stopped").await;
     v1_on_a.until(Status::Starting).await;
     v1_on_b.until(Status::Starting).await;
     let started = v1_on_b.until(Status::Started).await;
@@ -221,14 +186,14 @@ async fn two_replicas_share_sessions_streams_and_the_work_and_survive_losing_the
     v1_on_a.until(Status::Started).await;
 
     // Published through A: B's stream hears of it.
-    act(&http, &a.base, &cookie, "v1", "publish", "started").await;
+    wire::act(&http, &a.base, &cookie, "v1", "publish", "started").await;
     v1_on_b.until(Status::Published).await;
     v1_on_a.until(Status::Published).await;
 
     // v2 started through A, and A killed while its pods are still coming
     // up: B takes the lock and finishes the start.
     let mut v2_on_b = Stream::open(&http, &b.base, &cookie, "v2", "B").await;
-    act(&http, &a.base, &cookie, "v2", "start", "stopped").await;
+    wire::act(&http, &a.base, &cookie, "v2", "start", "stopped").await;
     v2_on_b.until(Status::Starting).await;
     a.kill();
     let db = Database::connect(&console_url).await.expect("database");
@@ -242,32 +207,13 @@ async fn two_replicas_share_sessions_streams_and_the_work_and_survive_losing_the
     assert_eq!(leader_metric(&http, &b).await, Some(1.0));
 
     // And B alone carries on: stop v2 through it.
-    act(&http, &b.base, &cookie, "v2", "stop", "started").await;
+    wire::act(&http, &b.base, &cookie, "v2", "stop", "started").await;
     v2_on_b.until(Status::Stopped).await;
 
     // Nothing lost or doubled: the chain verifies, and each transition of
     // v2 was recorded once.
-    let verification = backend::audit::verify(&db).await.expect("verify runs");
-    assert!(
-        matches!(verification, backend::audit::Verification::Intact { .. }),
-        "{verification:?}"
-    );
-    let entries = backend::audit::query(
-        &db,
-        &backend::audit::Filter {
-            version: Some("v2".into()),
-            ..backend::audit::Filter::default()
-        },
-        None,
-        100,
-    )
-    .await
-    .expect("audit");
-    let after: Vec<_> = entries
-        .entries
-        .iter()
-        .filter_map(|e| e.status_after.clone())
-        .collect();
+    common::assert_audit_intact(&db).await;
+    let after = common::recorded_statuses(&db, "v2").await;
     assert_eq!(
         after,
         ["stopped", "stopping", "started", "starting", "stopped"],

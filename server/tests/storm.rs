@@ -71,15 +71,7 @@ struct Tally {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fifty_clients_for_a_minute_leave_a_consistent_console_and_cluster() {
-    let emulator = kube_emulator::start(
-        "127.0.0.1:0".parse().expect("addr"),
-        kube_emulator::Config {
-            ready_after: Duration::from_millis(200),
-            ..kube_emulator::Config::default()
-        },
-    )
-    .await
-    .expect("emulator");
+    let emulator = common::wire::emulator(Duration::from_millis(200)).await;
     let config = kube::Config::new(emulator.url().parse().expect("url"));
     let cluster = Cluster::from_config(config, ClusterMode::Kubeconfig).expect("client");
     let client = cluster.client().clone();
@@ -206,11 +198,7 @@ async fn fifty_clients_for_a_minute_leave_a_consistent_console_and_cluster() {
     );
 
     // The audit log: intact, and exactly one entry per answered action.
-    let verification = backend::audit::verify(&app.db).await.expect("verify");
-    assert!(
-        matches!(verification, backend::audit::Verification::Intact { .. }),
-        "{verification:?}"
-    );
+    common::assert_audit_intact(&app.db).await;
     let entries: Vec<(String, String)> = match &app.db {
         Database::Sqlite(pool) => sqlx::query_as(
             "SELECT reason, outcome FROM audit_log WHERE actor_kind = 'user' AND reason LIKE 'storm %'",

@@ -209,3 +209,59 @@ pub fn call(path: &str, body: &str, cookie: Option<&str>) -> Request<Body> {
     }
     request.body(Body::from(body.to_owned())).expect("request")
 }
+
+/// A lifecycle action's form body for the demo runtime.
+pub fn action(version: &str, action: &str, expected: &str, reason: &str) -> String {
+    form(&[
+        ("runtime", "demo"),
+        ("version", version),
+        ("action", action),
+        ("expected", expected),
+        ("reason", reason),
+    ])
+}
+
+/// The console in-process on the emulator, carrying actions out there.
+pub async fn app_on_emulator(
+    ready_after: Duration,
+    settings: backend::runtime::Settings,
+) -> (TestApp, kube_emulator::Running) {
+    let emulator = wire::emulator(ready_after).await;
+    let config = kube::Config::new(emulator.url().parse().expect("url"));
+    let cluster = Cluster::from_config(config, backend::ClusterMode::Kubeconfig).expect("client");
+    let app = TestApp::with(Options {
+        cluster: Some(cluster),
+        runtime: Some(settings),
+        ..Options::default()
+    })
+    .await;
+    (app, emulator)
+}
+
+/// The audit hash chain verifies.
+pub async fn assert_audit_intact(db: &Database) {
+    let verification = backend::audit::verify(db).await.expect("verify runs");
+    assert!(
+        matches!(verification, backend::audit::Verification::Intact { .. }),
+        "{verification:?}"
+    );
+}
+
+/// The statuses the audit log records for a demo version, newest first.
+pub async fn recorded_statuses(db: &Database, version: &str) -> Vec<String> {
+    let page = backend::audit::query(
+        db,
+        &backend::audit::Filter {
+            version: Some(version.into()),
+            ..backend::audit::Filter::default()
+        },
+        None,
+        100,
+    )
+    .await
+    .expect("audit");
+    page.entries
+        .iter()
+        .filter_map(|e| e.status_after.clone())
+        .collect()
+}

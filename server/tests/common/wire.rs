@@ -3,6 +3,8 @@
 //! stream tests and the runtime benchmark (which includes this file).
 #![allow(dead_code)] // each user takes its own subset
 
+use std::time::Duration;
+
 use lifecycle::VersionLive;
 
 /// Signs in through the login server function; answers `name=value` of the
@@ -50,4 +52,47 @@ pub fn next_version_event(buffer: &mut String) -> Option<VersionLive> {
         return Some(serde_json::from_str(&data).expect("a version event holds its state"));
     }
     None
+}
+
+/// The Kubernetes emulator on a free loopback port; pods turn Ready
+/// `ready_after` after they are scheduled.
+pub async fn emulator(ready_after: Duration) -> kube_emulator::Running {
+    kube_emulator::start(
+        "127.0.0.1:0".parse().expect("addr"),
+        kube_emulator::Config {
+            ready_after,
+            ..kube_emulator::Config::default()
+        },
+    )
+    .await
+    .expect("emulator starts")
+}
+
+/// A lifecycle action on a version of the demo runtime through the server
+/// function, as the details screen sends it; it must be accepted.
+pub async fn act(
+    http: &reqwest::Client,
+    base: &str,
+    cookie: &str,
+    version: &str,
+    action: &str,
+    expected: &str,
+) {
+    let response = http
+        .post(format!("{base}/api/version_action"))
+        .header("accept", "application/json")
+        .header("cookie", cookie)
+        .form(&[
+            ("runtime", "demo"),
+            ("version", version),
+            ("action", action),
+            ("expected", expected),
+            ("reason", "acted over HTTP by a test"),
+        ])
+        .send()
+        .await
+        .expect("action answers");
+    let status = response.status();
+    let body = response.text().await.unwrap_or_default();
+    assert!(status.is_success(), "{action} {version}: {status} {body}");
 }
