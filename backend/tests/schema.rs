@@ -24,6 +24,33 @@ fn validator() -> PathBuf {
     bundled
 }
 
+/// Runs the strict validator over `files`: whether all passed, and what it
+/// said.
+fn validate(files: &[PathBuf]) -> (bool, String, String) {
+    let output = Command::new(validator())
+        .args(["--strict", "--no-warn", "-k", KUBERNETES_VERSION])
+        .args(files)
+        .output()
+        .expect("kubernetes-validate runs");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// Every file passed, and each was actually checked (an empty run also
+/// exits 0).
+fn assert_all_pass(files: &[PathBuf]) {
+    let (passed, stdout, stderr) = validate(files);
+    assert!(passed, "schema violations:\n{stdout}\n{stderr}");
+    assert_eq!(
+        stdout.matches(" passed for resource ").count(),
+        files.len(),
+        "{stdout}"
+    );
+}
+
 #[test]
 fn generated_objects_pass_the_strict_kubernetes_schema() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -55,23 +82,7 @@ fn generated_objects_pass_the_strict_kubernetes_schema() {
             files.push(path);
         }
     }
-    let output = Command::new(validator())
-        .args(["--strict", "--no-warn", "-k", KUBERNETES_VERSION])
-        .args(&files)
-        .output()
-        .expect("kubernetes-validate runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "schema violations:\n{stdout}\n{stderr}"
-    );
-    // Each file was actually checked (an empty run also exits 0).
-    assert_eq!(
-        stdout.matches(" passed for resource ").count(),
-        files.len(),
-        "{stdout}"
-    );
+    assert_all_pass(&files);
 }
 
 #[test]
@@ -89,17 +100,9 @@ fn the_validator_rejects_what_kubernetes_rejects() {
     bad["spec"]["replica"] = serde_json::json!(2);
     let path = dir.path().join("bad.yaml");
     std::fs::write(&path, serde_yaml_ng::to_string(&bad).expect("yaml")).expect("write");
-    let output = Command::new(validator())
-        .args(["--strict", "--no-warn", "-k", KUBERNETES_VERSION])
-        .arg(&path)
-        .output()
-        .expect("kubernetes-validate runs");
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(!output.status.success(), "{said}");
+    let (passed, stdout, stderr) = validate(&[path]);
+    let said = format!("{stdout}{stderr}");
+    assert!(!passed, "{said}");
     assert!(
         said.contains("replica"),
         "fails for the misspelt field: {said}"
@@ -159,22 +162,7 @@ fn the_deployment_manifests_pass_the_strict_kubernetes_schema() {
             object.display()
         );
     }
-    let output = Command::new(validator())
-        .args(["--strict", "--no-warn", "-k", KUBERNETES_VERSION])
-        .args(&objects)
-        .output()
-        .expect("kubernetes-validate runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "schema violations:\n{stdout}\n{stderr}"
-    );
-    assert_eq!(
-        stdout.matches(" passed for resource ").count(),
-        objects.len(),
-        "{stdout}"
-    );
+    assert_all_pass(&objects);
 }
 
 #[test]

@@ -16,7 +16,7 @@ use axum::{
 use backend::audit::{self, Verification};
 
 mod common;
-use common::{TestApp, form, get};
+use common::{Rng, TestApp, form, get};
 
 /// Shows up raw in a page only if something forgot to escape it.
 const MARKUP: &str = "<img src=x onerror=alert(1)>";
@@ -112,27 +112,6 @@ const FUNCTIONS: &[(&str, &[&str])] = &[
     ("/api/users/password", &["id", "password", "reason"]),
     ("/api/users/disabled", &["id", "disabled", "reason"]),
 ];
-
-/// xorshift64*: enough randomness, fully reproducible.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn chance(&mut self, percent: usize) -> bool {
-        self.below(100) < percent
-    }
-    fn pick<'a>(&mut self, from: &[&'a str]) -> &'a str {
-        from[self.below(from.len())]
-    }
-}
 
 fn budget() -> Duration {
     Duration::from_secs(

@@ -23,7 +23,7 @@ use lifecycle::Status;
 use tokio::time::Instant;
 
 mod common;
-use common::{Options, TestApp, call, form};
+use common::{Options, Rng, TestApp, call, form};
 
 const CLIENTS: usize = 50;
 const SESSIONS: usize = 5;
@@ -37,23 +37,6 @@ fn storm_seconds() -> u64 {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(60)
-}
-
-/// A small, seeded generator: the storm is random but repeatable.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        // xorshift64*
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
 }
 
 fn version_names() -> Vec<(&'static str, String)> {
