@@ -136,6 +136,10 @@ pub struct Throttle;
 impl Throttle {
     pub const FREE_FAILURES: u32 = 3;
     pub const MAX_DELAY: Duration = Duration::from_secs(15 * 60);
+    /// Strikes are forgotten a day after the last failure. Not sooner: an
+    /// account at the longest delay must stay there while guesses go on, not
+    /// earn three free ones every time it waits out the delay.
+    const FORGET_AFTER: Duration = Duration::from_secs(24 * 60 * 60);
 
     fn delay(failures: u32) -> Duration {
         if failures < Self::FREE_FAILURES {
@@ -175,13 +179,13 @@ impl Throttle {
 
     pub async fn fail(&self, db: &Database, keys: &[String]) -> Result<(), Error> {
         let now = now_ms();
-        let stale = now - i64::try_from(Self::MAX_DELAY.as_millis()).unwrap_or(i64::MAX);
+        let stale = now.saturating_sub(i64::try_from(Self::FORGET_AFTER.as_millis()).unwrap_or(0));
         let prune = "DELETE FROM sign_in_strikes WHERE last_failure_ms < $1";
         let count = "INSERT INTO sign_in_strikes (key, failures, last_failure_ms) VALUES ($1, 1, $2) \
                      ON CONFLICT (key) DO UPDATE SET failures = sign_in_strikes.failures + 1, \
                      last_failure_ms = excluded.last_failure_ms";
         on_pool!(db, |pool| {
-            // Strikes older than the longest delay no longer hold anyone back.
+            // Keeps the table to the last day's failures.
             sqlx::query(prune).bind(stale).execute(pool).await?;
             for key in keys {
                 sqlx::query(count).bind(key).bind(now).execute(pool).await?;

@@ -1,6 +1,6 @@
 -- Failed sign-ins per account and per client address, shared by every
 -- replica (an attacker gains nothing by spreading guesses over replicas).
--- Rows older than the longest delay are pruned as failures are recorded.
+-- Rows a day past their last failure are pruned as failures are recorded.
 CREATE TABLE sign_in_strikes (
     key TEXT PRIMARY KEY,
     failures INTEGER NOT NULL,
