@@ -47,13 +47,20 @@ pub fn replica_id() -> String {
 /// This replica's claim on leadership.
 pub struct Leadership {
     db: Database,
-    /// The connection holding the advisory lock, while leading on PostgreSQL.
-    held: Option<PgConnection>,
+    /// A connection of its own, out of the pool, kept between passes: it
+    /// asks for the lock while following and holds it while leading (the
+    /// lock lives exactly as long as the connection).
+    conn: Option<PgConnection>,
+    leading: bool,
 }
 
 impl Leadership {
     pub fn new(db: Database) -> Self {
-        Self { db, held: None }
+        Self {
+            db,
+            conn: None,
+            leading: false,
+        }
     }
 
     /// Whether this replica leads now: keeps a lock it holds (if its
@@ -64,49 +71,47 @@ impl Leadership {
             Database::Sqlite(_) => return true,
             Database::Postgres(pool) => pool.clone(),
         };
-        if let Some(conn) = self.held.as_mut() {
-            let alive = tokio::time::timeout(CHECK_TIMEOUT, conn.ping()).await;
-            if matches!(alive, Ok(Ok(()))) {
-                return true;
-            }
-            tracing::warn!("lost the leader lock's connection; no longer leading");
-            self.held = None;
-        }
-        match tokio::time::timeout(CHECK_TIMEOUT, try_lock(&pool)).await {
-            Ok(Ok(Some(conn))) => {
-                tracing::info!("leading: this replica now drives starts and stops");
-                self.held = Some(conn);
-                true
-            }
-            Ok(Ok(None)) => false,
+        let was_leading = self.leading;
+        let (leading, broken) = match tokio::time::timeout(CHECK_TIMEOUT, self.ask(&pool)).await {
+            Ok(Ok(leading)) => (leading, false),
             Ok(Err(error)) => {
-                tracing::warn!(%error, "could not ask for the leader lock");
-                false
+                tracing::warn!(%error, "the leader lock's connection failed");
+                (false, true)
             }
             Err(_) => {
-                tracing::warn!("asking for the leader lock timed out");
-                false
+                tracing::warn!("the leader lock's connection did not answer in time");
+                (false, true)
             }
+        };
+        if broken {
+            // Start afresh next pass; a lock the old connection may still
+            // hold goes when PostgreSQL drops it.
+            self.conn = None;
         }
+        match (was_leading, leading) {
+            (true, false) => tracing::warn!("no longer leading: another replica may take over"),
+            (false, true) => tracing::info!("leading: this replica now drives starts and stops"),
+            _ => {}
+        }
+        self.leading = leading;
+        self.leading
     }
-}
 
-async fn try_lock(pool: &PgPool) -> Result<Option<PgConnection>, sqlx::Error> {
-    // A connection of its own, out of the pool: the lock lives exactly as
-    // long as it does.
-    let mut conn = pool.acquire().await?.detach();
-    let locked: bool =
+    async fn ask(&mut self, pool: &PgPool) -> Result<bool, sqlx::Error> {
+        if self.conn.is_none() {
+            self.conn = Some(pool.acquire().await?.detach());
+        }
+        let Some(conn) = self.conn.as_mut() else {
+            return Ok(false);
+        };
+        if self.leading {
+            conn.ping().await?;
+            return Ok(true);
+        }
         sqlx::query_scalar("SELECT pg_try_advisory_lock($1, hashtext(current_schema()))")
             .bind(LEADER_LOCK)
-            .fetch_one(&mut conn)
-            .await?;
-    if locked {
-        Ok(Some(conn))
-    } else {
-        // Closing politely is best effort; dropping the connection would
-        // close it too.
-        let _ = conn.close().await;
-        Ok(None)
+            .fetch_one(conn)
+            .await
     }
 }
 
