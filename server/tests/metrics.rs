@@ -8,7 +8,7 @@ use axum::{body::Body, http::Request};
 use tower::ServiceExt;
 
 mod common;
-use common::{TestApp, app_on_emulator, call, get};
+use common::{TestApp, app_on_emulator, call, eventually, get};
 
 const DEADLINE: Duration = Duration::from_secs(30);
 
@@ -97,14 +97,10 @@ async fn a_scrape_reports_requests_actions_transitions_versions_watches_and_the_
     // Counted once the start has ended in the cluster and been recorded.
     let started =
         r#"console_transition_duration_seconds_count{transition="start",outcome="started"}"#;
-    let ended = async {
-        while !scrape(&app).await.contains_key(started) {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    };
-    tokio::time::timeout(DEADLINE, ended)
-        .await
-        .expect("v1 started");
+    eventually("v1 started", DEADLINE, || async {
+        scrape(&app).await.contains_key(started)
+    })
+    .await;
 
     // A watch that breaks and has to be restarted: the emulator drops every
     // watch and fails the requests that follow.
@@ -118,14 +114,10 @@ async fn a_scrape_reports_requests_actions_transitions_versions_watches_and_the_
     fault(serde_json::json!({"fail_requests": 20, "drop_watches": true}))
         .await
         .expect("faults set");
-    let restarted = async {
-        while sample(&scrape(&app).await, "console_pod_watch_restarts_total") < 1.0 {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    };
-    tokio::time::timeout(DEADLINE, restarted)
-        .await
-        .expect("the watch restart was counted");
+    eventually("the watch restart was counted", DEADLINE, || async {
+        sample(&scrape(&app).await, "console_pod_watch_restarts_total") >= 1.0
+    })
+    .await;
     fault(serde_json::json!({"fail_requests": 0}))
         .await
         .expect("faults cleared");

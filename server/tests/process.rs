@@ -9,6 +9,9 @@ use std::{
     time::Duration,
 };
 
+#[path = "common/binary.rs"]
+mod binary;
+
 const DEADLINE: Duration = Duration::from_secs(30);
 
 struct Server {
@@ -77,25 +80,7 @@ fn command(dir: &tempfile::TempDir) -> Command {
 
 fn start(extra: &[&str]) -> Server {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut child = command(&dir)
-        .args(extra)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("server binary starts");
-    let stdout = child.stdout.take().expect("stdout piped");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(base) = line.strip_prefix("listening on ") {
-                let _ = tx.send(base.to_owned());
-            }
-        }
-    });
-    let base = rx
-        .recv_timeout(DEADLINE)
-        .expect("server printed its address within the deadline");
+    let (child, base, _) = binary::spawn_until_listening(command(&dir).args(extra));
     Server {
         child: Some(child),
         base,

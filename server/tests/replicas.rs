@@ -14,7 +14,7 @@ use lifecycle::{Status, VersionLive};
 use sqlx::PgPool;
 
 mod common;
-use common::{binary::Server, wire};
+use common::{binary::Server, eventually, wire};
 
 const DEADLINE: Duration = Duration::from_secs(60);
 /// The leader lock's first key (backend/src/runtime/replicas.rs).
@@ -58,21 +58,6 @@ async fn leader_metric(http: &reqwest::Client, server: &Server) -> Option<f64> {
     text.lines()
         .find_map(|l| l.strip_prefix("console_leader "))
         .and_then(|v| v.parse().ok())
-}
-
-async fn eventually<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let poll = async {
-        while !check().await {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    };
-    tokio::time::timeout(DEADLINE, poll)
-        .await
-        .unwrap_or_else(|_| panic!("not within {DEADLINE:?}: {what}"));
 }
 
 /// A version's event stream on one replica.
@@ -154,14 +139,14 @@ async fn two_replicas_share_sessions_streams_and_the_work_and_survive_losing_the
 
     // A first, and leading, before B starts: then A is the one to kill.
     let a = Server::start(&console_url, &kubeconfig, dir.path(), &extra);
-    eventually("replica A takes the leader lock", || {
+    eventually("replica A takes the leader lock", DEADLINE, || {
         leader_elected(&admin, &schema)
     })
     .await;
     let b = Server::start(&console_url, &kubeconfig, dir.path(), &extra);
     let http = reqwest::Client::new();
     // Each replica says on its own /metrics whether it leads.
-    eventually("A reports leading and B following", || async {
+    eventually("A reports leading and B following", DEADLINE, || async {
         leader_metric(&http, &a).await == Some(1.0) && leader_metric(&http, &b).await == Some(0.0)
     })
     .await;

@@ -26,7 +26,8 @@ impl Server {
     /// listens. Its standard input is a pipe: the server stops when the
     /// test process goes, even if the test never gets to kill it.
     pub fn start(database_url: &str, kubeconfig: &Path, site: &Path, extra: &[&str]) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_server"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_server"));
+        command
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("KUBECONFIG", kubeconfig)
@@ -43,28 +44,8 @@ impl Server {
             .arg("--database-url")
             .arg(database_url)
             .arg("--site-root")
-            .arg(OsString::from(site))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("server binary starts");
-        let stdout = child.stdout.take().expect("stdout piped");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut metrics = None;
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(url) = line.strip_prefix("metrics on ") {
-                    metrics = Some(url.to_owned());
-                }
-                if let Some(base) = line.strip_prefix("listening on ") {
-                    let _ = tx.send((base.to_owned(), metrics.take()));
-                }
-            }
-        });
-        let (base, metrics) = rx
-            .recv_timeout(STARTUP)
-            .expect("server printed its address");
+            .arg(OsString::from(site));
+        let (child, base, metrics) = spawn_until_listening(&mut command);
         Self {
             child,
             base,
@@ -88,4 +69,33 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Spawns `command` (the server) with piped standard input and output and
+/// waits until it prints the address it listens on: the child, that
+/// address, and where `/metrics` is served if it said so first.
+pub fn spawn_until_listening(command: &mut Command) -> (Child, String, Option<String>) {
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("server binary starts");
+    let stdout = child.stdout.take().expect("stdout piped");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut metrics = None;
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(url) = line.strip_prefix("metrics on ") {
+                metrics = Some(url.to_owned());
+            }
+            if let Some(base) = line.strip_prefix("listening on ") {
+                let _ = tx.send((base.to_owned(), metrics.take()));
+            }
+        }
+    });
+    let (base, metrics) = rx
+        .recv_timeout(STARTUP)
+        .expect("server printed its address within the deadline");
+    (child, base, metrics)
 }

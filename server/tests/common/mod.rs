@@ -286,3 +286,19 @@ impl Rng {
         from[self.below(from.len())]
     }
 }
+
+/// Polls `check` until it holds, failing the test with `what` after `limit`.
+pub async fn eventually<F, Fut>(what: &str, limit: Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let poll = async {
+        while !check().await {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    tokio::time::timeout(limit, poll)
+        .await
+        .unwrap_or_else(|_| panic!("not within {limit:?}: {what}"));
+}
