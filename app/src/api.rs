@@ -1,5 +1,5 @@
-//! Server functions: the browser's only way into the server's services. Each
-//! one runs on the server; the `hydrate` build gets a typed HTTP client stub.
+//! The console's own status and registering a version: server functions
+//! (each runs on the server; the `hydrate` build gets a typed HTTP client stub).
 
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -48,7 +48,7 @@ pub struct StatusReport {
 /// The console's version and whether its database and cluster answer.
 #[server(endpoint = "status")]
 pub async fn server_status() -> Result<StatusReport, ConsoleError> {
-    let (services, _) = crate::auth::ssr::signed_in().await?;
+    let (services, _) = crate::server::signed_in().await?;
     let readiness = services.readiness().await;
     Ok(StatusReport {
         version: env!("CARGO_PKG_VERSION").to_owned(),
@@ -73,12 +73,8 @@ pub async fn register_version(
     runtime: String,
     manifest: String,
 ) -> Result<RegisteredVersion, ConsoleError> {
-    use crate::auth::ssr::{Attempt, require, set_status, unavailable};
-    use backend::{
-        manifest_file::{self, ManifestError},
-        versions::{self, VersionError},
-    };
-    use http::StatusCode;
+    use crate::server::{Attempt, require};
+    use backend::{manifest_file, versions};
     use lifecycle::{AuditAction, Permission};
 
     let (services, user) = require(
@@ -90,63 +86,27 @@ pub async fn register_version(
         }),
     )
     .await?;
-    let invalid = |error: ConsoleError| {
-        set_status(StatusCode::UNPROCESSABLE_ENTITY);
-        error
-    };
-    let parsed = manifest_file::parse(manifest.as_bytes()).map_err(|error| match error {
-        ManifestError::Invalid(problems) => invalid(ConsoleError::InvalidFields(problems)),
-        other => invalid(ConsoleError::Invalid(other.to_string())),
-    })?;
-    match versions::register(&services.db, &user.actor(), &runtime, &parsed).await {
-        Ok(record) => Ok(RegisteredVersion {
-            runtime: record.runtime,
-            name: record.name,
-            status: record.status,
-            processes: record.manifest.processes.len(),
-        }),
-        Err(VersionError::Invalid(problems)) => Err(invalid(ConsoleError::InvalidFields(problems))),
-        Err(error @ VersionError::UnknownRuntime(_)) => {
-            set_status(StatusCode::NOT_FOUND);
-            Err(ConsoleError::NotFound(error.to_string()))
-        }
-        Err(error @ VersionError::Duplicate { .. }) => {
-            set_status(StatusCode::CONFLICT);
-            Err(ConsoleError::Conflict(error.to_string()))
-        }
-        Err(error) => Err(unavailable(error)),
-    }
+    let parsed = manifest_file::parse(manifest.as_bytes())?;
+    let record = versions::register(&services.db, &user.actor(), &runtime, &parsed).await?;
+    Ok(RegisteredVersion {
+        runtime: record.runtime,
+        name: record.name,
+        status: record.status,
+        processes: record.manifest.processes.len(),
+    })
 }
 
 #[cfg(feature = "ssr")]
-pub mod ssr {
-    //! Server-side glue shared by the server functions.
-
-    use leptos::prelude::use_context;
-
-    use super::{Dependency, DependencyState};
-    use crate::ConsoleError;
-
-    /// The services the server put into the request's context. Missing
-    /// services are a wiring bug, logged here and answered as `Internal`.
-    pub fn services() -> Result<backend::Services, ConsoleError> {
-        use_context::<backend::Services>().ok_or_else(|| {
-            tracing::error!("backend::Services missing from the server function context");
-            ConsoleError::Internal
-        })
-    }
-
-    impl From<backend::Check> for Dependency {
-        fn from(check: backend::Check) -> Self {
-            let state = match check.state {
-                backend::CheckState::Ok => DependencyState::Ok,
-                backend::CheckState::Unreachable => DependencyState::Unreachable,
-                backend::CheckState::NotConfigured => DependencyState::NotConfigured,
-            };
-            Self {
-                state,
-                detail: check.detail,
-            }
+impl From<backend::Check> for Dependency {
+    fn from(check: backend::Check) -> Self {
+        let state = match check.state {
+            backend::CheckState::Ok => DependencyState::Ok,
+            backend::CheckState::Unreachable => DependencyState::Unreachable,
+            backend::CheckState::NotConfigured => DependencyState::NotConfigured,
+        };
+        Self {
+            state,
+            detail: check.detail,
         }
     }
 }

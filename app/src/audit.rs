@@ -163,11 +163,10 @@ pub async fn read_audit_page(
     to: Option<String>,
     before: Option<i64>,
 ) -> Result<AuditPage, ConsoleError> {
-    use crate::auth::ssr::{set_status, unavailable};
-    use http::StatusCode;
+    use crate::server::{require, unavailable};
     use lifecycle::Permission;
 
-    let (services, _) = crate::auth::ssr::require(Permission::ReadAudit, None).await?;
+    let (services, _) = require(Permission::ReadAudit, None).await?;
     let query = AuditQuery {
         user,
         action,
@@ -177,10 +176,7 @@ pub async fn read_audit_page(
         from,
         to,
     };
-    let filter = ssr::filter(&query).map_err(|message| {
-        set_status(StatusCode::UNPROCESSABLE_ENTITY);
-        ConsoleError::Invalid(message)
-    })?;
+    let filter = ssr::filter(&query).map_err(ConsoleError::Invalid)?;
     let page = backend::audit::query(&services.db, &filter, before, PAGE_ROWS)
         .await
         .map_err(unavailable)?;

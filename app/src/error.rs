@@ -9,21 +9,48 @@ use leptos::server_fn::{
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+/// Every refusal and failure a server function answers with. The variant
+/// decides the HTTP status ([`ConsoleError::status`]); the server sets it
+/// when the error is written into the response, so no server function sets a
+/// status by hand.
+///
+/// On the wire (JSON) the variants that differ only in their status
+/// (`WrongCredentials`, `Malformed`, `TooLarge`, `Throttled`,
+/// `NotConfigured`) read as
+/// `Invalid`: the browser shows them all as a message next to the form.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Error)]
+#[serde(into = "Wire", from = "Wire")]
 pub enum ConsoleError {
     #[error("Please sign in to continue.")]
     Unauthenticated,
+    /// A sign-in with a wrong email or password.
+    #[error("{0}")]
+    WrongCredentials(String),
     #[error("{0}")]
     Forbidden(String),
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    /// Input the server understood and refuses (a reason too long, a filter
+    /// that does not parse).
     #[error("{0}")]
     Invalid(String),
     /// Input with located problems (a manifest), each shown next to its field.
     #[error("The input has {} problem(s): {}", .0.len(), .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
     InvalidFields(Vec<lifecycle::FieldError>),
+    /// A request whose arguments do not decode at all.
+    #[error("{0}")]
+    Malformed(String),
+    /// A request body over the size the console accepts.
+    #[error("{0}")]
+    TooLarge(String),
+    /// Too many failed attempts; try again later.
+    #[error("{0}")]
+    Throttled(String),
+    /// Something this action needs is not configured (no cluster).
+    #[error("{0}")]
+    NotConfigured(String),
     #[error("The console cannot reach a service it depends on. Try again in a moment.")]
     Unavailable,
     #[error("Something went wrong on the server. The problem has been logged.")]
@@ -34,6 +61,76 @@ pub enum ConsoleError {
     Transport,
 }
 
+impl ConsoleError {
+    /// The HTTP status a server function answers this error with.
+    pub fn status(&self) -> http::StatusCode {
+        use http::StatusCode as S;
+        match self {
+            Self::Unauthenticated | Self::WrongCredentials(_) => S::UNAUTHORIZED,
+            Self::Forbidden(_) => S::FORBIDDEN,
+            Self::NotFound(_) => S::NOT_FOUND,
+            Self::Conflict(_) => S::CONFLICT,
+            Self::Invalid(_) | Self::InvalidFields(_) => S::UNPROCESSABLE_ENTITY,
+            Self::Malformed(_) => S::BAD_REQUEST,
+            Self::TooLarge(_) => S::PAYLOAD_TOO_LARGE,
+            Self::Throttled(_) => S::TOO_MANY_REQUESTS,
+            Self::NotConfigured(_) | Self::Unavailable => S::SERVICE_UNAVAILABLE,
+            Self::Internal | Self::Transport => S::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+/// The JSON form of [`ConsoleError`], as the browser decodes it.
+#[derive(Serialize, Deserialize)]
+enum Wire {
+    Unauthenticated,
+    Forbidden(String),
+    NotFound(String),
+    Conflict(String),
+    Invalid(String),
+    InvalidFields(Vec<lifecycle::FieldError>),
+    Unavailable,
+    Internal,
+    Transport,
+}
+
+impl From<ConsoleError> for Wire {
+    fn from(error: ConsoleError) -> Self {
+        match error {
+            ConsoleError::Unauthenticated => Self::Unauthenticated,
+            ConsoleError::Forbidden(m) => Self::Forbidden(m),
+            ConsoleError::NotFound(m) => Self::NotFound(m),
+            ConsoleError::Conflict(m) => Self::Conflict(m),
+            ConsoleError::Invalid(m)
+            | ConsoleError::WrongCredentials(m)
+            | ConsoleError::Malformed(m)
+            | ConsoleError::TooLarge(m)
+            | ConsoleError::Throttled(m)
+            | ConsoleError::NotConfigured(m) => Self::Invalid(m),
+            ConsoleError::InvalidFields(problems) => Self::InvalidFields(problems),
+            ConsoleError::Unavailable => Self::Unavailable,
+            ConsoleError::Internal => Self::Internal,
+            ConsoleError::Transport => Self::Transport,
+        }
+    }
+}
+
+impl From<Wire> for ConsoleError {
+    fn from(wire: Wire) -> Self {
+        match wire {
+            Wire::Unauthenticated => Self::Unauthenticated,
+            Wire::Forbidden(m) => Self::Forbidden(m),
+            Wire::NotFound(m) => Self::NotFound(m),
+            Wire::Conflict(m) => Self::Conflict(m),
+            Wire::Invalid(m) => Self::Invalid(m),
+            Wire::InvalidFields(problems) => Self::InvalidFields(problems),
+            Wire::Unavailable => Self::Unavailable,
+            Wire::Internal => Self::Internal,
+            Wire::Transport => Self::Transport,
+        }
+    }
+}
+
 impl FromServerFnError for ConsoleError {
     type Encoder = JsonEncoding;
 
@@ -42,11 +139,20 @@ impl FromServerFnError for ConsoleError {
             // Arguments that do not decode are the caller's mistake; the
             // decoder's text may quote internals, so it is not passed on.
             ServerFnErrorErr::Args(_) => {
-                Self::Invalid("The request was malformed; reload the page and try again.".into())
+                Self::Malformed("The request was malformed; reload the page and try again.".into())
             }
             ServerFnErrorErr::Request(_) | ServerFnErrorErr::Response(_) => Self::Transport,
             _ => Self::Internal,
         }
+    }
+
+    /// Writes the error into the response, and gives the response the
+    /// error's status: the one place a server function's status is set.
+    fn ser(&self) -> leptos::server_fn::Bytes {
+        #[cfg(feature = "ssr")]
+        crate::response::set_status(self.status());
+        <Self::Encoder as leptos::server_fn::Encodes<Self>>::encode(self)
+            .unwrap_or_else(|_| leptos::server_fn::Bytes::from_static(b"\"Internal\""))
     }
 }
 
@@ -67,6 +173,60 @@ mod tests {
             let message = ConsoleError::from_server_fn_error(error).to_string();
             assert!(!message.contains("sqlx"), "leaked detail: {message}");
             assert!(!message.contains(".rs"), "leaked detail: {message}");
+        }
+    }
+
+    #[test]
+    fn every_refusal_knows_its_status_and_reads_as_before_on_the_wire() {
+        use http::StatusCode as S;
+        for (error, status, wire) in [
+            (
+                ConsoleError::WrongCredentials("Wrong email or password.".into()),
+                S::UNAUTHORIZED,
+                serde_json::json!({"Invalid": "Wrong email or password."}),
+            ),
+            (
+                ConsoleError::Throttled("Too many failed sign-ins.".into()),
+                S::TOO_MANY_REQUESTS,
+                serde_json::json!({"Invalid": "Too many failed sign-ins."}),
+            ),
+            (
+                ConsoleError::Malformed("bad".into()),
+                S::BAD_REQUEST,
+                serde_json::json!({"Invalid": "bad"}),
+            ),
+            (
+                ConsoleError::Invalid("bad".into()),
+                S::UNPROCESSABLE_ENTITY,
+                serde_json::json!({"Invalid": "bad"}),
+            ),
+            (
+                ConsoleError::NotConfigured("no cluster".into()),
+                S::SERVICE_UNAVAILABLE,
+                serde_json::json!({"Invalid": "no cluster"}),
+            ),
+            (
+                ConsoleError::Unauthenticated,
+                S::UNAUTHORIZED,
+                serde_json::json!("Unauthenticated"),
+            ),
+            (
+                ConsoleError::Conflict("taken".into()),
+                S::CONFLICT,
+                serde_json::json!({"Conflict": "taken"}),
+            ),
+            (
+                ConsoleError::Unavailable,
+                S::SERVICE_UNAVAILABLE,
+                serde_json::json!("Unavailable"),
+            ),
+        ] {
+            assert_eq!(error.status(), status, "{error:?}");
+            assert_eq!(
+                serde_json::to_value(&error).expect("serialises"),
+                wire,
+                "{error:?}"
+            );
         }
     }
 

@@ -10,6 +10,11 @@ pub mod error;
 #[cfg(feature = "hydrate")]
 mod live_client;
 mod pages;
+#[cfg(feature = "ssr")]
+mod response;
+#[cfg(feature = "ssr")]
+pub mod server;
+mod site;
 pub mod users;
 pub mod versions;
 
@@ -22,13 +27,7 @@ use leptos_router::{
 };
 
 pub use error::ConsoleError;
-
-/// Product name shown in the header and the page titles.
-pub const PRODUCT_NAME: &str = "Runtime Console";
-
-/// Name of the wasm/js/css bundle cargo-leptos writes under `<site-root>/pkg`.
-/// Must equal `name` in `[[workspace.metadata.leptos]]` of the root Cargo.toml.
-pub const BUNDLE_NAME: &str = "console";
+pub use site::{BUNDLE_NAME, Hydrated, PRODUCT_NAME};
 
 /// The HTML document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -49,12 +48,6 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
         </html>
     }
 }
-
-/// Whether the browser bundle has taken over the server-rendered page. Effects
-/// never run on the server, so this is `false` in the HTML and turns `true`
-/// once hydration completes; controls that need the wasm wait for it.
-#[derive(Clone, Copy)]
-pub struct Hydrated(pub ReadSignal<bool>);
 
 #[component]
 pub fn App() -> impl IntoView {

@@ -21,7 +21,7 @@ pub async fn list_users() -> Result<Vec<UserRow>, ConsoleError> {
     let (services, _) = ssr::admin(None).await?;
     let users = backend::users::list(&services.db)
         .await
-        .map_err(crate::auth::ssr::unavailable)?;
+        .map_err(crate::server::unavailable)?;
     Ok(users.into_iter().map(ssr::row).collect())
 }
 
@@ -45,7 +45,7 @@ pub async fn create_user(
     )
     .await
     .map(ssr::row)
-    .map_err(ssr::user_error)
+    .map_err(ConsoleError::from)
 }
 
 #[server(endpoint = "users/role")]
@@ -60,7 +60,7 @@ pub async fn change_user_role(
     backend::users::change_role(&services.db, &admin.actor(), id, role, &reason)
         .await
         .map(ssr::row)
-        .map_err(ssr::user_error)
+        .map_err(ConsoleError::from)
 }
 
 /// Disabling ends every session of the user at once.
@@ -80,7 +80,7 @@ pub async fn set_user_disabled(
     backend::users::set_disabled(&services.db, &admin.actor(), id, disabled, &reason)
         .await
         .map(ssr::row)
-        .map_err(ssr::user_error)
+        .map_err(ConsoleError::from)
 }
 
 #[server(endpoint = "users/revoke")]
@@ -90,7 +90,7 @@ pub async fn revoke_user_sessions(id: i64, reason: String) -> Result<UserRow, Co
     backend::users::revoke_sessions(&services.db, &admin.actor(), id, &reason)
         .await
         .map(ssr::row)
-        .map_err(ssr::user_error)
+        .map_err(ConsoleError::from)
 }
 
 /// Sets a new password and ends the user's sessions.
@@ -105,23 +105,18 @@ pub async fn reset_user_password(
     backend::users::reset_password(&services.db, &admin.actor(), id, &password, &reason)
         .await
         .map(ssr::row)
-        .map_err(ssr::user_error)
+        .map_err(ConsoleError::from)
 }
 
 #[cfg(feature = "ssr")]
 mod ssr {
-    use backend::{
-        Services,
-        auth::SessionUser,
-        users::{User, UserError},
-    };
-    use http::StatusCode;
+    use backend::{Services, auth::SessionUser, users::User};
     use lifecycle::{AuditAction, Permission, Reason, Role};
 
     use super::UserRow;
     use crate::{
         ConsoleError,
-        auth::ssr::{Attempt, require, set_status, unavailable},
+        server::{Attempt, require},
     };
 
     /// An admin, or a refusal; a refused change (`action` given) is
@@ -147,32 +142,12 @@ mod ssr {
         }
     }
 
-    fn invalid(message: String) -> ConsoleError {
-        set_status(StatusCode::UNPROCESSABLE_ENTITY);
-        ConsoleError::Invalid(message)
-    }
-
     pub fn role(text: &str) -> Result<Role, ConsoleError> {
         text.parse()
-            .map_err(|_| invalid("Role must be viewer, manager or admin.".into()))
+            .map_err(|_| ConsoleError::Invalid("Role must be viewer, manager or admin.".into()))
     }
 
     pub fn reason(text: &str) -> Result<Reason, ConsoleError> {
-        Reason::parse(text).map_err(|e| invalid(e.to_string()))
-    }
-
-    pub fn user_error(error: UserError) -> ConsoleError {
-        match error {
-            UserError::Invalid(message) => invalid(message),
-            UserError::NotFound => {
-                set_status(StatusCode::NOT_FOUND);
-                ConsoleError::NotFound(error.to_string())
-            }
-            UserError::EmailTaken(_) | UserError::LastAdmin => {
-                set_status(StatusCode::CONFLICT);
-                ConsoleError::Conflict(error.to_string())
-            }
-            UserError::Store(error) => unavailable(error),
-        }
+        Reason::parse(text).map_err(|e| ConsoleError::Invalid(e.to_string()))
     }
 }

@@ -81,7 +81,7 @@ pub const TIMELINE_ENTRIES: u32 = 100;
 pub async fn list_runtimes() -> Result<RuntimesView, ConsoleError> {
     use lifecycle::Permission;
 
-    let (services, user) = crate::auth::ssr::require(Permission::View, None).await?;
+    let (services, user) = crate::server::require(Permission::View, None).await?;
     let runtimes = ssr::runtimes(&services).await?;
     Ok(RuntimesView {
         role: user.role,
@@ -95,10 +95,10 @@ pub async fn get_version_details(
     runtime: String,
     version: String,
 ) -> Result<VersionDetails, ConsoleError> {
-    use crate::auth::ssr::unavailable;
+    use crate::server::unavailable;
     use lifecycle::{Permission, manifest::ENTRYPOINT};
 
-    let (services, user) = crate::auth::ssr::require(Permission::View, None).await?;
+    let (services, user) = crate::server::require(Permission::View, None).await?;
     let record = ssr::record(&services, &runtime, &version).await?;
     let live = services.live_of(record.clone());
     let published_other = backend::versions::published(&services.db)
@@ -141,10 +141,10 @@ pub async fn version_timeline(
     runtime: String,
     version: String,
 ) -> Result<Vec<AuditRow>, ConsoleError> {
-    use crate::auth::ssr::unavailable;
+    use crate::server::unavailable;
     use lifecycle::Permission;
 
-    let (services, _) = crate::auth::ssr::require(Permission::ReadAudit, None).await?;
+    let (services, _) = crate::server::require(Permission::ReadAudit, None).await?;
     ssr::record(&services, &runtime, &version).await?;
     let filter = backend::audit::Filter {
         runtime: Some(runtime),
@@ -166,7 +166,7 @@ pub async fn get_version_live(
 ) -> Result<VersionLive, ConsoleError> {
     use lifecycle::Permission;
 
-    let (services, _) = crate::auth::ssr::require(Permission::View, None).await?;
+    let (services, _) = crate::server::require(Permission::View, None).await?;
     ssr::live(&services, &runtime, &version).await
 }
 
@@ -181,9 +181,8 @@ pub async fn version_action(
     expected: Status,
     reason: String,
 ) -> Result<VersionLive, ConsoleError> {
-    use crate::auth::ssr::{Attempt, require, set_status, unavailable};
-    use backend::{runtime::VersionKey, versions::VersionError};
-    use http::StatusCode;
+    use crate::server::{Attempt, require};
+    use backend::runtime::VersionKey;
     use lifecycle::{Permission, Reason};
 
     let allowed = require(
@@ -204,12 +203,10 @@ pub async fn version_action(
     };
     let reason = Reason::parse(&reason).map_err(|error| {
         backend::metrics::action(action.as_str(), "invalid");
-        set_status(StatusCode::UNPROCESSABLE_ENTITY);
         ConsoleError::Invalid(format!("Reason: {error}."))
     })?;
     let Some(runtime_service) = services.runtime.clone() else {
-        set_status(StatusCode::SERVICE_UNAVAILABLE);
-        return Err(ConsoleError::Invalid(
+        return Err(ConsoleError::NotConfigured(
             "No cluster is configured, so versions cannot be started or stopped. Set KUBECONFIG or run the console in a cluster.".into(),
         ));
     };
@@ -223,32 +220,20 @@ pub async fn version_action(
         &reason,
     )
     .await;
-    match applied {
-        Ok(applied) => {
-            let key = VersionKey::new(&runtime, &version);
-            if let Some(demoted) = &applied.demoted {
-                runtime_service.acted(VersionKey::new(&runtime, demoted));
-            }
-            match action {
-                Action::Publish | Action::Unpublish => runtime_service.route(key).await,
-                Action::Start | Action::Stop => runtime_service.acted(key),
-            }
-            if crate::auth::ssr::plain_form_post() {
-                // Back to the details screen, without the dialog's `?action=`.
-                leptos_axum::redirect(&version_path(&runtime, &version));
-            }
-            ssr::live(&services, &runtime, &version).await
-        }
-        Err(error @ VersionError::UnknownVersion { .. }) => {
-            set_status(StatusCode::NOT_FOUND);
-            Err(ConsoleError::NotFound(error.to_string()))
-        }
-        Err(error @ (VersionError::Conflict { .. } | VersionError::Refused(_))) => {
-            set_status(StatusCode::CONFLICT);
-            Err(ConsoleError::Conflict(error.to_string()))
-        }
-        Err(error) => Err(unavailable(error)),
+    let applied = applied?;
+    let key = VersionKey::new(&runtime, &version);
+    if let Some(demoted) = &applied.demoted {
+        runtime_service.status_changed(VersionKey::new(&runtime, demoted));
     }
+    match action {
+        Action::Publish | Action::Unpublish => runtime_service.route(key).await,
+        Action::Start | Action::Stop => runtime_service.status_changed(key),
+    }
+    if crate::response::plain_form_post() {
+        // Back to the details screen, without the dialog's `?action=`.
+        leptos_axum::redirect(&version_path(&runtime, &version));
+    }
+    ssr::live(&services, &runtime, &version).await
 }
 
 /// The newest stored log lines of one node (kept after the version stops).
@@ -258,10 +243,10 @@ pub async fn node_logs(
     version: String,
     node: String,
 ) -> Result<Vec<NodeLogLine>, ConsoleError> {
-    use crate::auth::ssr::unavailable;
+    use crate::server::unavailable;
     use lifecycle::Permission;
 
-    let (services, _) = crate::auth::ssr::require(Permission::View, None).await?;
+    let (services, _) = crate::server::require(Permission::View, None).await?;
     // An unknown version is a 404, not an empty log.
     ssr::record(&services, &runtime, &version).await?;
     let lines = backend::runtime::logs::read(&services.db, &runtime, &version, &node, LOG_LINES)
@@ -281,35 +266,19 @@ pub async fn node_logs(
 pub mod ssr {
     use backend::{
         Services,
-        versions::{self, VersionError, VersionRecord},
+        versions::{self, VersionRecord},
     };
-    use http::StatusCode;
     use lifecycle::{Health, VersionLive};
 
     use super::{RuntimeSummary, VersionSummary};
-    use crate::{
-        ConsoleError,
-        auth::ssr::{set_status, unavailable},
-    };
+    use crate::{ConsoleError, server::unavailable};
 
     pub async fn record(
         services: &Services,
         runtime: &str,
         version: &str,
     ) -> Result<VersionRecord, ConsoleError> {
-        versions::get(&services.db, runtime, version)
-            .await
-            .map_err(version_error)
-    }
-
-    fn version_error(error: VersionError) -> ConsoleError {
-        match error {
-            VersionError::UnknownVersion { .. } => {
-                set_status(StatusCode::NOT_FOUND);
-                ConsoleError::NotFound(error.to_string())
-            }
-            other => unavailable(other),
-        }
+        Ok(versions::get(&services.db, runtime, version).await?)
     }
 
     /// Every runtime and its versions; health comes from the pod store, so
@@ -352,6 +321,6 @@ pub mod ssr {
         runtime: &str,
         version: &str,
     ) -> Result<VersionLive, ConsoleError> {
-        services.live(runtime, version).await.map_err(version_error)
+        Ok(services.live(runtime, version).await?)
     }
 }

@@ -45,8 +45,6 @@ macro_rules! on_pool {
 }
 
 pub mod audit;
-pub mod audit_export;
-pub mod audit_retention;
 pub mod auth;
 pub mod cluster;
 pub mod db;

@@ -276,7 +276,7 @@ pub async fn apply_action(
     expected: Status,
     reason: &Reason,
 ) -> Result<Applied> {
-    let applied = apply_action_once(db, actor, runtime, version, action, expected, reason).await;
+    let applied = compare_and_set(db, actor, runtime, version, action, expected, reason).await;
     let outcome = match &applied {
         Ok(_) => "accepted",
         Err(VersionError::Conflict { .. }) => "conflict",
@@ -288,7 +288,7 @@ pub async fn apply_action(
     applied
 }
 
-async fn apply_action_once(
+async fn compare_and_set(
     db: &Database,
     actor: &Actor,
     runtime: &str,

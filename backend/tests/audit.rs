@@ -275,7 +275,7 @@ async fn filters_select_and_keyset_pages_are_stable_newest_first() {
 
 #[tokio::test]
 async fn exports_stream_every_selected_entry_as_csv_and_json() {
-    use backend::audit_export::{Format, export};
+    use backend::audit::export::{Format, export};
     use futures::StreamExt;
 
     for (name, t) in databases().await {

@@ -3,8 +3,8 @@
 //! outside a run or forged checkpoints are still caught.
 
 use backend::{
+    audit::retention::{self as audit_retention, RetentionError},
     audit::{self, Actor, NewEntry, Verification},
-    audit_retention::{self, RetentionError},
 };
 use lifecycle::{AuditAction, Outcome, Reason};
 

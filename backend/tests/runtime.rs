@@ -117,7 +117,7 @@ impl Setup {
         let key = VersionKey::new("demo", version);
         match action {
             Action::Publish | Action::Unpublish => self.runtime.route(key).await,
-            Action::Start | Action::Stop => self.runtime.acted(key),
+            Action::Start | Action::Stop => self.runtime.status_changed(key),
         }
     }
 

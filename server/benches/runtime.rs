@@ -23,7 +23,10 @@ use kube::{
     api::{DeleteParams, ListParams},
 };
 use lifecycle::{Action, Manifest, Reason, Status, VersionLive, manifest};
-use server::startup::{AppState, SessionSettings, leptos_options, router};
+use server::{
+    startup::{leptos_options, router},
+    state::{AppState, SessionSettings},
+};
 
 #[path = "../tests/common/wire.rs"]
 mod wire;
@@ -106,7 +109,7 @@ async fn act(services: &Services, version: &str, action: Action, expected: Statu
     .await
     .expect("accepted");
     if let Some(rt) = &services.runtime {
-        rt.acted(VersionKey::new("demo", version));
+        rt.status_changed(VersionKey::new("demo", version));
     }
 }
 

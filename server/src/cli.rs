@@ -326,11 +326,12 @@ impl ServeArgs {
         backend::db::Backend::from_url(&database_url)
             .map_err(|e| ConfigError::Database(e.to_string()))?;
         if let Some(days) = self.audit_retention_days
-            && !(backend::audit_retention::MIN_KEEP_DAYS..=backend::audit_retention::MAX_KEEP_DAYS)
+            && !(backend::audit::retention::MIN_KEEP_DAYS
+                ..=backend::audit::retention::MAX_KEEP_DAYS)
                 .contains(&days)
         {
             return Err(ConfigError::Retention(
-                backend::audit_retention::RetentionError::KeepDays(days).to_string(),
+                backend::audit::retention::RetentionError::KeepDays(days).to_string(),
             ));
         }
         if self.session_idle_minutes == 0 || self.session_max_hours == 0 {
@@ -358,7 +359,7 @@ impl ServeArgs {
             site_root: self.site_root,
             audit_retention_days: self.audit_retention_days,
             demo_password: self.demo.then_some(self.demo_password),
-            sessions: crate::startup::SessionSettings {
+            sessions: crate::state::SessionSettings {
                 secure_cookies: self.secure_cookies,
                 idle: std::time::Duration::from_secs(u64::from(self.session_idle_minutes) * 60),
                 absolute: std::time::Duration::from_secs(u64::from(self.session_max_hours) * 3600),

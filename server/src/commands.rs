@@ -8,7 +8,7 @@ use std::io::{BufRead, Read};
 use backend::{
     Database, audit,
     audit::Actor,
-    audit_export, audit_retention,
+    audit::{export as audit_export, retention as audit_retention},
     manifest_file::{self, MAX_MANIFEST_BYTES, ManifestError},
     versions::{self, VersionError},
 };

@@ -29,7 +29,7 @@ pub struct Config {
     /// Demo mode: seed the demo users with this password and the `demo`
     /// runtime. `None` outside demo mode.
     pub demo_password: Option<String>,
-    pub sessions: crate::startup::SessionSettings,
+    pub sessions: crate::state::SessionSettings,
     /// Proxies in front that append to `X-Forwarded-For`; 0 trusts none.
     pub trusted_proxy_hops: usize,
     /// Days of audit entries to keep; `None` keeps everything.

@@ -8,4 +8,5 @@ pub mod routes;
 pub mod security;
 pub mod shutdown;
 pub mod startup;
+pub mod state;
 pub mod telemetry;

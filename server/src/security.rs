@@ -6,13 +6,13 @@
 use axum::{
     body::Body,
     extract::{Request, State},
-    http::{HeaderValue, Method, StatusCode, header},
+    http::{HeaderValue, Method, header},
     middleware::Next,
     response::{IntoResponse, Redirect, Response},
 };
 use backend::auth::AuthSession;
 
-use app::{ConsoleError, auth::ssr::LOGIN_AT_KEY};
+use app::{ConsoleError, server::LOGIN_AT_KEY};
 
 /// Session lifetimes.
 #[derive(Debug, Clone, Copy)]
@@ -32,10 +32,12 @@ fn is_public(path: &str) -> bool {
         || path.rsplit('/').next().is_some_and(|last| last.contains('.'))
 }
 
-fn error_response(status: StatusCode, error: ConsoleError) -> Response {
+/// A refusal as the server functions answer it: the error's own status and
+/// its JSON.
+fn error_response(error: ConsoleError) -> Response {
     let body = serde_json::to_string(&error).unwrap_or_else(|_| "\"Internal\"".to_owned());
     (
-        status,
+        error.status(),
         [(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
@@ -54,13 +56,10 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// the limit and no further.
 pub async fn limit_body(request: Request, next: Next) -> Response {
     let too_large = || {
-        error_response(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            ConsoleError::Invalid(format!(
-                "The request is larger than the {} KiB the console accepts.",
-                MAX_BODY_BYTES / 1024
-            )),
-        )
+        error_response(ConsoleError::TooLarge(format!(
+            "The request is larger than the {} KiB the console accepts.",
+            MAX_BODY_BYTES / 1024
+        )))
     };
     let declared = request
         .headers()
@@ -91,10 +90,9 @@ pub async fn limit_body(request: Request, next: Next) -> Response {
                 }
                 Err(error) => {
                     tracing::warn!(path = %parts.uri.path(), %error, "request body unreadable");
-                    error_response(
-                        StatusCode::BAD_REQUEST,
-                        ConsoleError::Invalid("The request body could not be read.".into()),
-                    )
+                    error_response(ConsoleError::Malformed(
+                        "The request body could not be read.".into(),
+                    ))
                 }
             }
         }
@@ -130,10 +128,9 @@ pub async fn refuse_cross_site(request: Request, next: Next) -> Response {
     };
     if cross_site {
         tracing::warn!(path = %request.uri().path(), "cross-site request refused");
-        return error_response(
-            StatusCode::FORBIDDEN,
-            ConsoleError::Forbidden("Cross-site requests are not accepted.".into()),
-        );
+        return error_response(ConsoleError::Forbidden(
+            "Cross-site requests are not accepted.".into(),
+        ));
     }
     next.run(request).await
 }
@@ -147,10 +144,10 @@ pub async fn session_gate(
 ) -> Response {
     let Some(mut auth) = request.extensions().get::<AuthSession>().cloned() else {
         tracing::error!("session gate without an auth session: layer order is wrong");
-        return error_response(StatusCode::INTERNAL_SERVER_ERROR, ConsoleError::Internal);
+        return error_response(ConsoleError::Internal);
     };
     if auth.user.is_some() {
-        let now = app::auth::ssr::unix_now();
+        let now = app::server::unix_now();
         let login_at = auth.session.get::<i64>(LOGIN_AT_KEY).await.ok().flatten();
         let expired =
             login_at.is_none_or(|at| now.saturating_sub(at) >= policy.absolute.as_secs() as i64);
@@ -168,7 +165,7 @@ pub async fn session_gate(
     let signed_in = auth.user.is_some();
     if !signed_in && !is_public(&path) {
         if path.starts_with("/api/") {
-            return error_response(StatusCode::UNAUTHORIZED, ConsoleError::Unauthenticated);
+            return error_response(ConsoleError::Unauthenticated);
         }
         if matches!(*request.method(), Method::GET | Method::HEAD) {
             let target = request
@@ -179,7 +176,7 @@ pub async fn session_gate(
             let next = form_urlencoded::byte_serialize(target.as_bytes()).collect::<String>();
             return Redirect::to(&format!("/login?next={next}")).into_response();
         }
-        return error_response(StatusCode::UNAUTHORIZED, ConsoleError::Unauthenticated);
+        return error_response(ConsoleError::Unauthenticated);
     }
     if signed_in && path == "/login" && *request.method() == Method::GET {
         return Redirect::to("/").into_response();
@@ -197,38 +194,6 @@ async fn touch(session: &tower_sessions::Session, now: i64) {
     {
         tracing::warn!(%error, "could not refresh the session");
     }
-}
-
-/// Server-function arguments that do not decode are answered by leptos
-/// with 500 before any of our code runs, though the body is already our
-/// typed `Invalid` ("The request was malformed..."). The status is made to
-/// say the same thing: the caller's mistake, 400.
-pub async fn malformed_is_bad_request(request: Request, next: Next) -> Response {
-    let is_server_fn = request.uri().path().starts_with("/api/");
-    let response = next.run(request).await;
-    if !is_server_fn || response.status() != StatusCode::INTERNAL_SERVER_ERROR {
-        return response;
-    }
-    use http_body_util::BodyExt;
-    let (mut parts, body) = response.into_parts();
-    // An error body is a short JSON value; anything longer is not ours.
-    let bytes = match http_body_util::Limited::new(body, 64 * 1024)
-        .collect()
-        .await
-    {
-        Ok(collected) => collected.to_bytes(),
-        Err(error) => {
-            tracing::error!(%error, "server function error body unreadable");
-            return error_response(StatusCode::INTERNAL_SERVER_ERROR, ConsoleError::Internal);
-        }
-    };
-    if matches!(
-        serde_json::from_slice::<ConsoleError>(&bytes),
-        Ok(ConsoleError::Invalid(_))
-    ) {
-        parts.status = StatusCode::BAD_REQUEST;
-    }
-    Response::from_parts(parts, Body::from(bytes))
 }
 
 /// Headers every answer carries.

@@ -3,11 +3,11 @@
 use std::{future::Future, net::SocketAddr, path::Path, sync::OnceLock};
 
 use app::{App, BUNDLE_NAME, shell};
-use axum::{Router, extract::FromRef, middleware, routing::get, serve::ListenerExt};
+use axum::{Router, middleware, routing::get, serve::ListenerExt};
 use axum_login::AuthManagerLayerBuilder;
 use backend::{
     Cluster, ClusterMode, Database, Services,
-    auth::{AuthBackend, AuthServices, Sessions},
+    auth::{AuthBackend, Sessions},
 };
 use leptos::{
     config::{Env, LeptosOptions},
@@ -24,63 +24,8 @@ use crate::{
     config::Config,
     routes::{audit_export, health, live, metrics},
     security::{self, SessionPolicy},
+    state::AppState,
 };
-
-#[derive(Clone)]
-pub struct AppState {
-    pub leptos_options: LeptosOptions,
-    pub services: Services,
-    pub auth: AuthServices,
-    pub sessions: SessionSettings,
-}
-
-/// How session cookies are issued and how long sessions live.
-#[derive(Debug, Clone, Copy)]
-pub struct SessionSettings {
-    /// Mark the cookie `Secure` (the console is served over HTTPS, usually
-    /// behind a TLS-terminating ingress).
-    pub secure_cookies: bool,
-    pub idle: std::time::Duration,
-    pub absolute: std::time::Duration,
-}
-
-impl Default for SessionSettings {
-    fn default() -> Self {
-        Self {
-            secure_cookies: false,
-            idle: std::time::Duration::from_secs(30 * 60),
-            absolute: std::time::Duration::from_secs(12 * 60 * 60),
-        }
-    }
-}
-
-impl AppState {
-    /// State over `services`, with the session store on its database.
-    pub async fn new(
-        leptos_options: LeptosOptions,
-        services: Services,
-        sessions: SessionSettings,
-        trusted_proxy_hops: usize,
-    ) -> Result<Self, backend::Error> {
-        let auth = AuthServices {
-            throttle: Default::default(),
-            trusted_proxy_hops,
-            sessions: Sessions::new(&services.db).await?,
-        };
-        Ok(Self {
-            leptos_options,
-            services,
-            auth,
-            sessions,
-        })
-    }
-}
-
-impl FromRef<AppState> for LeptosOptions {
-    fn from_ref(state: &AppState) -> Self {
-        state.leptos_options.clone()
-    }
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -182,7 +127,6 @@ pub fn router(state: AppState) -> Router {
             policy,
             security::session_gate,
         ))
-        .layer(middleware::from_fn(security::malformed_is_bad_request))
         .layer(auth_layer)
         .layer(middleware::from_fn(security::refuse_cross_site))
         .layer(middleware::from_fn(security::limit_body))
@@ -390,7 +334,7 @@ async fn retention_schedule(db: Database, keep_days: u32) {
     loop {
         ticks.tick().await;
         if let Err(error) =
-            backend::audit_retention::run(&db, &backend::audit::Actor::System, keep_days, &reason)
+            backend::audit::retention::run(&db, &backend::audit::Actor::System, keep_days, &reason)
                 .await
         {
             tracing::error!(%error, "audit retention run failed; retrying at the next tick");

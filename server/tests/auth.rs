@@ -8,7 +8,7 @@ use backend::{
     users,
 };
 use lifecycle::{AuditAction, Outcome, Reason, Role};
-use server::startup::SessionSettings;
+use server::state::SessionSettings;
 
 mod common;
 use common::{Options, PASSWORD, TestApp, call, form, get};

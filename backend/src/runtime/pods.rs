@@ -17,7 +17,7 @@ use kube::{
 use lifecycle::{Manifest, NodeState, NodeStatus, Status};
 
 use super::{
-    VersionKey,
+    changes::VersionKey,
     resources::{NODE_LABEL, VERSION_LABEL, managed_selector},
 };
 

@@ -22,7 +22,7 @@ use std::{
 
 use sqlx::{Connection, PgConnection, PgPool, postgres::PgListener};
 
-use super::VersionKey;
+use super::changes::VersionKey;
 use crate::db::Database;
 
 /// The advisory lock's first key: "RCON" in ASCII, recognisable in

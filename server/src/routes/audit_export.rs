@@ -7,13 +7,13 @@ use axum::{
     http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
-use backend::{audit_export, auth::AuthSession};
+use backend::{audit::export as audit_export, auth::AuthSession};
 use futures::StreamExt;
 use lifecycle::Permission;
 use serde::Deserialize;
 
 use super::{permitted, refuse};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
 pub struct ExportParams {

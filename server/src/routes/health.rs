@@ -4,7 +4,7 @@
 use axum::{Json, extract::State, http::StatusCode, response::IntoResponse};
 use serde::Serialize;
 
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Serialize)]
 struct Health {

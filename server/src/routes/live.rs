@@ -18,7 +18,7 @@ use lifecycle::{Permission, VersionLive};
 use tokio::sync::broadcast;
 
 use super::{permitted, refuse};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Without a cluster nothing announces changes: re-read this often.
 const REFRESH: Duration = Duration::from_secs(5);

@@ -12,7 +12,10 @@ use axum::{
 };
 use backend::{Cluster, Database, Services, auth::AuthServices};
 use http_body_util::BodyExt;
-use server::startup::{AppState, SessionSettings, leptos_options, router};
+use server::{
+    startup::{leptos_options, router},
+    state::{AppState, SessionSettings},
+};
 use std::time::Duration;
 use tower::ServiceExt;
 

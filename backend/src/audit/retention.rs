@@ -6,11 +6,11 @@ use lifecycle::{AuditAction, Outcome, Reason};
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
-use crate::{
-    audit::{Actor, AuditConn, Entry, NewEntry},
-    db::Database,
-    error::Error,
+use super::{
+    chain::AuditConn,
+    entry::{Actor, Entry, NewEntry},
 };
+use crate::{db::Database, error::Error};
 
 /// The shortest retention a run accepts: a typo must not wipe today's log.
 pub const MIN_KEEP_DAYS: u32 = 1;

@@ -3,11 +3,11 @@
 
 use futures::Stream;
 
-use crate::{
-    audit::{self, Entry, Filter},
-    db::Database,
-    error::Result,
+use super::{
+    entry::Entry,
+    query::{self, Filter},
 };
+use crate::{db::Database, error::Result};
 
 const EXPORT_PAGE: u32 = 500;
 
@@ -126,7 +126,7 @@ pub fn export(
                 };
                 Some((Ok(head), s))
             }
-            Phase::Pages => match audit::query(&s.db, &s.filter, s.before, EXPORT_PAGE).await {
+            Phase::Pages => match query::query(&s.db, &s.filter, s.before, EXPORT_PAGE).await {
                 Err(error) => {
                     s.phase = Phase::Done;
                     Some((Err(error), s))

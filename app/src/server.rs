@@ -1,0 +1,167 @@
+//! The server side of every server function: the services and session the
+//! request carries, who is signed in and what their role allows, and how
+//! backend errors become the [`ConsoleError`] the caller sees (each logged
+//! here when its detail must not reach the caller).
+
+use std::net::{IpAddr, SocketAddr};
+
+use backend::{
+    Services,
+    audit::{self, NewEntry},
+    auth::{AuthServices, AuthSession, SessionUser, SignInError},
+    manifest_file::ManifestError,
+    users::UserError,
+    versions::VersionError,
+};
+use leptos::prelude::use_context;
+use lifecycle::{AuditAction, Outcome, Permission};
+
+use crate::ConsoleError;
+
+/// Session key holding when the user signed in (Unix seconds), for the
+/// absolute session lifetime.
+pub const LOGIN_AT_KEY: &str = "console.login_at";
+
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// Logs the detail; the caller gets the generic message.
+pub fn internal(error: impl std::fmt::Display) -> ConsoleError {
+    tracing::error!(%error, "server function failed");
+    ConsoleError::Internal
+}
+
+/// A dependency (the database) did not answer; logged, answered as 503.
+pub fn unavailable(error: impl std::fmt::Display) -> ConsoleError {
+    tracing::error!(%error, "a dependency failed during a server function");
+    ConsoleError::Unavailable
+}
+
+/// The services the server put into the request's context. Missing
+/// services are a wiring bug, logged here and answered as `Internal`.
+pub fn services() -> Result<Services, ConsoleError> {
+    use_context::<Services>().ok_or_else(|| internal("backend::Services missing from context"))
+}
+
+pub fn auth_services() -> Result<AuthServices, ConsoleError> {
+    use_context::<AuthServices>().ok_or_else(|| internal("AuthServices missing from context"))
+}
+
+pub async fn auth_session() -> Result<AuthSession, ConsoleError> {
+    leptos_axum::extract::<AuthSession>()
+        .await
+        .map_err(|e| internal(format!("no auth session on the request: {e}")))
+}
+
+/// The client's address: the TCP peer, or behind trusted proxies
+/// (`--trusted-proxy-hops`) the one they recorded in `X-Forwarded-For`.
+/// Throttling per address depends on it: behind an ingress the peer is
+/// the ingress itself, shared by everyone.
+pub async fn client_ip() -> Option<IpAddr> {
+    let peer = leptos_axum::extract::<axum::extract::ConnectInfo<SocketAddr>>()
+        .await
+        .ok()
+        .map(|info| info.0.ip());
+    let hops = auth_services().map_or(0, |a| a.trusted_proxy_hops);
+    if hops == 0 {
+        return peer;
+    }
+    let headers = leptos_axum::extract::<http::HeaderMap>().await.ok();
+    let forwarded = headers
+        .iter()
+        .flat_map(|h| h.get_all("x-forwarded-for"))
+        .filter_map(|v| v.to_str().ok())
+        .collect::<Vec<_>>()
+        .join(",");
+    backend::auth::forwarded_client(&forwarded, hops).or(peer)
+}
+
+/// The signed-in user, or 401.
+pub async fn signed_in() -> Result<(Services, SessionUser), ConsoleError> {
+    let services = services()?;
+    match auth_session().await?.user {
+        Some(user) => Ok((services, user)),
+        None => Err(ConsoleError::Unauthenticated),
+    }
+}
+
+/// What a refused caller was trying to do, for the `denied` entry.
+pub struct Attempt {
+    pub action: AuditAction,
+    pub runtime: Option<String>,
+    pub version: Option<String>,
+}
+
+/// The signed-in user when their role grants `permission`; otherwise 401
+/// or 403. A 403 for a change (`audit_as` given) is audited as `denied`;
+/// refused reads are not.
+pub async fn require(
+    permission: Permission,
+    audit_as: Option<Attempt>,
+) -> Result<(Services, SessionUser), ConsoleError> {
+    let (services, user) = signed_in().await?;
+    if user.role.allows(permission) {
+        return Ok((services, user));
+    }
+    if let Some(attempt) = audit_as {
+        let mut entry = NewEntry::new(user.actor(), attempt.action, Outcome::Denied)
+            .details(serde_json::json!({"missing_permission": permission, "role": user.role}));
+        if let Some(runtime) = attempt.runtime {
+            entry = entry.target(runtime, attempt.version);
+        }
+        audit::append(&services.db, &entry)
+            .await
+            .map_err(unavailable)?;
+    }
+    tracing::info!(user = %user.email, %permission, "refused");
+    Err(ConsoleError::Forbidden(permission.refusal().to_owned()))
+}
+
+impl From<VersionError> for ConsoleError {
+    fn from(error: VersionError) -> Self {
+        match error {
+            VersionError::Invalid(problems) => Self::InvalidFields(problems),
+            VersionError::UnknownRuntime(_) | VersionError::UnknownVersion { .. } => {
+                Self::NotFound(error.to_string())
+            }
+            VersionError::Duplicate { .. }
+            | VersionError::Conflict { .. }
+            | VersionError::Refused(_) => Self::Conflict(error.to_string()),
+            VersionError::Store(error) => unavailable(error),
+        }
+    }
+}
+
+impl From<ManifestError> for ConsoleError {
+    fn from(error: ManifestError) -> Self {
+        match error {
+            ManifestError::Invalid(problems) => Self::InvalidFields(problems),
+            other => Self::Invalid(other.to_string()),
+        }
+    }
+}
+
+impl From<UserError> for ConsoleError {
+    fn from(error: UserError) -> Self {
+        match error {
+            UserError::Invalid(message) => Self::Invalid(message),
+            UserError::NotFound => Self::NotFound(error.to_string()),
+            UserError::EmailTaken(_) | UserError::LastAdmin => Self::Conflict(error.to_string()),
+            UserError::Store(error) => unavailable(error),
+        }
+    }
+}
+
+impl From<SignInError> for ConsoleError {
+    fn from(error: SignInError) -> Self {
+        match error {
+            SignInError::Invalid => Self::WrongCredentials(error.to_string()),
+            SignInError::Throttled(_) => Self::Throttled(error.to_string()),
+            SignInError::Store(error) => unavailable(error),
+        }
+    }
+}

@@ -1,0 +1,20 @@
+//! What can go wrong talking to the cluster.
+
+use std::time::Duration;
+
+use crate::versions::VersionError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    #[error("{what}: {detail}")]
+    Call {
+        what: String,
+        detail: String,
+        /// The API server's HTTP status, when it answered.
+        code: Option<u16>,
+    },
+    #[error("{what} did not answer within {after:?}")]
+    Timeout { what: String, after: Duration },
+    #[error(transparent)]
+    Version(#[from] VersionError),
+}
