@@ -1,3 +1,4 @@
+pub mod dialog;
 mod graph;
 mod header;
 mod status;

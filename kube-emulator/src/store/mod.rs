@@ -1,20 +1,28 @@
 //! The object store: every object of every type, one resourceVersion counter
 //! for all writes, and a bounded history of changes that watches replay.
+//! Create, update, delete, garbage collection and watch start here;
+//! validation and server-side apply have modules of their own.
+
+mod apply;
+mod object;
+mod validation;
 
 use std::{
     collections::{BTreeMap, VecDeque},
     sync::{Arc, Mutex, MutexGuard},
 };
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use tokio::sync::broadcast;
 
 use crate::{
     errors::{ApiError, ApiResult},
-    merge,
     resources::{self, ResourceType},
     selector::{FieldSelector, LabelSelector},
 };
+use object::{has_owners, meta};
+pub use object::{name_of, now, object, owned_by, random_suffix, uid_of};
+use validation::validate;
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Key {
@@ -120,140 +128,6 @@ pub struct Store {
     inner: Mutex<Inner>,
     changes: broadcast::Sender<Arc<Change>>,
     history_limit: usize,
-}
-
-pub fn now() -> String {
-    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
-}
-
-fn meta(object: &Value, field: &str) -> Option<String> {
-    object
-        .pointer(&format!("/metadata/{field}"))
-        .and_then(Value::as_str)
-        .map(str::to_owned)
-}
-
-pub fn name_of(object: &Value) -> String {
-    meta(object, "name").unwrap_or_default()
-}
-
-pub fn uid_of(object: &Value) -> String {
-    meta(object, "uid").unwrap_or_default()
-}
-
-fn dns_label(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 63
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !name.starts_with('-')
-        && !name.ends_with('-')
-}
-
-fn dns_subdomain(name: &str) -> bool {
-    !name.is_empty() && name.len() <= 253 && name.split('.').all(dns_label)
-}
-
-fn label_value(value: &str) -> bool {
-    value.is_empty()
-        || (value.len() <= 63
-            && value
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
-            && value.as_bytes()[0].is_ascii_alphanumeric()
-            && value.as_bytes()[value.len() - 1].is_ascii_alphanumeric())
-}
-
-/// The problems a real API server would refuse `object` for (a subset).
-fn validate(rt: ResourceType, object: &Value) -> ApiResult<()> {
-    let name = name_of(object);
-    let mut causes: Vec<(String, String)> = Vec::new();
-    let ok = if rt.label_names() {
-        dns_label(&name)
-    } else {
-        dns_subdomain(&name)
-    };
-    if !ok {
-        causes.push((
-            "metadata.name".into(),
-            format!("Invalid value: {name:?}: a lowercase RFC 1123 {} must consist of lower case alphanumeric characters or '-'", if rt.label_names() { "label" } else { "subdomain" }),
-        ));
-    }
-    if let Some(labels) = object
-        .pointer("/metadata/labels")
-        .and_then(Value::as_object)
-    {
-        for (key, value) in labels {
-            match value.as_str() {
-                Some(v) if label_value(v) => {}
-                _ => causes.push((
-                    format!("metadata.labels.{key}"),
-                    format!("Invalid value: {value}: a valid label must be 63 characters or less"),
-                )),
-            }
-        }
-    }
-    let containers = |pointer: &str, causes: &mut Vec<(String, String)>| {
-        let field = pointer.trim_start_matches('/').replace('/', ".");
-        match object.pointer(pointer).and_then(Value::as_array) {
-            Some(list) if !list.is_empty() => {
-                for (i, c) in list.iter().enumerate() {
-                    if c.get("image")
-                        .and_then(Value::as_str)
-                        .is_none_or(str::is_empty)
-                    {
-                        causes.push((format!("{field}[{i}].image"), "Required value".into()));
-                    }
-                    if c.get("name")
-                        .and_then(Value::as_str)
-                        .is_none_or(|n| !dns_label(n))
-                    {
-                        causes.push((format!("{field}[{i}].name"), "Required value".into()));
-                    }
-                }
-            }
-            _ => causes.push((field, "Required value".into())),
-        }
-    };
-    match rt.plural {
-        "pods" => containers("/spec/containers", &mut causes),
-        "deployments" | "replicasets" => {
-            containers("/spec/template/spec/containers", &mut causes);
-            let selector = object
-                .pointer("/spec/selector/matchLabels")
-                .and_then(Value::as_object);
-            let labels = object
-                .pointer("/spec/template/metadata/labels")
-                .and_then(Value::as_object);
-            match (selector, labels) {
-                (Some(selector), Some(labels))
-                    if !selector.is_empty()
-                        && selector.iter().all(|(k, v)| labels.get(k) == Some(v)) => {}
-                (None, _) => causes.push(("spec.selector".into(), "Required value".into())),
-                _ => causes.push((
-                    "spec.template.metadata.labels".into(),
-                    "Invalid value: `selector` does not match template `labels`".into(),
-                )),
-            }
-            if object
-                .pointer("/spec/replicas")
-                .and_then(Value::as_i64)
-                .is_some_and(|r| r < 0)
-            {
-                causes.push((
-                    "spec.replicas".into(),
-                    "Invalid value: must be greater than or equal to 0".into(),
-                ));
-            }
-        }
-        _ => {}
-    }
-    if causes.is_empty() {
-        Ok(())
-    } else {
-        Err(ApiError::invalid(rt.kind, &name, &causes))
-    }
 }
 
 /// Everything but metadata and status: a change here bumps `generation`.
@@ -572,167 +446,6 @@ impl Store {
         Ok(self.commit(&mut inner, &key, ChangeKind::Modified, next, Some(current)))
     }
 
-    /// Server-side apply of `config` by `applier.manager`.
-    /// Another writer between reading the object and writing it back is
-    /// retried, as the API server does, rather than overwritten.
-    pub fn apply(
-        &self,
-        rt: ResourceType,
-        namespace: &str,
-        name: &str,
-        config: Value,
-        applier: Applier<'_>,
-        part: Part,
-    ) -> ApiResult<Value> {
-        const ATTEMPTS: usize = 8;
-        let mut last = None;
-        for _ in 0..ATTEMPTS {
-            match self.apply_once(rt, namespace, name, config.clone(), applier, part) {
-                Err(error) if error.is_stale() || error.reason == "AlreadyExists" => {
-                    last = Some(error)
-                }
-                done => return done,
-            }
-        }
-        Err(last.unwrap_or_else(|| ApiError::internal("apply did not settle")))
-    }
-
-    fn apply_once(
-        &self,
-        rt: ResourceType,
-        namespace: &str,
-        name: &str,
-        config: Value,
-        applier: Applier<'_>,
-        part: Part,
-    ) -> ApiResult<Value> {
-        let Applier { manager, force } = applier;
-        if !config.is_object() {
-            return Err(ApiError::bad_request(
-                "the applied configuration must be an object",
-            ));
-        }
-        let config_name = name_of(&config);
-        if !config_name.is_empty() && config_name != name {
-            return Err(ApiError::bad_request(format!(
-                "the name of the object ({config_name}) does not match the name on the URL ({name})"
-            )));
-        }
-        if let (Some(api_version), Some(kind)) =
-            (config["apiVersion"].as_str(), config["kind"].as_str())
-            && (api_version != rt.api_version() || kind != rt.kind)
-        {
-            return Err(ApiError::bad_request(format!(
-                "the apiVersion/kind of the applied object ({api_version}/{kind}) does not match the URL ({}/{})",
-                rt.api_version(),
-                rt.kind
-            )));
-        }
-        let with_status = part == Part::Status;
-        let owned = merge::owned_fields(&config, with_status);
-        let existing = self.get(rt, namespace, name).ok();
-        let Some(current) = existing else {
-            if part == Part::Status {
-                return Err(ApiError::not_found(rt.group, rt.plural, name));
-            }
-            let mut object = config.clone();
-            object["metadata"]["name"] = json!(name);
-            object["metadata"]["managedFields"] =
-                json!([managed_entry(manager, rt, &owned, "Apply")]);
-            return self.create(rt, namespace, object);
-        };
-
-        let mut managers: Vec<Value> = current["metadata"]["managedFields"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
-        let mine = |entry: &Value| {
-            entry["manager"] == manager
-                && entry["operation"] == "Apply"
-                && (entry
-                    .get("subresource")
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    == if with_status { "status" } else { "" })
-        };
-        let previous: std::collections::BTreeSet<merge::Path> = managers
-            .iter()
-            .find(|e| mine(e))
-            .map(|e| merge::from_fields_v1(&e["fieldsV1"]))
-            .unwrap_or_default();
-
-        // Fields another manager owns whose value this apply would change.
-        let mut conflicts = Vec::new();
-        for entry in managers.iter().filter(|e| !mine(e)) {
-            let theirs = merge::from_fields_v1(&entry["fieldsV1"]);
-            for path in owned.intersection(&theirs) {
-                if merge::get(&current, path) != merge::get(&config, path) {
-                    conflicts.push((
-                        entry["manager"].as_str().unwrap_or("").to_owned(),
-                        path.clone(),
-                    ));
-                }
-            }
-        }
-        if !conflicts.is_empty() && !force {
-            let text = conflicts
-                .iter()
-                .map(|(m, path)| format!("conflict with \"{m}\": {}", describe(path)))
-                .collect::<Vec<_>>()
-                .join(", ");
-            let mut error =
-                ApiError::conflict(rt.group, rt.plural, name, "Apply failed with conflicts");
-            error.message = format!("Apply failed with {} conflict(s): {text}", conflicts.len());
-            return Err(error);
-        }
-        // Forced: the others lose the fields they lost.
-        for entry in managers.iter_mut().filter(|e| !mine(e)) {
-            let mut theirs = merge::from_fields_v1(&entry["fieldsV1"]);
-            let before = theirs.len();
-            theirs.retain(|p| !conflicts.iter().any(|(_, c)| c == p));
-            if theirs.len() != before {
-                entry["fieldsV1"] = merge::to_fields_v1(&theirs);
-            }
-        }
-        let others: std::collections::BTreeSet<merge::Path> = managers
-            .iter()
-            .filter(|e| !mine(e))
-            .flat_map(|e| merge::from_fields_v1(&e["fieldsV1"]))
-            .collect();
-
-        let mut next = current.clone();
-        for path in previous.difference(&owned) {
-            if !others.contains(path) {
-                merge::remove(&mut next, path);
-            }
-        }
-        let mut patch = config.clone();
-        if let Some(map) = patch.as_object_mut() {
-            if !with_status {
-                map.remove("status");
-            }
-            if let Some(Value::Object(m)) = map.get_mut("metadata") {
-                m.retain(|k, _| k == "labels" || k == "annotations");
-            }
-        }
-        merge::strategic_merge(&mut next, &patch);
-        managers.retain(|e| !mine(e) && e["fieldsV1"].as_object().is_some_and(|m| !m.is_empty()));
-        let mut entry = managed_entry(manager, rt, &owned, "Apply");
-        if with_status {
-            entry["subresource"] = json!("status");
-        }
-        managers.push(entry);
-        // `next` keeps the version it was read at: the update is a
-        // compare-and-set against a concurrent writer.
-        next["metadata"]["managedFields"] = Value::Array(managers);
-        // The managedFields time changes on every apply; an apply that
-        // changes nothing else must not bump the version.
-        if without_times(&next) == without_times(&current) {
-            return Ok(current);
-        }
-        self.update(rt, namespace, name, next, part)
-    }
-
     /// Deletes one object. Foreground deletion marks it and leaves it to the
     /// garbage collector; orphan releases its dependants first.
     pub fn delete(
@@ -944,27 +657,6 @@ impl Store {
     }
 }
 
-fn without_times(object: &Value) -> Value {
-    let mut copy = object.clone();
-    if let Some(entries) = copy["metadata"]["managedFields"].as_array_mut() {
-        for e in entries {
-            if let Some(m) = e.as_object_mut() {
-                m.remove("time");
-            }
-        }
-    }
-    if let Some(m) = copy["metadata"].as_object_mut() {
-        m.remove("resourceVersion");
-    }
-    copy
-}
-
-fn has_owners(object: &Value) -> bool {
-    object["metadata"]["ownerReferences"]
-        .as_array()
-        .is_some_and(|refs| !refs.is_empty())
-}
-
 /// The objects of one type (in one namespace), through the key order.
 fn of_type<'a>(
     objects: &'a BTreeMap<Key, Value>,
@@ -979,54 +671,4 @@ fn of_type<'a>(
     objects
         .range(start..)
         .take_while(move |(k, _)| k.rt == rt && namespace.is_none_or(|ns| k.namespace == ns))
-}
-
-pub fn owned_by(object: &Value, uid: &str) -> bool {
-    object["metadata"]["ownerReferences"]
-        .as_array()
-        .is_some_and(|refs| refs.iter().any(|r| r["uid"] == uid))
-}
-
-fn describe(path: &merge::Path) -> String {
-    path.iter()
-        .map(|seg| match seg {
-            merge::Seg::Field(f) => format!(".{f}"),
-            merge::Seg::Key(k, v) => format!("[{k}={v}]"),
-        })
-        .collect()
-}
-
-fn managed_entry(
-    manager: &str,
-    rt: ResourceType,
-    owned: &std::collections::BTreeSet<merge::Path>,
-    operation: &str,
-) -> Value {
-    json!({
-        "manager": manager,
-        "operation": operation,
-        "apiVersion": rt.api_version(),
-        "time": now(),
-        "fieldsType": "FieldsV1",
-        "fieldsV1": merge::to_fields_v1(owned),
-    })
-}
-
-pub fn random_suffix() -> String {
-    const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
-    let bytes = uuid::Uuid::new_v4().into_bytes();
-    bytes[..5]
-        .iter()
-        .map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char)
-        .collect()
-}
-
-/// A Map helper for building objects.
-pub fn object(fields: Vec<(&str, Value)>) -> Value {
-    Value::Object(
-        fields
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v))
-            .collect::<Map<_, _>>(),
-    )
 }

@@ -1,0 +1,213 @@
+//! `/runtimes/<runtime>/versions/<version>`: a version's status, health,
+//! actions, process graph, node logs and timeline, updated live.
+//!
+//! Works before the wasm arrives: each action button is a GET form that
+//! reloads the page with `?action=<action>`, which renders the reason dialog
+//! open, whose form posts to the server function and comes back here.
+//! After hydration the same buttons open the dialog in place, and the live
+//! stream updates the status and the nodes.
+
+mod actions;
+mod live;
+mod nodes;
+mod timeline;
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_params_map, use_query_map};
+#[cfg(feature = "hydrate")]
+use lifecycle::VersionLive;
+use lifecycle::{Action, Permission, Status};
+
+use crate::{
+    components::{ProcessGraph, StatusBadge, health_class, health_text, short_time},
+    versions::{VersionDetails, get_version_details, version_path},
+};
+use actions::{ActionButtons, ReasonDialog, disabled_reason};
+#[cfg(feature = "hydrate")]
+use live::apply_update;
+use nodes::{NodeLogs, NodeTable};
+use timeline::Timeline;
+
+#[component]
+pub fn VersionPage() -> impl IntoView {
+    let params = use_params_map();
+    let key = move || {
+        params.with(|p| {
+            (
+                p.get("runtime").unwrap_or_default(),
+                p.get("version").unwrap_or_default(),
+            )
+        })
+    };
+    // Blocking: the answer decides the page's status code (404 for an
+    // unknown version), which must be known before the first byte is sent.
+    let details = Resource::new_blocking(key, |(runtime, version)| {
+        get_version_details(runtime, version)
+    });
+    view! {
+        <Suspense fallback=|| view! { <p class="muted">"Loading the version…"</p> }>
+            {move || details.get().map(|answer| match answer {
+                Ok(details) => view! { <VersionScreen details/> }.into_any(),
+                Err(error) => view! {
+                    <Title text="Version"/>
+                    <section class="card">
+                        <h1>"Version"</h1>
+                        <p class="error" role="alert" data-error="">{error.to_string()}</p>
+                        <p><a href="/runtimes">"All runtimes"</a></p>
+                    </section>
+                }.into_any(),
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn VersionScreen(details: VersionDetails) -> impl IntoView {
+    let VersionDetails {
+        role,
+        description,
+        created_at,
+        created_by,
+        graph,
+        published_other,
+        live: initial,
+    } = details;
+    let runtime = initial.runtime.clone();
+    let version = initial.version.clone();
+    let live = RwSignal::new(initial);
+    let published_other = RwSignal::new(published_other);
+    let status = Signal::derive(move || live.with(|l| l.status));
+    let nodes = Signal::derive(move || live.with(|l| l.nodes.clone()));
+    let stream_state = RwSignal::new("connecting");
+
+    // Every change of status (from the stream or an action) refreshes the
+    // timeline and who else is published; the first render has both.
+    let status_changes = RwSignal::new(0u32);
+    Effect::new(move |previous: Option<(Status, String)>| {
+        let now = live.with(|l| (l.status, l.status_changed_at.clone()));
+        if previous.as_ref().is_some_and(|p| *p != now) {
+            status_changes.update(|n| *n += 1);
+        }
+        now
+    });
+    {
+        let (runtime, version) = (runtime.clone(), version.clone());
+        let refreshed = Resource::new(
+            move || status_changes.get(),
+            move |changes| {
+                let (runtime, version) = (runtime.clone(), version.clone());
+                async move {
+                    if changes == 0 {
+                        return None;
+                    }
+                    get_version_details(runtime, version).await.ok()
+                }
+            },
+        );
+        Effect::new(move |_| {
+            if let Some(Some(fresh)) = refreshed.get() {
+                published_other.set(fresh.published_other);
+            }
+        });
+    }
+
+    #[cfg(feature = "hydrate")]
+    {
+        let url = format!(
+            "/api/live/runtimes/{}/versions/{}",
+            crate::audit::encode(&runtime),
+            crate::audit::encode(&version)
+        );
+        let stream = crate::live_client::connect(
+            url,
+            move |update: VersionLive| apply_update(live, update),
+            move |state| stream_state.set(state.as_str()),
+        );
+        let stream = send_wrapper::SendWrapper::new(stream);
+        on_cleanup(move || stream.close());
+    }
+
+    // The dialog: open from `?action=` (the no-wasm path) or a button.
+    let query = use_query_map();
+    let from_url = query
+        .with_untracked(|q| q.get("action"))
+        .and_then(|a| a.parse::<Action>().ok())
+        .filter(|&a| disabled_reason(role, status.get_untracked(), a).is_none())
+        .map(|a| (a, status.get_untracked()));
+    let dialog = RwSignal::new(from_url);
+    let selected = RwSignal::new(None::<String>);
+
+    let title = version.clone();
+    let heading = version.clone();
+    let path = version_path(&runtime, &version);
+    let can_read_audit = role.allows(Permission::ReadAudit);
+
+    view! {
+        <Title text=title/>
+        <div class="page" inert=move || dialog.with(Option::is_some) aria-hidden=move || dialog.with(Option::is_some).then_some("true")>
+            <nav class="breadcrumbs" aria-label="Breadcrumbs">
+                <a href="/runtimes">"Runtimes"</a>
+                " / "
+                <span>{runtime.clone()}</span>
+            </nav>
+            <section class="card version-head" aria-labelledby="version-heading">
+                <div class="version-title">
+                    <h1 id="version-heading">{heading}</h1>
+                    <span class="version-status" data-version-status=move || status.get().as_str()>
+                        <StatusBadge status/>
+                    </span>
+                    <span class=move || live.with(|l| health_class(&l.health))>
+                        "Health: " {move || live.with(|l| health_text(&l.health))}
+                    </span>
+                    <span class="live-state" data-live=move || stream_state.get() role="status">
+                        {move || match stream_state.get() {
+                            "live" => "● Live",
+                            "reconnecting" => "Reconnecting…",
+                            _ => "Connecting…",
+                        }}
+                    </span>
+                </div>
+                <p class="description">{description}</p>
+                <p class="muted">
+                    {move || live.with(|l| format!(
+                        "Status set by {} at {}.",
+                        l.status_actor,
+                        short_time(&l.status_changed_at)
+                    ))}
+                    " "
+                    {format!("Registered by {created_by} at {}.", short_time(&created_at))}
+                </p>
+                {move || live.with(|l| l.error_message.clone()).map(|message| view! {
+                    <p class="error" data-version-error="">{message}</p>
+                })}
+                <ActionButtons role status dialog path=path.clone()/>
+            </section>
+            <section class="card" aria-labelledby="graph-heading">
+                <h2 id="graph-heading">"Processes"</h2>
+                <p class="muted">"Select a node to see its logs."</p>
+                <div class="graph-scroll">
+                    <ProcessGraph graph=graph.clone() nodes selected/>
+                </div>
+                <NodeTable graph nodes/>
+            </section>
+            <NodeLogs runtime=runtime.clone() version=version.clone() selected status/>
+            {can_read_audit.then(|| view! {
+                <Timeline runtime=runtime.clone() version=version.clone() status_changes/>
+            })}
+        </div>
+        {move || dialog.get().map(|(action, expected)| view! {
+            <ReasonDialog
+                runtime=runtime.clone()
+                version=version.clone()
+                action
+                expected
+                published_other=published_other.get_untracked()
+                dialog
+                live
+            />
+        })}
+    }
+    // Erased: the page's full view type is too deep for the compiler.
+    .into_any()
+}
