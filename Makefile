@@ -27,9 +27,11 @@ build-release:
 build-debug:
 	cargo leptos build
 
-# Against SQLite, and PostgreSQL too (a throwaway server when TEST_POSTGRES_URL is unset).
+# Against SQLite, and PostgreSQL too (a throwaway server when TEST_POSTGRES_URL is unset);
+# then the production build of the server (no embedded emulator).
 test-rust:
 	scripts/with-postgres.sh cargo test --workspace --exclude frontend
+	cargo test -p server --no-default-features --test without_emulator
 
 test-e2e:
 	cd end2end && CONSOLE_SERVER_BIN=$(CURDIR)/target/debug/server \
@@ -52,7 +54,9 @@ bench-ui:
 
 lint:
 	cargo fmt --all -- --check
+	python3 scripts/import-cycles.py --check
 	cargo clippy --workspace --exclude frontend --all-targets -- -D warnings
+	cargo clippy -p server --no-default-features --all-targets -- -D warnings
 	cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 
 fmt:

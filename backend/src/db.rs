@@ -23,6 +23,33 @@ const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 const OPEN_TIMEOUT: Duration = Duration::from_secs(30);
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How the body of a `write_tx!` transaction ends when it does not fail.
+#[derive(Debug)]
+pub enum TxEnd<T, E> {
+    /// Commit, and answer `Ok(T)`.
+    Commit(T),
+    /// Commit what was written so far (the refusal's own audit entry), and
+    /// answer `Err(E)`.
+    Refuse(E),
+}
+
+impl<T, E> TxEnd<T, E> {
+    pub fn into_result(self) -> std::result::Result<T, E> {
+        match self {
+            Self::Commit(value) => Ok(value),
+            Self::Refuse(error) => Err(error),
+        }
+    }
+}
+
+/// Gives a transaction body its type, so `?` inside it converts into `E`.
+pub async fn tx_body<T, E, F>(body: F) -> std::result::Result<TxEnd<T, E>, E>
+where
+    F: std::future::Future<Output = std::result::Result<TxEnd<T, E>, E>>,
+{
+    body.await
+}
+
 #[derive(Clone, Debug)]
 pub enum Database {
     Sqlite(SqlitePool),

@@ -2,34 +2,41 @@
 //! the health of both. Nothing here is compiled into the browser bundle.
 
 /// Runs `$body` in a write transaction that holds the audit append lock
-/// (SQLite `BEGIN IMMEDIATE`, the PostgreSQL advisory lock) on either database,
-/// with `$conn` bound to the connection. The body yields `Ok(Ok(v))` to commit and return `v`,
-/// `Ok(Err(e))` to commit (its audit entry) and return `e`; an `Err` rolls
-/// back.
+/// (SQLite `BEGIN IMMEDIATE`, the PostgreSQL advisory lock), on either
+/// database, with `$conn` bound to the transaction's connection.
+///
+/// The body is an async block of its own and ends in one of three ways:
+/// - `Ok(TxEnd::Commit(value))`: commit, and the macro yields `Ok(value)`;
+/// - `Ok(TxEnd::Refuse(error))`: commit what was written (the refusal's own
+///   audit entry), and the macro yields `Err(error)`;
+/// - `Err(error)`, from `?` or `return Err(..)` anywhere in it: roll back,
+///   and the macro yields `Err(error)`.
 macro_rules! write_tx {
     ($err:ty, $db:expr, |$conn:ident| $body:expr) => {{
-        let decided: std::result::Result<_, $err> = match $db {
+        let ended: std::result::Result<$crate::db::TxEnd<_, $err>, $err> = match $db {
             $crate::db::Database::Sqlite(pool) => {
-                let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-                let decided = {
+                async {
+                    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
                     let $conn: &mut sqlx::SqliteConnection = &mut *tx;
-                    $body
-                }?;
-                tx.commit().await?;
-                Ok(decided)
+                    let end = $crate::db::tx_body::<_, $err, _>(async { $body }).await?;
+                    tx.commit().await?;
+                    Ok(end)
+                }
+                .await
             }
             $crate::db::Database::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                $crate::audit::lock_pg(&mut *tx).await?;
-                let decided = {
+                async {
+                    let mut tx = pool.begin().await?;
+                    $crate::audit::lock_pg(&mut *tx).await?;
                     let $conn: &mut sqlx::PgConnection = &mut *tx;
-                    $body
-                }?;
-                tx.commit().await?;
-                Ok(decided)
+                    let end = $crate::db::tx_body::<_, $err, _>(async { $body }).await?;
+                    tx.commit().await?;
+                    Ok(end)
+                }
+                .await
             }
         };
-        decided?
+        ended.and_then($crate::db::TxEnd::into_result)
     }};
 }
 

@@ -8,7 +8,7 @@ use sqlx::Row;
 
 use crate::{
     audit::{Actor, AuditConn, NewEntry, now_timestamp},
-    db::Database,
+    db::{Database, TxEnd},
     error::Error,
     password,
 };
@@ -179,7 +179,7 @@ pub async fn create(
             .fetch_optional(&mut *conn)
             .await?;
         if taken.is_some() {
-            Ok::<_, UserError>(Err(UserError::EmailTaken(email.clone())))
+            Ok(TxEnd::Refuse(UserError::EmailTaken(email.clone())))
         } else {
             let row = sqlx::query(&format!(
                 "INSERT INTO users (email, role, password_hash, created_at, updated_at) \
@@ -199,7 +199,7 @@ pub async fn create(
                 ),
             )
             .await?;
-            Ok(Ok(user))
+            Ok(TxEnd::Commit(user))
         }
     })
 }
@@ -258,7 +258,7 @@ macro_rules! apply_change {
                     &user_entry($actor, change.action(), Outcome::Denied, $reason).details(details),
                 )
                 .await?;
-                break 'change Ok::<_, UserError>(Err(UserError::LastAdmin));
+                break 'change Ok(TxEnd::Refuse(UserError::LastAdmin));
             }
         }
         let now = now_timestamp();
@@ -296,7 +296,7 @@ macro_rules! apply_change {
         let Some(updated) = fetch_user!(&mut *conn, "id", $id) else {
             return Err(UserError::NotFound);
         };
-        Ok::<_, UserError>(Ok(updated.user))
+        Ok(TxEnd::Commit(updated.user))
     }};
 }
 

@@ -14,7 +14,7 @@ use sqlx::Row;
 
 use crate::{
     audit::{self, Actor, AuditConn, NewEntry, now_timestamp},
-    db::Database,
+    db::{Database, TxEnd},
 };
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -212,56 +212,55 @@ pub async fn register(
     let runtime_exists = "SELECT name FROM runtimes WHERE name = $1";
     let exists = "SELECT name FROM versions WHERE runtime = $1 AND name = $2";
     write_tx!(VersionError, db, |conn| {
-        async {
-            let known: Option<String> = sqlx::query_scalar(runtime_exists)
-                .bind(runtime)
-                .fetch_optional(&mut *conn)
-                .await?;
-            if known.is_none() {
-                AuditConn::append_entry(
-                    &mut *conn,
-                    &refused_entry(serde_json::json!({"unknown_runtime": runtime})),
-                )
-                .await?;
-                return Ok(Err(VersionError::UnknownRuntime(runtime.to_owned())));
-            }
-            let taken: Option<String> = sqlx::query_scalar(exists)
-                .bind(runtime)
-                .bind(&manifest.name)
-                .fetch_optional(&mut *conn)
-                .await?;
-            if taken.is_some() {
-                AuditConn::append_entry(
-                    &mut *conn,
-                    &refused_entry(serde_json::json!({"duplicate": true})),
-                )
-                .await?;
-                return Ok(Err(VersionError::Duplicate {
-                    runtime: runtime.to_owned(),
-                    version: manifest.name.clone(),
-                }));
-            }
-            sqlx::query(insert)
-                .bind(runtime)
-                .bind(&manifest.name)
-                .bind(&manifest.description)
-                .bind(&manifest_json)
-                .bind(Status::Stopped.as_str())
-                .bind(&at)
-                .bind(&by)
-                .bind(AuditAction::Register.as_str())
-                .bind(&at)
-                .bind(&by)
-                .execute(&mut *conn)
-                .await?;
-            let entry = NewEntry::new(actor.clone(), AuditAction::Register, Outcome::Accepted)
-                .target(runtime, Some(manifest.name.clone()))
-                .statuses(None, Some(Status::Stopped))
-                .details(serde_json::json!({"processes": manifest.processes.len()}));
-            AuditConn::append_entry(&mut *conn, &entry).await?;
-            Ok::<_, VersionError>(Ok(record))
+        let known: Option<String> = sqlx::query_scalar(runtime_exists)
+            .bind(runtime)
+            .fetch_optional(&mut *conn)
+            .await?;
+        if known.is_none() {
+            AuditConn::append_entry(
+                &mut *conn,
+                &refused_entry(serde_json::json!({"unknown_runtime": runtime})),
+            )
+            .await?;
+            return Ok(TxEnd::Refuse(VersionError::UnknownRuntime(
+                runtime.to_owned(),
+            )));
         }
-        .await
+        let taken: Option<String> = sqlx::query_scalar(exists)
+            .bind(runtime)
+            .bind(&manifest.name)
+            .fetch_optional(&mut *conn)
+            .await?;
+        if taken.is_some() {
+            AuditConn::append_entry(
+                &mut *conn,
+                &refused_entry(serde_json::json!({"duplicate": true})),
+            )
+            .await?;
+            return Ok(TxEnd::Refuse(VersionError::Duplicate {
+                runtime: runtime.to_owned(),
+                version: manifest.name.clone(),
+            }));
+        }
+        sqlx::query(insert)
+            .bind(runtime)
+            .bind(&manifest.name)
+            .bind(&manifest.description)
+            .bind(&manifest_json)
+            .bind(Status::Stopped.as_str())
+            .bind(&at)
+            .bind(&by)
+            .bind(AuditAction::Register.as_str())
+            .bind(&at)
+            .bind(&by)
+            .execute(&mut *conn)
+            .await?;
+        let entry = NewEntry::new(actor.clone(), AuditAction::Register, Outcome::Accepted)
+            .target(runtime, Some(manifest.name.clone()))
+            .statuses(None, Some(Status::Stopped))
+            .details(serde_json::json!({"processes": manifest.processes.len()}));
+        AuditConn::append_entry(&mut *conn, &entry).await?;
+        Ok(TxEnd::Commit(record))
     })
 }
 
@@ -304,94 +303,95 @@ async fn compare_and_set(
     let find_published =
         "SELECT name FROM versions WHERE runtime = $1 AND status = 'published' AND name <> $2";
     write_tx!(VersionError, db, |conn| {
-        async {
-            let Some(current) = fetch_version!(&mut *conn, runtime, version) else {
-                return Ok(Err(VersionError::UnknownVersion {
-                    runtime: runtime.to_owned(),
-                    version: version.to_owned(),
-                }));
-            };
-            let denied = |details: serde_json::Value| {
-                NewEntry::new(actor.clone(), action.into(), Outcome::Denied)
-                    .target(runtime, Some(version.to_owned()))
-                    .reason(reason.as_str())
-                    .statuses(Some(current.status), None)
-                    .details(details)
-            };
-            if current.status != expected {
-                AuditConn::append_entry(&mut *conn, &denied(serde_json::json!({"conflict": {"expected": expected, "by": current.status_actor}}))).await?;
-                return Ok(Err(VersionError::Conflict {
-                    version: version.to_owned(),
-                    current: current.status,
-                    by: current.status_actor.clone(),
-                    action: current.status_action.clone(),
-                    at: current.status_changed_at.clone(),
-                }));
-            }
-            let transition = match plan(current.status, action) {
-                Ok(t) => t,
-                Err(refusal) => {
-                    AuditConn::append_entry(&mut *conn, &denied(serde_json::json!({"refused": refusal.hint}))).await?;
-                    return Ok(Err(VersionError::Refused(refusal)));
-                }
-            };
-            let at = now_timestamp();
-            let mut demoted = None;
-            if transition.to == Status::Published {
-                let other: Option<String> = sqlx::query_scalar(find_published)
-                    .bind(runtime)
-                    .bind(version)
-                    .fetch_optional(&mut *conn)
-                    .await?;
-                if let Some(other) = other
-                    && let Some(demotion) = demotion_on_publish(Status::Published)
-                {
-                    sqlx::query(set_status)
-                        .bind(demotion.to.as_str())
-                        .bind(&at)
-                        .bind(&by)
-                        .bind(AuditAction::Publish.as_str())
-                        .bind(runtime)
-                        .bind(&other)
-                        .bind(demotion.from.as_str())
-                        .execute(&mut *conn)
-                        .await?;
-                    demoted = Some(other);
-                }
-            }
-            let changed = sqlx::query(set_status)
-                .bind(transition.to.as_str())
-                .bind(&at)
-                .bind(&by)
-                .bind(AuditAction::from(action).as_str())
-                .bind(runtime)
-                .bind(version)
-                .bind(transition.from.as_str())
-                .execute(&mut *conn)
-                .await?
-                .rows_affected();
-            if changed != 1 {
-                // The lock makes this unreachable; refuse rather than half-apply.
-                return Err(VersionError::Store(crate::Error::Corrupt(
-                    "status changed under the write lock".into(),
-                )));
-            }
-            let entry = NewEntry::new(actor.clone(), action.into(), Outcome::Accepted)
+        let Some(current) = fetch_version!(&mut *conn, runtime, version) else {
+            return Ok(TxEnd::Refuse(VersionError::UnknownVersion {
+                runtime: runtime.to_owned(),
+                version: version.to_owned(),
+            }));
+        };
+        let denied = |details: serde_json::Value| {
+            NewEntry::new(actor.clone(), action.into(), Outcome::Denied)
                 .target(runtime, Some(version.to_owned()))
                 .reason(reason.as_str())
-                .statuses(Some(transition.from), Some(transition.to))
-                .details(match &demoted {
-                    Some(other) => serde_json::json!({"demoted": other}),
-                    None => serde_json::json!({}),
-                });
-            let written = AuditConn::append_entry(&mut *conn, &entry).await?;
-            Ok::<_, VersionError>(Ok(Applied {
-                transition,
-                demoted,
-                audit_id: written.id,
-            }))
+                .statuses(Some(current.status), None)
+                .details(details)
+        };
+        if current.status != expected {
+            AuditConn::append_entry(&mut *conn, &denied(serde_json::json!({"conflict": {"expected": expected, "by": current.status_actor}}))).await?;
+            return Ok(TxEnd::Refuse(VersionError::Conflict {
+                version: version.to_owned(),
+                current: current.status,
+                by: current.status_actor.clone(),
+                action: current.status_action.clone(),
+                at: current.status_changed_at.clone(),
+            }));
         }
-        .await
+        let transition = match plan(current.status, action) {
+            Ok(t) => t,
+            Err(refusal) => {
+                AuditConn::append_entry(
+                    &mut *conn,
+                    &denied(serde_json::json!({"refused": refusal.hint})),
+                )
+                .await?;
+                return Ok(TxEnd::Refuse(VersionError::Refused(refusal)));
+            }
+        };
+        let at = now_timestamp();
+        let mut demoted = None;
+        if transition.to == Status::Published {
+            let other: Option<String> = sqlx::query_scalar(find_published)
+                .bind(runtime)
+                .bind(version)
+                .fetch_optional(&mut *conn)
+                .await?;
+            if let Some(other) = other
+                && let Some(demotion) = demotion_on_publish(Status::Published)
+            {
+                sqlx::query(set_status)
+                    .bind(demotion.to.as_str())
+                    .bind(&at)
+                    .bind(&by)
+                    .bind(AuditAction::Publish.as_str())
+                    .bind(runtime)
+                    .bind(&other)
+                    .bind(demotion.from.as_str())
+                    .execute(&mut *conn)
+                    .await?;
+                demoted = Some(other);
+            }
+        }
+        let changed = sqlx::query(set_status)
+            .bind(transition.to.as_str())
+            .bind(&at)
+            .bind(&by)
+            .bind(AuditAction::from(action).as_str())
+            .bind(runtime)
+            .bind(version)
+            .bind(transition.from.as_str())
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+        if changed != 1 {
+            // The lock makes this unreachable; refuse rather than half-apply.
+            return Err(VersionError::Store(crate::Error::Corrupt(
+                "status changed under the write lock".into(),
+            )));
+        }
+        let entry = NewEntry::new(actor.clone(), action.into(), Outcome::Accepted)
+            .target(runtime, Some(version.to_owned()))
+            .reason(reason.as_str())
+            .statuses(Some(transition.from), Some(transition.to))
+            .details(match &demoted {
+                Some(other) => serde_json::json!({"demoted": other}),
+                None => serde_json::json!({}),
+            });
+        let written = AuditConn::append_entry(&mut *conn, &entry).await?;
+        Ok(TxEnd::Commit(Applied {
+            transition,
+            demoted,
+            audit_id: written.id,
+        }))
     })
 }
 
@@ -408,43 +408,40 @@ pub async fn apply_system_event(
                   status_action = $3, error_message = $4 \
                   WHERE runtime = $5 AND name = $6 AND status = $7";
     write_tx!(VersionError, db, |conn| {
-        async {
-            let Some(current) = fetch_version!(&mut *conn, runtime, version) else {
-                return Ok(Err(VersionError::UnknownVersion {
-                    runtime: runtime.to_owned(),
-                    version: version.to_owned(),
-                }));
-            };
-            let Some(transition) = system_transition(current.status, event) else {
-                return Ok(Ok(None));
-            };
-            sqlx::query(update)
-                .bind(transition.to.as_str())
-                .bind(now_timestamp())
-                .bind(AuditAction::SystemTransition.as_str())
-                .bind(error_message)
-                .bind(runtime)
-                .bind(version)
-                .bind(transition.from.as_str())
-                .execute(&mut *conn)
-                .await?;
-            let outcome = if transition.to == Status::Error {
-                Outcome::Failed
-            } else {
-                Outcome::Completed
-            };
-            let mut details = serde_json::json!({"event": event});
-            if let Some(message) = error_message {
-                details["error"] = serde_json::Value::String(message.to_owned());
-            }
-            let entry = NewEntry::new(Actor::System, AuditAction::SystemTransition, outcome)
-                .target(runtime, Some(version.to_owned()))
-                .statuses(Some(transition.from), Some(transition.to))
-                .details(details);
-            AuditConn::append_entry(&mut *conn, &entry).await?;
-            Ok::<_, VersionError>(Ok(Some(transition)))
+        let Some(current) = fetch_version!(&mut *conn, runtime, version) else {
+            return Ok(TxEnd::Refuse(VersionError::UnknownVersion {
+                runtime: runtime.to_owned(),
+                version: version.to_owned(),
+            }));
+        };
+        let Some(transition) = system_transition(current.status, event) else {
+            return Ok(TxEnd::Commit(None));
+        };
+        sqlx::query(update)
+            .bind(transition.to.as_str())
+            .bind(now_timestamp())
+            .bind(AuditAction::SystemTransition.as_str())
+            .bind(error_message)
+            .bind(runtime)
+            .bind(version)
+            .bind(transition.from.as_str())
+            .execute(&mut *conn)
+            .await?;
+        let outcome = if transition.to == Status::Error {
+            Outcome::Failed
+        } else {
+            Outcome::Completed
+        };
+        let mut details = serde_json::json!({"event": event});
+        if let Some(message) = error_message {
+            details["error"] = serde_json::Value::String(message.to_owned());
         }
-        .await
+        let entry = NewEntry::new(Actor::System, AuditAction::SystemTransition, outcome)
+            .target(runtime, Some(version.to_owned()))
+            .statuses(Some(transition.from), Some(transition.to))
+            .details(details);
+        AuditConn::append_entry(&mut *conn, &entry).await?;
+        Ok(TxEnd::Commit(Some(transition)))
     })
 }
 

@@ -8,16 +8,10 @@ use std::time::Duration;
 use backend::audit::{self, Actor, Filter, GENESIS_HASH, NewEntry, Verification};
 use lifecycle::{AuditAction, Outcome, Status};
 
-mod common;
-use common::{databases, execute, sqlite};
-
-fn manager() -> Actor {
-    Actor::User {
-        id: Some(2),
-        email: "manager@example.com".into(),
-        role: "manager".into(),
-    }
-}
+use testkit::{
+    actors::{self, manager},
+    db::{databases, execute, sqlite},
+};
 
 fn start_of(version: &str, outcome: Outcome) -> NewEntry {
     NewEntry::new(manager(), AuditAction::Start, outcome)
@@ -176,11 +170,7 @@ async fn concurrent_appends_keep_one_unbroken_chain() {
 #[tokio::test]
 async fn filters_select_and_keyset_pages_are_stable_newest_first() {
     for (name, t) in databases().await {
-        let viewer = Actor::User {
-            id: Some(3),
-            email: "viewer@example.com".into(),
-            role: "viewer".into(),
-        };
+        let viewer = actors::viewer();
         for i in 0..7 {
             audit::append(&t.db, &start_of(&format!("v{}", i % 2), Outcome::Accepted))
                 .await

@@ -3,8 +3,6 @@
 
 use backend::runtime::logs::{self, LINES_PER_NODE, Received};
 
-mod common;
-
 fn line(node: &str, n: i64) -> Received {
     Received {
         runtime: "demo".into(),
@@ -18,7 +16,7 @@ fn line(node: &str, n: i64) -> Received {
 
 #[tokio::test]
 async fn each_node_keeps_its_newest_lines() {
-    for (name, t) in common::databases().await {
+    for (name, t) in testkit::db::databases().await {
         let (sink, lines) = tokio::sync::mpsc::channel(64);
         let writer = tokio::spawn(logs::store_lines(t.db.clone(), lines));
         let total = LINES_PER_NODE + 150;

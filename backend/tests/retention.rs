@@ -4,20 +4,14 @@
 
 use backend::{
     audit::retention::{self as audit_retention, RetentionError},
-    audit::{self, Actor, NewEntry, Verification},
+    audit::{self, NewEntry, Verification},
 };
 use lifecycle::{AuditAction, Outcome, Reason};
 
-mod common;
-use common::{databases, execute};
-
-fn admin() -> Actor {
-    Actor::User {
-        id: Some(1),
-        email: "admin@example.com".into(),
-        role: "admin".into(),
-    }
-}
+use testkit::{
+    actors::admin,
+    db::{databases, execute},
+};
 
 fn reason() -> Reason {
     Reason::parse("keep one year per policy SEC-7").expect("valid reason")

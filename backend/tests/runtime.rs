@@ -20,13 +20,13 @@ use k8s_openapi::api::{
 use kube::{Api, Client, api::ListParams};
 use lifecycle::{Action, Health, NodeStatus, Reason, Status};
 
-mod common;
+use testkit::{actors, eventually};
 
 const DEADLINE: Duration = Duration::from_secs(30);
 
 struct Setup {
     emulator: kube_emulator::Running,
-    db: common::TestDb,
+    db: testkit::db::TestDb,
     runtime: Runtime,
     client: Client,
 }
@@ -62,7 +62,7 @@ impl Setup {
         let emulator = kube_emulator::start("127.0.0.1:0".parse().expect("addr"), config)
             .await
             .expect("emulator starts");
-        let db = common::sqlite().await;
+        let db = testkit::db::sqlite().await;
         versions::ensure_runtime(&db.db, "demo", "apps.example.com")
             .await
             .expect("runtime");
@@ -97,11 +97,7 @@ impl Setup {
 
     async fn act(&self, version: &str, action: Action) {
         let current = self.record(version).await.status;
-        let actor = Actor::User {
-            id: Some(1),
-            email: "manager@example.com".into(),
-            role: "manager".into(),
-        };
+        let actor = actors::user(1, "manager@example.com", "manager");
         let reason = Reason::parse("integration test").expect("reason");
         versions::apply_action(
             &self.db.db,
@@ -167,21 +163,6 @@ impl Setup {
             .await
             .expect("list")
             .items
-    }
-}
-
-async fn eventually<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let poll = async {
-        while !check().await {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    };
-    if tokio::time::timeout(DEADLINE, poll).await.is_err() {
-        panic!("not within {DEADLINE:?}: {what}");
     }
 }
 
@@ -348,7 +329,7 @@ async fn stop_removes_everything_and_keeps_the_logs() {
     s.act("v1", Action::Start).await;
     s.settles("v1", Status::Started).await;
     // Logs are followed while the version runs.
-    eventually("score's logs are stored", || async {
+    eventually("score's logs are stored", DEADLINE, || async {
         runtime::logs::read(&s.db.db, "demo", "v1", "score", 100)
             .await
             .is_ok_and(|lines| lines.len() >= 3)
@@ -467,7 +448,7 @@ async fn a_pod_failing_after_the_start_degrades_health_not_status() {
         )
         .await
         .expect("patched");
-    eventually("v1 is degraded by score", || async {
+    eventually("v1 is degraded by score", DEADLINE, || async {
         let live = s.runtime.live("demo", "v1").await.expect("live");
         matches!(&live.health, Health::Degraded { node, reason } if node == "score" && reason.contains("CrashLoopBackOff"))
     })
@@ -485,7 +466,7 @@ async fn dropped_and_expired_watches_mid_start_still_converge() {
     };
     let s = Setup::with(config, fast_settings()).await;
     s.act("v2", Action::Start).await;
-    eventually("pods exist", || async {
+    eventually("pods exist", DEADLINE, || async {
         !s.version_objects::<Pod>("v2").await.is_empty()
     })
     .await;
@@ -619,7 +600,7 @@ async fn the_role_grants_exactly_what_the_console_uses() {
     s.settles("v1", Status::Started).await;
     s.settles("v2", Status::Started).await;
     s.settles("crashy", Status::Error).await;
-    eventually("logs are followed", || async {
+    eventually("logs are followed", DEADLINE, || async {
         runtime::logs::read(&s.db.db, "demo", "v1", "score", 10)
             .await
             .is_ok_and(|lines| !lines.is_empty())

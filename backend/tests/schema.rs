@@ -241,6 +241,18 @@ fn the_containerfile_passes_hadolint_and_matches_the_deployment() {
         text.contains(&format!("\nUSER {uid}:{uid}\n")),
         "USER {uid}"
     );
+    // The image's server is the production build: no embedded emulator
+    // (server/tests/without_emulator.rs shows what that build does).
+    let rebuilt = text
+        .find("cargo build --release --locked -p server --no-default-features")
+        .expect("the server is built without its default features");
+    let copied = text
+        .find("cp target/release/server")
+        .expect("server copied");
+    assert!(
+        rebuilt < copied,
+        "the copied server is the one without the emulator"
+    );
     for port in pod["containers"][0]["ports"].as_array().expect("ports") {
         let number = port["containerPort"].as_u64().expect("port");
         assert!(

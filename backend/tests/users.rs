@@ -10,19 +10,14 @@ use backend::{
 };
 use lifecycle::{AuditAction, Reason, Role};
 
-mod common;
-use common::databases;
+use testkit::{actors, db::databases};
 
 fn reason() -> Reason {
     Reason::parse("onboarding ticket IT-9").expect("reason")
 }
 
 fn admin_actor() -> Actor {
-    Actor::User {
-        id: Some(1),
-        email: "root@example.com".into(),
-        role: "admin".into(),
-    }
+    actors::user(1, "root@example.com", "admin")
 }
 
 async fn entries(db: &backend::Database, action: AuditAction) -> Vec<audit::Entry> {

@@ -12,10 +12,10 @@ use lifecycle::{
     manifest::{Entrypoint, Process},
 };
 
-mod common;
+use testkit::{actors, db::TestDb};
 
-async fn databases() -> Vec<(&'static str, common::TestDb)> {
-    let all = common::databases().await;
+async fn databases() -> Vec<(&'static str, TestDb)> {
+    let all = testkit::db::databases().await;
     for (_, t) in &all {
         versions::ensure_runtime(&t.db, "demo", "demo.example.com")
             .await
@@ -25,11 +25,7 @@ async fn databases() -> Vec<(&'static str, common::TestDb)> {
 }
 
 fn manager(n: i64) -> Actor {
-    Actor::User {
-        id: Some(n),
-        email: format!("manager{n}@example.com"),
-        role: "manager".into(),
-    }
+    actors::user(n, &format!("manager{n}@example.com"), "manager")
 }
 
 fn manifest(name: &str) -> Manifest {

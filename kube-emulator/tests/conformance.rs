@@ -21,6 +21,7 @@ use kube::{
     runtime::{WatchStreamExt, wait::await_condition, watcher},
 };
 use serde_json::json;
+use testkit::eventually;
 
 struct Cluster {
     client: Client,
@@ -117,23 +118,6 @@ fn deployment(name: &str, image: &str, replicas: i32) -> Deployment {
 }
 
 const DEADLINE: Duration = Duration::from_secs(20);
-
-/// Polls `check` until it holds, failing with `what` at the deadline: the
-/// controllers are asynchronous, their results are awaited, not slept for.
-async fn eventually<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let poll = async {
-        while !check().await {
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-    };
-    if tokio::time::timeout(DEADLINE, poll).await.is_err() {
-        panic!("not within {DEADLINE:?}: {what}");
-    }
-}
 
 #[tokio::test]
 async fn discovery_and_version_serve_standard_clients() {
@@ -563,7 +547,7 @@ async fn deployments_roll_out_ready_pods_and_deletion_cascades() {
         .delete("web", &DeleteParams::foreground())
         .await
         .expect("delete");
-    eventually("everything of the deployment goes", || async {
+    eventually("everything of the deployment goes", DEADLINE, || async {
         let left = pods
             .list(&ListParams::default().labels("app=web"))
             .await
@@ -609,7 +593,7 @@ async fn failing_images_report_the_kubernetes_reasons() {
             .reason
             .clone()
     };
-    eventually("failure reasons appear", || async {
+    eventually("failure reasons appear", DEADLINE, || async {
         let all = pods.list(&ListParams::default()).await.expect("pods").items;
         let pull = all
             .iter()
@@ -653,7 +637,10 @@ async fn failing_images_report_the_kubernetes_reasons() {
         }
     };
     let before = restarts().await;
-    eventually("restartCount rises", || async { restarts().await > before }).await;
+    eventually("restartCount rises", DEADLINE, || async {
+        restarts().await > before
+    })
+    .await;
     let status = deployments
         .get("pull")
         .await
@@ -794,7 +781,7 @@ async fn template_changes_roll_pods_and_scale_follows() {
             matching == count && list.len() == count
         }
     };
-    eventually("first rollout", || {
+    eventually("first rollout", DEADLINE, || {
         images_ready("registry.example.com/roll:1", 1)
     })
     .await;
@@ -806,7 +793,7 @@ async fn template_changes_roll_pods_and_scale_follows() {
         )
         .await
         .expect("new image");
-    eventually("pods replaced by the new template", || {
+    eventually("pods replaced by the new template", DEADLINE, || {
         images_ready("registry.example.com/roll:2", 1)
     })
     .await;
@@ -822,7 +809,7 @@ async fn template_changes_roll_pods_and_scale_follows() {
         )
         .await
         .expect("scale up");
-    eventually("scaled to 3", || {
+    eventually("scaled to 3", DEADLINE, || {
         images_ready("registry.example.com/roll:2", 3)
     })
     .await;
@@ -842,7 +829,7 @@ async fn orphan_deletion_leaves_dependants_without_their_owner() {
         )
         .await
         .expect("create");
-    eventually("replicaset created", || async {
+    eventually("replicaset created", DEADLINE, || async {
         !sets
             .list(&ListParams::default())
             .await
@@ -1103,7 +1090,7 @@ async fn a_pod_is_not_ready_before_the_configured_delay() {
         )
         .await
         .expect("create");
-    eventually("the pod turns ready", || async {
+    eventually("the pod turns ready", DEADLINE, || async {
         pods.list(&ListParams::default())
             .await
             .expect("pods")

@@ -16,10 +16,7 @@ use std::{
 use lifecycle::Status;
 use tokio::sync::Mutex;
 
-#[path = "../tests/common/binary.rs"]
-mod binary;
-#[path = "../tests/common/wire.rs"]
-mod wire;
+use testkit::{binary, http as wire};
 
 const USERS: usize = 200;
 const STREAMS_PER_USER: usize = 5;
@@ -63,11 +60,17 @@ struct Seen {
 #[tokio::main]
 async fn main() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let emulator = wire::emulator(Duration::from_millis(500)).await;
+    let emulator = testkit::emulator(Duration::from_millis(500)).await;
     let kubeconfig = dir.path().join("kubeconfig");
     kube_emulator::write_kubeconfig(&kubeconfig, &emulator.url()).expect("kubeconfig");
     let database = format!("sqlite://{}/console.db", dir.path().display());
-    let server = binary::Server::start(&database, &kubeconfig, dir.path(), &[]);
+    let server = binary::Server::start(
+        env!("CARGO_BIN_EXE_server").as_ref(),
+        &database,
+        &kubeconfig,
+        dir.path(),
+        &[],
+    );
     let base = server.base.clone();
     let rss_idle = rss_mib(server.pid());
 

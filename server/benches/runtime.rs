@@ -28,8 +28,7 @@ use server::{
     state::{AppState, SessionSettings},
 };
 
-#[path = "../tests/common/wire.rs"]
-mod wire;
+use testkit::http as wire;
 
 const RUNS: usize = 3;
 const LIVE_SAMPLES: usize = 30;

@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod emulated;
 pub mod routes;
 pub mod security;
 pub mod shutdown;

@@ -22,6 +22,7 @@ use tower_sessions::{ExpiredDeletion, Expiry, SessionManagerLayer, cookie::SameS
 
 use crate::{
     config::Config,
+    emulated,
     routes::{audit_export, health, live, metrics},
     security::{self, SessionPolicy},
     state::AppState,
@@ -148,7 +149,7 @@ pub struct Application {
     services: Services,
     /// The embedded cluster, when the console runs on one; it stops with
     /// the application.
-    _emulator: Option<kube_emulator::Running>,
+    _emulator: Option<emulated::Running>,
 }
 
 impl Application {
@@ -167,7 +168,7 @@ impl Application {
             })?;
         tracing::info!(database = %config.redacted_database_url(), backend = db.backend().name(), "database ready");
 
-        let fallback = if config.demo_password.is_some() {
+        let fallback = if config.demo_password.is_some() && emulated::AVAILABLE {
             ClusterMode::Emulated
         } else {
             ClusterMode::None
@@ -175,20 +176,7 @@ impl Application {
         let mode = config.cluster.resolve_or(fallback);
         let cluster_error = |source| StartupError::Cluster { mode, source };
         let (cluster, emulator) = if mode == ClusterMode::Emulated {
-            let running = kube_emulator::start(
-                SocketAddr::from(([127, 0, 0, 1], 0)),
-                kube_emulator::Config::default(),
-            )
-            .await
-            .map_err(|e| cluster_error(backend::Error::ClusterConfig(e.to_string())))?;
-            let url = running.url();
-            let client_config = kube::Config::new(
-                url.parse()
-                    .map_err(|_| cluster_error(backend::Error::ClusterConfig(url.clone())))?,
-            );
-            let cluster = Cluster::from_config(client_config, ClusterMode::Emulated)
-                .map_err(cluster_error)?;
-            emulated_banner(&url);
+            let (cluster, running) = emulated::start().await.map_err(cluster_error)?;
             (Some(cluster), Some(running))
         } else {
             (Cluster::connect(mode).await.map_err(cluster_error)?, None)
@@ -351,19 +339,4 @@ async fn delete_expired_sessions(sessions: Sessions) {
             tracing::warn!(%error, "could not delete expired sessions");
         }
     }
-}
-
-/// Nobody should mistake the emulator for a cluster: say so on the
-/// terminal and in the logs.
-fn emulated_banner(url: &str) {
-    let line = "=".repeat(72);
-    eprintln!(
-        "{line}\n  EMULATED CLUSTER: no Kubernetes cluster is configured, so the console runs\n  \
-         on its built-in Kubernetes API emulator at {url}.\n  Nothing here reaches a real \
-         cluster. Set KUBECONFIG or run in a pod for that.\n{line}"
-    );
-    tracing::warn!(
-        url,
-        "EMULATED CLUSTER: the console runs on its built-in Kubernetes API emulator"
-    );
 }

@@ -44,17 +44,36 @@ impl AppState {
         sessions: SessionSettings,
         trusted_proxy_hops: usize,
     ) -> Result<Self, backend::Error> {
+        let store = Sessions::new(&services.db).await?;
+        Ok(Self::with_session_store(
+            leptos_options,
+            services,
+            sessions,
+            trusted_proxy_hops,
+            store,
+        ))
+    }
+
+    /// State whose sessions live in `store`, wherever that is (tests keep
+    /// them working while the services' database is made unreachable).
+    pub fn with_session_store(
+        leptos_options: LeptosOptions,
+        services: Services,
+        sessions: SessionSettings,
+        trusted_proxy_hops: usize,
+        store: Sessions,
+    ) -> Self {
         let auth = AuthServices {
             throttle: Default::default(),
             trusted_proxy_hops,
-            sessions: Sessions::new(&services.db).await?,
+            sessions: store,
         };
-        Ok(Self {
+        Self {
             leptos_options,
             services,
             auth,
             sessions,
-        })
+        }
     }
 }
 

@@ -9,13 +9,14 @@ use lifecycle::Status;
 use serde_json::{Value, json};
 
 mod common;
-use common::{binary::Server, wire};
+use common::SERVER_BIN;
+use testkit::{binary::Server, http as wire};
 
 const DEADLINE: Duration = Duration::from_secs(60);
 
 fn start(dir: &Path, kubeconfig: &Path) -> Server {
     let url = format!("sqlite://{}/console.db", dir.display());
-    Server::start(&url, kubeconfig, dir, &[])
+    Server::start(SERVER_BIN.as_ref(), &url, kubeconfig, dir, &[])
 }
 
 async fn sign_in(http: &reqwest::Client, base: &str) -> String {
@@ -71,7 +72,7 @@ async fn latency(http: &reqwest::Client, emulator: &str, ms: u64) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_mid_start_and_mid_stop_the_server_finishes_on_restart() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let emulator = wire::emulator(Duration::from_millis(500)).await;
+    let emulator = testkit::emulator(Duration::from_millis(500)).await;
     let url = emulator.url();
     let kubeconfig = dir.path().join("kubeconfig");
     kube_emulator::write_kubeconfig(&kubeconfig, &url).expect("kubeconfig");
@@ -180,7 +181,7 @@ async fn routed_to(http: &reqwest::Client, emulator: &str) -> Option<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_at_random_points_of_start_publish_unpublish_and_stop_it_always_converges() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let emulator = wire::emulator(Duration::from_millis(400)).await;
+    let emulator = testkit::emulator(Duration::from_millis(400)).await;
     let url = emulator.url();
     let kubeconfig = dir.path().join("kubeconfig");
     kube_emulator::write_kubeconfig(&kubeconfig, &url).expect("kubeconfig");

@@ -16,7 +16,8 @@ use axum::{
 use backend::audit::{self, Verification};
 
 mod common;
-use common::{Rng, TestApp, form, get};
+use common::{TestApp, form, get};
+use testkit::Rng;
 
 /// Shows up raw in a page only if something forgot to escape it.
 const MARKUP: &str = "<img src=x onerror=alert(1)>";

@@ -8,7 +8,8 @@ use http_body_util::BodyExt;
 use lifecycle::{NodeStatus, Status, VersionLive};
 
 mod common;
-use common::{TestApp, action, call, get, wire};
+use common::{TestApp, action, call, get};
+use testkit::http as wire;
 
 const DEADLINE: Duration = Duration::from_secs(30);
 

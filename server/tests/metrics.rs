@@ -8,7 +8,8 @@ use axum::{body::Body, http::Request};
 use tower::ServiceExt;
 
 mod common;
-use common::{TestApp, app_on_emulator, call, eventually, get};
+use common::{TestApp, app_on_emulator, call, get};
+use testkit::eventually;
 
 const DEADLINE: Duration = Duration::from_secs(30);
 

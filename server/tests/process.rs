@@ -9,8 +9,7 @@ use std::{
     time::Duration,
 };
 
-#[path = "common/binary.rs"]
-mod binary;
+use testkit::binary;
 
 const DEADLINE: Duration = Duration::from_secs(30);
 

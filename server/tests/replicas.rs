@@ -14,28 +14,12 @@ use lifecycle::{Status, VersionLive};
 use sqlx::PgPool;
 
 mod common;
-use common::{binary::Server, eventually, wire};
+use common::SERVER_BIN;
+use testkit::{binary::Server, eventually, http as wire};
 
 const DEADLINE: Duration = Duration::from_secs(60);
 /// The leader lock's first key (backend/src/runtime/replicas.rs).
 const LEADER_LOCK: i32 = 0x5243_4f4e;
-
-/// A fresh schema on the test server; the URL that puts a console in it.
-async fn fresh_schema(url: &str) -> (String, String) {
-    let schema = format!(
-        "replicas_{}_{}",
-        std::process::id(),
-        chrono::Utc::now().timestamp_subsec_nanos()
-    );
-    let admin = PgPool::connect(url).await.expect("postgres reachable");
-    sqlx::query(&format!("CREATE SCHEMA {schema}"))
-        .execute(&admin)
-        .await
-        .expect("schema created");
-    let sep = if url.contains('?') { '&' } else { '?' };
-    let console_url = format!("{url}{sep}options=-c%20search_path%3D{schema}");
-    (schema, console_url)
-}
 
 /// Whether some session holds this schema's leader lock.
 async fn leader_elected(admin: &PgPool, schema: &str) -> bool {
@@ -123,10 +107,10 @@ async fn two_replicas_share_sessions_streams_and_the_work_and_survive_losing_the
         return;
     };
     let dir = tempfile::tempdir().expect("tempdir");
-    let emulator = wire::emulator(Duration::from_millis(1500)).await;
+    let emulator = testkit::emulator(Duration::from_millis(1500)).await;
     let kubeconfig = dir.path().join("kubeconfig");
     kube_emulator::write_kubeconfig(&kubeconfig, &emulator.url()).expect("kubeconfig");
-    let (schema, console_url) = fresh_schema(&url).await;
+    let (schema, console_url) = testkit::db::fresh_schema(&url).await;
     let admin = PgPool::connect(&url).await.expect("postgres");
     // Streams re-read only hourly: a change can reach the other replica's
     // streams only through the announcement, which is what is under test.
@@ -138,12 +122,24 @@ async fn two_replicas_share_sessions_streams_and_the_work_and_survive_losing_the
     ];
 
     // A first, and leading, before B starts: then A is the one to kill.
-    let a = Server::start(&console_url, &kubeconfig, dir.path(), &extra);
+    let a = Server::start(
+        SERVER_BIN.as_ref(),
+        &console_url,
+        &kubeconfig,
+        dir.path(),
+        &extra,
+    );
     eventually("replica A takes the leader lock", DEADLINE, || {
         leader_elected(&admin, &schema)
     })
     .await;
-    let b = Server::start(&console_url, &kubeconfig, dir.path(), &extra);
+    let b = Server::start(
+        SERVER_BIN.as_ref(),
+        &console_url,
+        &kubeconfig,
+        dir.path(),
+        &extra,
+    );
     let http = reqwest::Client::new();
     // Each replica says on its own /metrics whether it leads.
     eventually("A reports leading and B following", DEADLINE, || async {

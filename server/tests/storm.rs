@@ -23,7 +23,8 @@ use lifecycle::Status;
 use tokio::time::Instant;
 
 mod common;
-use common::{Options, Rng, TestApp, call, form};
+use common::{Options, TestApp, call, form};
+use testkit::Rng;
 
 const CLIENTS: usize = 50;
 const SESSIONS: usize = 5;
@@ -54,7 +55,7 @@ struct Tally {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fifty_clients_for_a_minute_leave_a_consistent_console_and_cluster() {
-    let emulator = common::wire::emulator(Duration::from_millis(200)).await;
+    let emulator = testkit::emulator(Duration::from_millis(200)).await;
     let config = kube::Config::new(emulator.url().parse().expect("url"));
     let cluster = Cluster::from_config(config, ClusterMode::Kubeconfig).expect("client");
     let client = cluster.client().clone();

@@ -10,7 +10,10 @@ use super::{
     chain::AuditConn,
     entry::{Actor, Entry, NewEntry},
 };
-use crate::{db::Database, error::Error};
+use crate::{
+    db::{Database, TxEnd},
+    error::Error,
+};
 
 /// The shortest retention a run accepts: a typo must not wipe today's log.
 pub const MIN_KEEP_DAYS: u32 = 1;
@@ -140,7 +143,7 @@ macro_rules! run_on {
             }
             _ => None,
         };
-        Ok::<_, RetentionError>(Ok::<_, RetentionError>(RetentionRun {
+        Ok(TxEnd::Commit(RetentionRun {
             cutoff: cutoff.to_owned(),
             removed,
             checkpoint,

@@ -2,15 +2,15 @@
 //! helpers to sign in and call server functions as a browser would.
 #![allow(dead_code)] // each test file uses its own subset
 
-pub mod binary;
-pub mod wire;
+/// The console binary these tests start as a child process.
+pub const SERVER_BIN: &str = env!("CARGO_BIN_EXE_server");
 
 use axum::{
     Router,
     body::Body,
     http::{HeaderMap, Request, StatusCode, header},
 };
-use backend::{Cluster, Database, Services, auth::AuthServices};
+use backend::{Cluster, Database, Services};
 use http_body_util::BodyExt;
 use server::{
     startup::{leptos_options, router},
@@ -98,23 +98,21 @@ impl TestApp {
             .expect("demo seed");
         // Sessions live in the local database even when the services get
         // another one (an unreachable one, say).
-        let auth = AuthServices {
-            throttle: Default::default(),
-            trusted_proxy_hops: options.trusted_proxy_hops,
-            sessions: backend::auth::Sessions::new(&local)
-                .await
-                .expect("session store"),
-        };
+        let session_store = backend::auth::Sessions::new(&local)
+            .await
+            .expect("session store");
         let db = options.db.unwrap_or_else(|| local.clone());
-        let state = AppState {
-            leptos_options: leptos_options(dir.path(), "127.0.0.1:0".parse().expect("addr")),
-            services: match options.runtime {
-                Some(settings) => Services::with_runtime(db.clone(), options.cluster, settings),
-                None => Services::new(db.clone(), options.cluster),
-            },
-            auth,
-            sessions: options.sessions,
+        let services = match options.runtime {
+            Some(settings) => Services::with_runtime(db.clone(), options.cluster, settings),
+            None => Services::new(db.clone(), options.cluster),
         };
+        let state = AppState::with_session_store(
+            leptos_options(dir.path(), "127.0.0.1:0".parse().expect("addr")),
+            services,
+            options.sessions,
+            options.trusted_proxy_hops,
+            session_store,
+        );
         Self {
             router: router(state),
             db,
@@ -229,7 +227,7 @@ pub async fn app_on_emulator(
     ready_after: Duration,
     settings: backend::runtime::Settings,
 ) -> (TestApp, kube_emulator::Running) {
-    let emulator = wire::emulator(ready_after).await;
+    let emulator = testkit::emulator(ready_after).await;
     let config = kube::Config::new(emulator.url().parse().expect("url"));
     let cluster = Cluster::from_config(config, backend::ClusterMode::Kubeconfig).expect("client");
     let app = TestApp::with(Options {
@@ -267,41 +265,4 @@ pub async fn recorded_statuses(db: &Database, version: &str) -> Vec<String> {
         .iter()
         .filter_map(|e| e.status_after.clone())
         .collect()
-}
-
-/// xorshift64*: enough randomness, fully reproducible.
-pub struct Rng(pub u64);
-
-impl Rng {
-    pub fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    pub fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    pub fn chance(&mut self, percent: usize) -> bool {
-        self.below(100) < percent
-    }
-    pub fn pick<'a>(&mut self, from: &[&'a str]) -> &'a str {
-        from[self.below(from.len())]
-    }
-}
-
-/// Polls `check` until it holds, failing the test with `what` after `limit`.
-pub async fn eventually<F, Fut>(what: &str, limit: Duration, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let poll = async {
-        while !check().await {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    };
-    tokio::time::timeout(limit, poll)
-        .await
-        .unwrap_or_else(|_| panic!("not within {limit:?}: {what}"));
 }

@@ -1,9 +1,5 @@
-//! A console over real HTTP, as a browser sees it: signing in and reading
-//! the live stream. Shared by the tests that run the binary, the in-process
-//! stream tests and the runtime benchmark (which includes this file).
-#![allow(dead_code)] // each user takes its own subset
-
-use std::time::Duration;
+//! A console over real HTTP, as a browser sees it: signing in, acting on a
+//! version and reading the live stream.
 
 use lifecycle::VersionLive;
 
@@ -52,20 +48,6 @@ pub fn next_version_event(buffer: &mut String) -> Option<VersionLive> {
         return Some(serde_json::from_str(&data).expect("a version event holds its state"));
     }
     None
-}
-
-/// The Kubernetes emulator on a free loopback port; pods turn Ready
-/// `ready_after` after they are scheduled.
-pub async fn emulator(ready_after: Duration) -> kube_emulator::Running {
-    kube_emulator::start(
-        "127.0.0.1:0".parse().expect("addr"),
-        kube_emulator::Config {
-            ready_after,
-            ..kube_emulator::Config::default()
-        },
-    )
-    .await
-    .expect("emulator starts")
 }
 
 /// A lifecycle action on a version of the demo runtime through the server

@@ -1,6 +1,5 @@
 //! The console binary as a child process: for tests that kill it (SIGKILL)
 //! or run several at once on one database.
-#![allow(dead_code)] // each user takes its own subset
 
 use std::{
     ffi::OsString,
@@ -21,12 +20,20 @@ pub struct Server {
 }
 
 impl Server {
-    /// Starts `server --demo` on a free port against `database_url` and the
-    /// cluster in `kubeconfig`, with `extra` arguments; waits until it
-    /// listens. Its standard input is a pipe: the server stops when the
-    /// test process goes, even if the test never gets to kill it.
-    pub fn start(database_url: &str, kubeconfig: &Path, site: &Path, extra: &[&str]) -> Self {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_server"));
+    /// Starts the console binary `bin` (`env!("CARGO_BIN_EXE_server")` in the
+    /// server's tests) as `server --demo` on a free port against
+    /// `database_url` and the cluster in `kubeconfig`, with `extra`
+    /// arguments; waits until it listens. Its standard input is a pipe: the
+    /// server stops when the test process goes, even if the test never gets
+    /// to kill it.
+    pub fn start(
+        bin: &Path,
+        database_url: &str,
+        kubeconfig: &Path,
+        site: &Path,
+        extra: &[&str],
+    ) -> Self {
+        let mut command = Command::new(bin);
         command
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())

@@ -1,6 +1,5 @@
 //! Databases for the integration tests: SQLite always, PostgreSQL too when
 //! `TEST_POSTGRES_URL` names a server (each test gets its own schema).
-#![allow(dead_code)] // each test file uses its own subset
 
 use backend::Database;
 
@@ -42,31 +41,42 @@ pub async fn databases() -> Vec<(&'static str, TestDb)> {
     all
 }
 
-/// A new, empty schema per test so tests never see each other's rows.
+/// A new, empty schema per test so tests never see each other's rows,
+/// migrated: the database and the URL a second process would connect with.
 pub async fn fresh_postgres(url: &str) -> (Database, String) {
+    let (_, url) = fresh_schema(url).await;
+    let db = Database::connect(&url).await.expect("connects to schema");
+    db.migrate().await.expect("migrates");
+    (db, url)
+}
+
+/// A new, empty schema on the server at `url`: its name, and the URL that
+/// puts a connection (a console's) in it.
+pub async fn fresh_schema(url: &str) -> (String, String) {
     use std::sync::atomic::{AtomicU32, Ordering};
     static N: AtomicU32 = AtomicU32::new(0);
     let schema = format!(
         "t{}_{}_{}",
         std::process::id(),
         N.fetch_add(1, Ordering::Relaxed),
-        chrono_suffix()
+        clock_suffix()
     );
-    let admin = Database::connect(url).await.expect("postgres reachable");
-    if let Database::Postgres(pool) = &admin {
-        sqlx::query(&format!("CREATE SCHEMA {schema}"))
-            .execute(pool)
-            .await
-            .expect("create schema");
-    }
+    let admin = sqlx::PgPool::connect(url)
+        .await
+        .expect("postgres reachable");
+    sqlx::query(&format!("CREATE SCHEMA {schema}"))
+        .execute(&admin)
+        .await
+        .expect("create schema");
+    admin.close().await;
     let sep = if url.contains('?') { '&' } else { '?' };
-    let url = format!("{url}{sep}options=-c%20search_path%3D{schema}");
-    let db = Database::connect(&url).await.expect("connects to schema");
-    db.migrate().await.expect("migrates");
-    (db, url)
+    (
+        schema.clone(),
+        format!("{url}{sep}options=-c%20search_path%3D{schema}"),
+    )
 }
 
-fn chrono_suffix() -> u128 {
+fn clock_suffix() -> u128 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos() % 1_000_000)
