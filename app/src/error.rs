@@ -80,6 +80,17 @@ impl ConsoleError {
     }
 }
 
+impl ConsoleError {
+    /// While a page renders on the server: the page answers with this
+    /// error's status (an unknown version is a 404 page, the audit log a 403
+    /// page for a viewer), as a server function called over HTTP does. In
+    /// the browser it does nothing.
+    pub fn set_page_status(&self) {
+        #[cfg(feature = "ssr")]
+        crate::response::set_status(self.status());
+    }
+}
+
 /// The JSON form of [`ConsoleError`], as the browser decodes it.
 #[derive(Serialize, Deserialize)]
 enum Wire {

@@ -21,18 +21,11 @@ fn admin_actor() -> Actor {
 }
 
 async fn entries(db: &backend::Database, action: AuditAction) -> Vec<audit::Entry> {
-    audit::query(
-        db,
-        &Filter {
-            action: Some(action),
-            ..Filter::default()
-        },
-        None,
-        100,
-    )
-    .await
-    .expect("query")
-    .entries
+    let filter = Filter {
+        action: Some(action),
+        ..Filter::default()
+    };
+    testkit::db::audit_entries(db, filter).await
 }
 
 #[tokio::test]

@@ -90,6 +90,16 @@ async fn namespace(client: &Client) -> String {
     name
 }
 
+/// Creates `object` through `api`; the server must accept it.
+async fn create<K>(api: &Api<K>, object: &K) -> K
+where
+    K: Clone + serde::Serialize + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    api.create(&PostParams::default(), object)
+        .await
+        .expect("create")
+}
+
 fn api_error(error: kube::Error) -> (u16, String) {
     match error {
         kube::Error::Api(status) => (status.code, status.reason.clone()),
@@ -371,13 +381,7 @@ async fn generation_follows_spec_and_status_is_a_subresource() {
     for (name, cluster) in clusters().await {
         let ns = namespace(&cluster.client).await;
         let api: Api<Deployment> = Api::namespaced(cluster.client.clone(), &ns);
-        let created = api
-            .create(
-                &PostParams::default(),
-                &deployment("web", "registry.example.com/web:1", 0),
-            )
-            .await
-            .expect("create");
+        let created = create(&api, &deployment("web", "registry.example.com/web:1", 0)).await;
         assert_eq!(created.metadata.generation, Some(1), "{name}");
         let labelled = api
             .patch(
@@ -493,13 +497,11 @@ async fn deployments_roll_out_ready_pods_and_deletion_cascades() {
     let ns = namespace(&cluster.client).await;
     let deployments: Api<Deployment> = Api::namespaced(cluster.client.clone(), &ns);
     let pods: Api<Pod> = Api::namespaced(cluster.client.clone(), &ns);
-    deployments
-        .create(
-            &PostParams::default(),
-            &deployment("web", "registry.example.com/web:1", 2),
-        )
-        .await
-        .expect("create");
+    create(
+        &deployments,
+        &deployment("web", "registry.example.com/web:1", 2),
+    )
+    .await;
     let available = await_condition(deployments.clone(), "web", |d: Option<&Deployment>| {
         d.and_then(|d| d.status.as_ref())
             .and_then(|s| s.ready_replicas)
@@ -570,20 +572,16 @@ async fn failing_images_report_the_kubernetes_reasons() {
     let ns = namespace(&cluster.client).await;
     let deployments: Api<Deployment> = Api::namespaced(cluster.client.clone(), &ns);
     let pods: Api<Pod> = Api::namespaced(cluster.client.clone(), &ns);
-    deployments
-        .create(
-            &PostParams::default(),
-            &deployment("pull", "registry.example.com/fail-pull:1", 1),
-        )
-        .await
-        .expect("create");
-    deployments
-        .create(
-            &PostParams::default(),
-            &deployment("crash", "registry.example.com/crashloop:1", 1),
-        )
-        .await
-        .expect("create");
+    create(
+        &deployments,
+        &deployment("pull", "registry.example.com/fail-pull:1", 1),
+    )
+    .await;
+    create(
+        &deployments,
+        &deployment("crash", "registry.example.com/crashloop:1", 1),
+    )
+    .await;
     let waiting_reason = |pod: &Pod| -> Option<String> {
         pod.status.as_ref()?.container_statuses.as_ref()?[0]
             .state
@@ -754,13 +752,11 @@ async fn template_changes_roll_pods_and_scale_follows() {
     let ns = namespace(&cluster.client).await;
     let deployments: Api<Deployment> = Api::namespaced(cluster.client.clone(), &ns);
     let pods: Api<Pod> = Api::namespaced(cluster.client.clone(), &ns);
-    deployments
-        .create(
-            &PostParams::default(),
-            &deployment("roll", "registry.example.com/roll:1", 1),
-        )
-        .await
-        .expect("create");
+    create(
+        &deployments,
+        &deployment("roll", "registry.example.com/roll:1", 1),
+    )
+    .await;
     let images_ready = |image: &'static str, count: usize| {
         let pods = pods.clone();
         async move {
@@ -822,13 +818,11 @@ async fn orphan_deletion_leaves_dependants_without_their_owner() {
     let deployments: Api<Deployment> = Api::namespaced(cluster.client.clone(), &ns);
     let sets: Api<k8s_openapi::api::apps::v1::ReplicaSet> =
         Api::namespaced(cluster.client.clone(), &ns);
-    deployments
-        .create(
-            &PostParams::default(),
-            &deployment("orph", "registry.example.com/o:1", 1),
-        )
-        .await
-        .expect("create");
+    create(
+        &deployments,
+        &deployment("orph", "registry.example.com/o:1", 1),
+    )
+    .await;
     eventually("replicaset created", DEADLINE, || async {
         !sets
             .list(&ListParams::default())
@@ -1083,13 +1077,11 @@ async fn a_pod_is_not_ready_before_the_configured_delay() {
     let deployments: Api<Deployment> = Api::namespaced(cluster.client.clone(), &ns);
     let pods: Api<Pod> = Api::namespaced(cluster.client.clone(), &ns);
     let created = std::time::Instant::now();
-    deployments
-        .create(
-            &PostParams::default(),
-            &deployment("slow", "registry.example.com/ok:1", 1),
-        )
-        .await
-        .expect("create");
+    create(
+        &deployments,
+        &deployment("slow", "registry.example.com/ok:1", 1),
+    )
+    .await;
     eventually("the pod turns ready", DEADLINE, || async {
         pods.list(&ListParams::default())
             .await

@@ -11,7 +11,7 @@ use lifecycle::{AuditAction, Outcome, Reason, Role};
 use server::state::SessionSettings;
 
 mod common;
-use common::{Options, PASSWORD, TestApp, call, form, get};
+use common::{Answer, Options, PASSWORD, TestApp, call, form, get};
 
 const MANIFEST: &str = "name: NAME\nentrypoint: {image: registry.example.com/entry:1, port: 8080}\nprocesses:\n  - {name: worker, image: registry.example.com/worker:1}\n";
 
@@ -20,6 +20,12 @@ fn register_body(runtime: &str, version: &str) -> String {
         ("runtime", runtime),
         ("manifest", &MANIFEST.replace("NAME", version)),
     ])
+}
+
+/// A version registered through the server function as `cookie`.
+async fn register(app: &TestApp, cookie: &str, body: &str) -> Answer {
+    app.send(call("/api/register_version", body, Some(cookie)))
+        .await
 }
 
 async fn user_id(app: &TestApp, email: &str) -> i64 {
@@ -35,18 +41,11 @@ async fn user_id(app: &TestApp, email: &str) -> i64 {
 type BodyFor = Box<dyn Fn(&str) -> String>;
 
 async fn denied_entries(app: &TestApp) -> Vec<audit::Entry> {
-    audit::query(
-        &app.db,
-        &Filter {
-            outcome: Some(Outcome::Denied),
-            ..Filter::default()
-        },
-        None,
-        100,
-    )
-    .await
-    .expect("query")
-    .entries
+    let filter = Filter {
+        outcome: Some(Outcome::Denied),
+        ..Filter::default()
+    };
+    testkit::db::audit_entries(&app.db, filter).await
 }
 
 #[tokio::test]
@@ -264,13 +263,12 @@ async fn registration_reports_every_problem_and_refuses_duplicates_and_unknown_r
 
     let bad =
         "name: Bad_Name\nentrypoint: {image: e, port: 0}\nprocesses: [{name: w, image: ''}]\n";
-    let answer = app
-        .send(call(
-            "/api/register_version",
-            &form(&[("runtime", "demo"), ("manifest", bad)]),
-            Some(&cookie),
-        ))
-        .await;
+    let answer = register(
+        &app,
+        &cookie,
+        &form(&[("runtime", "demo"), ("manifest", bad)]),
+    )
+    .await;
     assert_eq!(
         answer.status,
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -291,13 +289,12 @@ async fn registration_reports_every_problem_and_refuses_duplicates_and_unknown_r
         );
     }
 
-    let answer = app
-        .send(call(
-            "/api/register_version",
-            &form(&[("runtime", "demo"), ("manifest", "{{{ not yaml")]),
-            Some(&cookie),
-        ))
-        .await;
+    let answer = register(
+        &app,
+        &cookie,
+        &form(&[("runtime", "demo"), ("manifest", "{{{ not yaml")]),
+    )
+    .await;
     assert_eq!(
         answer.status,
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -305,13 +302,7 @@ async fn registration_reports_every_problem_and_refuses_duplicates_and_unknown_r
         answer.body
     );
 
-    let answer = app
-        .send(call(
-            "/api/register_version",
-            &register_body("demo", "v1"),
-            Some(&cookie),
-        ))
-        .await;
+    let answer = register(&app, &cookie, &register_body("demo", "v1")).await;
     assert_eq!(answer.status, StatusCode::CONFLICT, "{}", answer.body);
     assert!(
         answer.body.contains("already has a version named"),
@@ -319,22 +310,10 @@ async fn registration_reports_every_problem_and_refuses_duplicates_and_unknown_r
         answer.body
     );
 
-    let answer = app
-        .send(call(
-            "/api/register_version",
-            &register_body("nowhere", "v9"),
-            Some(&cookie),
-        ))
-        .await;
+    let answer = register(&app, &cookie, &register_body("nowhere", "v9")).await;
     assert_eq!(answer.status, StatusCode::NOT_FOUND, "{}", answer.body);
 
-    let answer = app
-        .send(call(
-            "/api/register_version",
-            &register_body("demo", "v3"),
-            Some(&cookie),
-        ))
-        .await;
+    let answer = register(&app, &cookie, &register_body("demo", "v3")).await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
     assert_eq!(
         answer.json(),
@@ -506,13 +485,7 @@ async fn a_role_change_applies_on_the_next_request() {
     )
     .await
     .expect("promote");
-    let answer = app
-        .send(call(
-            "/api/register_version",
-            &register_body("demo", "v7"),
-            Some(&cookie),
-        ))
-        .await;
+    let answer = register(&app, &cookie, &register_body("demo", "v7")).await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
 }
 

@@ -89,3 +89,14 @@ pub async fn execute(db: &Database, sql: &str) -> Result<(), sqlx::Error> {
         Database::Postgres(pool) => sqlx::query(sql).execute(pool).await.map(drop),
     }
 }
+
+/// The newest 100 audit entries `filter` selects, newest first.
+pub async fn audit_entries(
+    db: &Database,
+    filter: backend::audit::Filter,
+) -> Vec<backend::audit::Entry> {
+    backend::audit::query(db, &filter, None, 100)
+        .await
+        .expect("audit query")
+        .entries
+}

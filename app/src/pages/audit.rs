@@ -140,7 +140,10 @@ pub fn Audit() -> impl IntoView {
                             </nav>
                         }.into_any()
                     }
-                    Err(error) => view! { <p class="error" role="alert" data-error="">{error.to_string()}</p> }.into_any(),
+                    Err(error) => {
+                        error.set_page_status();
+                        view! { <p class="error" role="alert" data-error="">{error.to_string()}</p> }.into_any()
+                    }
                 })}
             </Transition>
         </section>

@@ -40,7 +40,10 @@ pub fn Home() -> impl IntoView {
             <div class="status-result" role="status" aria-live="polite">
                 {move || result.get().map(|outcome| match outcome {
                     Ok(status) => view! { <StatusList status/> }.into_any(),
-                    Err(error) => view! { <p class="error">{error.to_string()}</p> }.into_any(),
+                    Err(error) => {
+                        error.set_page_status();
+                        view! { <p class="error">{error.to_string()}</p> }.into_any()
+                    }
                 })}
             </div>
         </section>

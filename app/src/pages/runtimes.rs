@@ -55,7 +55,10 @@ pub fn Runtimes() -> impl IntoView {
                         <p class="muted">"No runtimes yet."</p>
                     }.into_any(),
                     Ok(view) => view.runtimes.into_iter().map(|runtime| view! { <RuntimeTable runtime/> }).collect_view().into_any(),
-                    Err(error) => view! { <p class="error" data-error="">{error.to_string()}</p> }.into_any(),
+                    Err(error) => {
+                        error.set_page_status();
+                        view! { <p class="error" data-error="">{error.to_string()}</p> }.into_any()
+                    }
                 })}
             </Transition>
         </section>

@@ -51,7 +51,10 @@ pub fn Users() -> impl IntoView {
             <Suspense fallback=|| view! { <p class="muted">"Loading users…"</p> }>
                 {move || users.get().map(|answer| match answer {
                     Ok(list) => view! { <UserTable list role disabled revoke password/> }.into_any(),
-                    Err(error) => view! { <p class="error" data-error="">{error.to_string()}</p> }.into_any(),
+                    Err(error) => {
+                        error.set_page_status();
+                        view! { <p class="error" data-error="">{error.to_string()}</p> }.into_any()
+                    }
                 })}
             </Suspense>
         </section>

@@ -250,18 +250,12 @@ pub async fn assert_audit_intact(db: &Database) {
 
 /// The statuses the audit log records for a demo version, newest first.
 pub async fn recorded_statuses(db: &Database, version: &str) -> Vec<String> {
-    let page = backend::audit::query(
-        db,
-        &backend::audit::Filter {
-            version: Some(version.into()),
-            ..backend::audit::Filter::default()
-        },
-        None,
-        100,
-    )
-    .await
-    .expect("audit");
-    page.entries
+    let filter = backend::audit::Filter {
+        version: Some(version.into()),
+        ..backend::audit::Filter::default()
+    };
+    testkit::db::audit_entries(db, filter)
+        .await
         .iter()
         .filter_map(|e| e.status_after.clone())
         .collect()

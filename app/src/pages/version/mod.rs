@@ -49,14 +49,17 @@ pub fn VersionPage() -> impl IntoView {
         <Suspense fallback=|| view! { <p class="muted">"Loading the version…"</p> }>
             {move || details.get().map(|answer| match answer {
                 Ok(details) => view! { <VersionScreen details/> }.into_any(),
-                Err(error) => view! {
+                Err(error) => {
+                    error.set_page_status();
+                    view! {
                     <Title text="Version"/>
                     <section class="card">
                         <h1>"Version"</h1>
                         <p class="error" role="alert" data-error="">{error.to_string()}</p>
                         <p><a href="/runtimes">"All runtimes"</a></p>
                     </section>
-                }.into_any(),
+                    }.into_any()
+                }
             })}
         </Suspense>
     }
