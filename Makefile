@@ -5,14 +5,16 @@ SHELL := /bin/bash
 export PATH := $(CURDIR)/.tools/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 export LEPTOS_SITE_ROOT ?= target/site
 
-.PHONY: run test bench bench-ui tools-run tools-test build-release build-debug test-rust test-e2e lint fmt clean-data
+.PHONY: run test bench bench-ui tools-run tools-test build-release build-debug test-rust test-e2e test-production lint fmt clean-data
 
 ## make run: build the release console and serve it on http://127.0.0.1:3000
 run: tools-run build-release
 	./target/release/server --demo
 
-## make test: every test, Rust then Playwright in Debian's Chromium
-test: tools-test build-debug test-rust test-e2e
+## make test: every test, Rust then Playwright in Debian's Chromium, then the
+## production build of the server (last: it rebuilds target/debug/server
+## without the emulator the end-to-end tests run on)
+test: tools-test build-debug test-rust test-e2e test-production
 
 tools-run:
 	scripts/tools.sh release
@@ -27,10 +29,12 @@ build-release:
 build-debug:
 	cargo leptos build
 
-# Against SQLite, and PostgreSQL too (a throwaway server when TEST_POSTGRES_URL is unset);
-# then the production build of the server (no embedded emulator).
+# Against SQLite, and PostgreSQL too (a throwaway server when TEST_POSTGRES_URL is unset).
 test-rust:
 	scripts/with-postgres.sh cargo test --workspace --exclude frontend
+
+# The server as the image builds it: no embedded emulator.
+test-production:
 	cargo test -p server --no-default-features --test without_emulator
 
 test-e2e:
