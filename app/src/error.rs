@@ -80,15 +80,19 @@ impl ConsoleError {
     }
 }
 
-impl ConsoleError {
-    /// While a page renders on the server: the page answers with this
-    /// error's status (an unknown version is a 404 page, the audit log a 403
-    /// page for a viewer), as a server function called over HTTP does. In
-    /// the browser it does nothing.
-    pub fn set_page_status(&self) {
-        #[cfg(feature = "ssr")]
-        crate::response::set_status(self.status());
+/// A page's data, loaded by a resource: when it fails on the server, the
+/// page answers with the error's status (an unknown version is a 404 page,
+/// the audit log a 403 page for a viewer), set as the data arrives and so
+/// before the page's first byte. In the browser it only passes the answer on.
+pub async fn page_data<T>(
+    answer: impl std::future::Future<Output = Result<T, ConsoleError>>,
+) -> Result<T, ConsoleError> {
+    let answer = answer.await;
+    #[cfg(feature = "ssr")]
+    if let Err(error) = &answer {
+        crate::response::set_status(error.status());
     }
+    answer
 }
 
 /// The JSON form of [`ConsoleError`], as the browser decodes it.

@@ -10,6 +10,7 @@ use lifecycle::{AuditAction, Outcome};
 use crate::{
     audit::{AuditQuery, AuditRow, audit_entries},
     components::short_time,
+    error::page_data,
     versions::version_path,
 };
 
@@ -22,7 +23,7 @@ pub fn Audit() -> impl IntoView {
     // Blocking: a refusal (403) or a bad filter (422) is the page's status.
     let page = Resource::new_blocking(
         move || (query.get(), before.get()),
-        |(query, before)| audit_entries(query, before),
+        |(query, before)| page_data(audit_entries(query, before)),
     );
     let field = move |name: &'static str| {
         move || {
@@ -141,8 +142,7 @@ pub fn Audit() -> impl IntoView {
                         }.into_any()
                     }
                     Err(error) => {
-                        error.set_page_status();
-                        view! { <p class="error" role="alert" data-error="">{error.to_string()}</p> }.into_any()
+                                                view! { <p class="error" role="alert" data-error="">{error.to_string()}</p> }.into_any()
                     }
                 })}
             </Transition>

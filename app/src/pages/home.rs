@@ -41,8 +41,7 @@ pub fn Home() -> impl IntoView {
                 {move || result.get().map(|outcome| match outcome {
                     Ok(status) => view! { <StatusList status/> }.into_any(),
                     Err(error) => {
-                        error.set_page_status();
-                        view! { <p class="error">{error.to_string()}</p> }.into_any()
+                                                view! { <p class="error">{error.to_string()}</p> }.into_any()
                     }
                 })}
             </div>

@@ -10,6 +10,7 @@ use crate::{
     ConsoleError,
     api::RegisterVersion,
     components::{StatusBadge, health_class, health_text, short_time},
+    error::page_data,
     versions::{RuntimeSummary, list_runtimes, version_path},
 };
 
@@ -27,7 +28,7 @@ pub fn Runtimes() -> impl IntoView {
             registered.update(|n| *n += 1);
         }
     });
-    let list = Resource::new_blocking(move || registered.get(), |_| list_runtimes());
+    let list = Resource::new_blocking(move || registered.get(), |_| page_data(list_runtimes()));
     let can_register = move || {
         list.get()
             .and_then(Result::ok)
@@ -56,8 +57,7 @@ pub fn Runtimes() -> impl IntoView {
                     }.into_any(),
                     Ok(view) => view.runtimes.into_iter().map(|runtime| view! { <RuntimeTable runtime/> }).collect_view().into_any(),
                     Err(error) => {
-                        error.set_page_status();
-                        view! { <p class="error" data-error="">{error.to_string()}</p> }.into_any()
+                                                view! { <p class="error" data-error="">{error.to_string()}</p> }.into_any()
                     }
                 })}
             </Transition>

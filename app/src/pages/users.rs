@@ -2,9 +2,12 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use lifecycle::Role;
 
-use crate::users::{
-    ChangeUserRole, CreateUser, ResetUserPassword, RevokeUserSessions, SetUserDisabled, UserRow,
-    list_users,
+use crate::{
+    error::page_data,
+    users::{
+        ChangeUserRole, CreateUser, ResetUserPassword, RevokeUserSessions, SetUserDisabled,
+        UserRow, list_users,
+    },
 };
 
 /// `/users`, for admins: who can sign in, with which role, and the changes
@@ -27,7 +30,7 @@ pub fn Users() -> impl IntoView {
                 password.version().get(),
             )
         },
-        |_| list_users(),
+        |_| page_data(list_users()),
     );
     let last_error = move || {
         [
@@ -52,8 +55,7 @@ pub fn Users() -> impl IntoView {
                 {move || users.get().map(|answer| match answer {
                     Ok(list) => view! { <UserTable list role disabled revoke password/> }.into_any(),
                     Err(error) => {
-                        error.set_page_status();
-                        view! { <p class="error" data-error="">{error.to_string()}</p> }.into_any()
+                                                view! { <p class="error" data-error="">{error.to_string()}</p> }.into_any()
                     }
                 })}
             </Suspense>

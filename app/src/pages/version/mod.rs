@@ -21,6 +21,7 @@ use lifecycle::{Action, Permission, Status};
 
 use crate::{
     components::{ProcessGraph, StatusBadge, health_class, health_text, short_time},
+    error::page_data,
     versions::{VersionDetails, get_version_details, version_path},
 };
 use actions::{ActionButtons, ReasonDialog, disabled_reason};
@@ -43,15 +44,14 @@ pub fn VersionPage() -> impl IntoView {
     // Blocking: the answer decides the page's status code (404 for an
     // unknown version), which must be known before the first byte is sent.
     let details = Resource::new_blocking(key, |(runtime, version)| {
-        get_version_details(runtime, version)
+        page_data(get_version_details(runtime, version))
     });
     view! {
         <Suspense fallback=|| view! { <p class="muted">"Loading the version…"</p> }>
             {move || details.get().map(|answer| match answer {
                 Ok(details) => view! { <VersionScreen details/> }.into_any(),
                 Err(error) => {
-                    error.set_page_status();
-                    view! {
+                                        view! {
                     <Title text="Version"/>
                     <section class="card">
                         <h1>"Version"</h1>
