@@ -42,6 +42,15 @@ impl AuditRow {
             (None, None) => String::new(),
         }
     }
+
+    /// The action in words ("System: started"); the code is the fallback
+    /// for a name this build does not know.
+    pub fn action_words(&self) -> String {
+        self.action
+            .parse::<lifecycle::AuditAction>()
+            .map(|action| action.describe(self.status_after.as_deref()))
+            .unwrap_or_else(|_| self.action.clone())
+    }
 }
 
 /// What `/audit` selects: each field narrows it. The same names are the

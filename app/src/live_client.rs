@@ -21,6 +21,9 @@ pub enum StreamState {
     Connecting,
     Live,
     Reconnecting,
+    /// The server ended the stream because the caller's access is gone
+    /// (signed out, revoked, disabled): no reconnecting.
+    Ended,
 }
 
 impl StreamState {
@@ -29,6 +32,7 @@ impl StreamState {
             Self::Connecting => "connecting",
             Self::Live => "live",
             Self::Reconnecting => "reconnecting",
+            Self::Ended => "ended",
         }
     }
 }
@@ -106,6 +110,13 @@ fn open(inner: &Rc<Inner>) {
         }
     });
     let on_open = listener(inner, |inner, _| (inner.on_state)(StreamState::Live));
+    let on_ended = listener(inner, |inner, _| {
+        inner.closed.set(true);
+        if let Some(source) = inner.source.borrow_mut().take() {
+            source.close();
+        }
+        (inner.on_state)(StreamState::Ended);
+    });
     let on_error = listener(inner, |inner, _| {
         (inner.on_state)(StreamState::Reconnecting);
         let gave_up = inner
@@ -127,13 +138,16 @@ fn open(inner: &Rc<Inner>) {
         })
         .and_then(|_| {
             source.add_event_listener_with_callback("error", on_error.as_ref().unchecked_ref())
+        })
+        .and_then(|_| {
+            source.add_event_listener_with_callback("ended", on_ended.as_ref().unchecked_ref())
         });
     if attached.is_err() {
         source.close();
         retry_later(inner);
         return;
     }
-    *inner.callbacks.borrow_mut() = vec![on_version, on_open, on_error];
+    *inner.callbacks.borrow_mut() = vec![on_version, on_open, on_error, on_ended];
     *inner.source.borrow_mut() = Some(source);
 }
 

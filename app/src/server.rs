@@ -131,6 +131,7 @@ impl From<VersionError> for ConsoleError {
             VersionError::Duplicate { .. }
             | VersionError::Conflict { .. }
             | VersionError::Refused(_) => Self::Conflict(error.to_string()),
+            VersionError::NoCluster => Self::NotConfigured(error.to_string()),
             VersionError::Store(error) => unavailable(error),
         }
     }

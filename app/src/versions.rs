@@ -31,12 +31,16 @@ pub struct VersionSummary {
     pub status: Status,
     pub health: Health,
     pub status_changed_at: String,
+    /// Where the runtime's traffic is, when it concerns this version.
+    pub routing: Option<lifecycle::Routing>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RuntimeSummary {
     pub name: String,
     pub base_domain: String,
+    /// The host the runtime's published version is served at.
+    pub host: String,
     pub versions: Vec<VersionSummary>,
 }
 
@@ -182,7 +186,6 @@ pub async fn version_action(
     reason: String,
 ) -> Result<VersionLive, ConsoleError> {
     use crate::server::{Attempt, require};
-    use backend::runtime::VersionKey;
     use lifecycle::{Permission, Reason};
 
     let allowed = require(
@@ -205,30 +208,9 @@ pub async fn version_action(
         backend::metrics::action(action.as_str(), "invalid");
         ConsoleError::Invalid(format!("Reason: {error}."))
     })?;
-    let Some(runtime_service) = services.runtime.clone() else {
-        return Err(ConsoleError::NotConfigured(
-            "No cluster is configured, so versions cannot be started or stopped. Set KUBECONFIG or run the console in a cluster.".into(),
-        ));
-    };
-    let applied = backend::versions::apply_action(
-        &services.db,
-        &user.actor(),
-        &runtime,
-        &version,
-        action,
-        expected,
-        &reason,
-    )
-    .await;
-    let applied = applied?;
-    let key = VersionKey::new(&runtime, &version);
-    if let Some(demoted) = &applied.demoted {
-        runtime_service.status_changed(VersionKey::new(&runtime, demoted));
-    }
-    match action {
-        Action::Publish | Action::Unpublish => runtime_service.route(key).await,
-        Action::Start | Action::Stop => runtime_service.status_changed(key),
-    }
+    services
+        .act(&user.actor(), &runtime, &version, action, expected, &reason)
+        .await?;
     if crate::response::plain_form_post() {
         // Back to the details screen, without the dialog's `?action=`.
         leptos_axum::redirect(&version_path(&runtime, &version));
@@ -299,7 +281,9 @@ pub mod ssr {
                 } else {
                     Health::Unknown
                 };
+                let routing = record.routing();
                 summaries.push(VersionSummary {
+                    routing,
                     name: record.name,
                     description: record.description,
                     status: record.status,
@@ -308,6 +292,10 @@ pub mod ssr {
                 });
             }
             out.push(RuntimeSummary {
+                host: backend::runtime::resources::runtime_host(
+                    &runtime.name,
+                    &runtime.base_domain,
+                ),
                 name: runtime.name,
                 base_domain: runtime.base_domain,
                 versions: summaries,

@@ -374,6 +374,36 @@ impl ExpiredDeletion for Sessions {
     }
 }
 
+/// Whether a session that was signed in as `user` still is, and still may
+/// do what `permission` allows: the session exists and has not expired (a
+/// sign-out deletes it), the user is enabled, their sessions were not
+/// revoked and their password not reset (both change the auth hash), and
+/// their role still grants it. For what outlives its request (a live
+/// stream), which the session layer checks only once.
+pub async fn still_allowed(
+    db: &Database,
+    sessions: &Sessions,
+    session: Id,
+    user: &SessionUser,
+    permission: lifecycle::Permission,
+) -> Result<bool, Error> {
+    let alive = sessions
+        .load(&session)
+        .await
+        .map_err(|e| Error::Corrupt(format!("session store: {e}")))?
+        .is_some_and(|record| {
+            record.expiry_date > tower_sessions::cookie::time::OffsetDateTime::now_utc()
+        });
+    if !alive {
+        return Ok(false);
+    }
+    Ok(users::find_by_id(db, user.id)
+        .await?
+        .filter(|stored| !stored.user.disabled)
+        .map(|stored| SessionUser::from_stored(&stored))
+        .is_some_and(|now| now.auth_hash == user.auth_hash && now.role.allows(permission)))
+}
+
 /// Shared by every request: the users' throttle and the session store.
 #[derive(Clone)]
 pub struct AuthServices {

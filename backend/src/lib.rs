@@ -51,6 +51,7 @@ macro_rules! on_pool {
     };
 }
 
+pub mod actions;
 pub mod audit;
 pub mod auth;
 pub mod cluster;
@@ -123,6 +124,16 @@ impl Services {
             Some(rt) => rt.live_of(record),
             None => runtime::live_without_cluster(record),
         }
+    }
+
+    /// Whether this replica leads (drives the cluster and does the
+    /// housekeeping). Without a cluster there is no reconciler and so no
+    /// election: every such process counts as leading, which housekeeping
+    /// can afford (each of its jobs is idempotent, retention once a day).
+    pub fn leads(&self) -> bool {
+        self.runtime
+            .as_ref()
+            .is_none_or(runtime::Runtime::is_leading)
     }
 
     /// Checks every dependency the console needs to serve its users.

@@ -30,6 +30,18 @@ pub struct VersionRecord {
     pub error_message: Option<String>,
     pub created_at: String,
     pub created_by: String,
+    /// What the runtime's Ingress points at now (as the leader last saw or
+    /// made it): this version, another, or nothing.
+    pub serving_version: Option<String>,
+    /// The runtime's base domain: it is served at `<runtime>.<base_domain>`.
+    pub base_domain: String,
+}
+
+impl VersionRecord {
+    /// Where the runtime's traffic is, as far as this version is concerned.
+    pub fn routing(&self) -> Option<lifecycle::Routing> {
+        lifecycle::Routing::of(&self.name, self.status, self.serving_version.as_deref())
+    }
 }
 
 /// What a successful lifecycle action did.
@@ -53,6 +65,10 @@ pub enum VersionError {
     Invalid(Vec<FieldError>),
     #[error(transparent)]
     Refused(Refusal),
+    #[error(
+        "No cluster is configured, so versions cannot be started or stopped. Set KUBECONFIG or run the console in a cluster."
+    )]
+    NoCluster,
     #[error(
         "{version} changed while you were looking: {by} set it to {current} ({action}) at {at}. Review its current state and try again."
     )]
@@ -82,8 +98,11 @@ fn actor_name(actor: &Actor) -> &str {
     }
 }
 
-const VERSION_COLUMNS: &str = "runtime, name, description, manifest, status, status_changed_at, \
-     status_actor, status_action, error_message, created_at, created_by";
+/// A version with its runtime's routing; `WHERE` clauses name `v.` columns.
+const VERSION_SELECT: &str = "SELECT v.runtime, v.name, v.description, v.manifest, v.status, \
+     v.status_changed_at, v.status_actor, v.status_action, v.error_message, v.created_at, \
+     v.created_by, r.serving_version, r.base_domain \
+     FROM versions v JOIN runtimes r ON r.name = v.runtime";
 
 fn version_from_row<R>(row: &R) -> Result<VersionRecord>
 where
@@ -110,14 +129,15 @@ where
         error_message: row.try_get("error_message")?,
         created_at: row.try_get("created_at")?,
         created_by: row.try_get("created_by")?,
+        serving_version: row.try_get("serving_version")?,
+        base_domain: row.try_get("base_domain")?,
     })
 }
 
 /// Reads one version on `$conn` (inside or outside a transaction).
 macro_rules! fetch_version {
     ($conn:expr, $runtime:expr, $version:expr) => {{
-        let sql =
-            format!("SELECT {VERSION_COLUMNS} FROM versions WHERE runtime = $1 AND name = $2");
+        let sql = format!("{VERSION_SELECT} WHERE v.runtime = $1 AND v.name = $2");
         match sqlx::query(&sql)
             .bind($runtime)
             .bind($version)
@@ -161,7 +181,7 @@ pub async fn get(db: &Database, runtime: &str, version: &str) -> Result<VersionR
 
 /// Every version of a runtime, by name.
 pub async fn list(db: &Database, runtime: &str) -> Result<Vec<VersionRecord>> {
-    let sql = format!("SELECT {VERSION_COLUMNS} FROM versions WHERE runtime = $1 ORDER BY name");
+    let sql = format!("{VERSION_SELECT} WHERE v.runtime = $1 ORDER BY v.name");
     on_pool!(db, |pool| sqlx::query(&sql)
         .bind(runtime)
         .fetch_all(pool)
@@ -193,7 +213,7 @@ pub async fn register(
         .map_err(|e| VersionError::Store(crate::Error::Corrupt(e.to_string())))?;
     let at = now_timestamp();
     let by = actor_name(actor).to_owned();
-    let record = VersionRecord {
+    let mut record = VersionRecord {
         runtime: runtime.to_owned(),
         name: manifest.name.clone(),
         description: manifest.description.clone(),
@@ -205,18 +225,20 @@ pub async fn register(
         error_message: None,
         created_at: at.clone(),
         created_by: by.clone(),
+        serving_version: None,
+        base_domain: String::new(),
     };
     let insert = "INSERT INTO versions (runtime, name, description, manifest, status, status_changed_at, \
                   status_actor, status_action, created_at, created_by) \
                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
-    let runtime_exists = "SELECT name FROM runtimes WHERE name = $1";
+    let runtime_exists = "SELECT base_domain, serving_version FROM runtimes WHERE name = $1";
     let exists = "SELECT name FROM versions WHERE runtime = $1 AND name = $2";
     write_tx!(VersionError, db, |conn| {
-        let known: Option<String> = sqlx::query_scalar(runtime_exists)
+        let known: Option<(String, Option<String>)> = sqlx::query_as(runtime_exists)
             .bind(runtime)
             .fetch_optional(&mut *conn)
             .await?;
-        if known.is_none() {
+        let Some((base_domain, serving_version)) = known else {
             AuditConn::append_entry(
                 &mut *conn,
                 &refused_entry(serde_json::json!({"unknown_runtime": runtime})),
@@ -225,7 +247,9 @@ pub async fn register(
             return Ok(TxEnd::Refuse(VersionError::UnknownRuntime(
                 runtime.to_owned(),
             )));
-        }
+        };
+        record.base_domain = base_domain;
+        record.serving_version = serving_version;
         let taken: Option<String> = sqlx::query_scalar(exists)
             .bind(runtime)
             .bind(&manifest.name)
@@ -445,22 +469,124 @@ pub async fn apply_system_event(
     })
 }
 
-/// A runtime: one namespace, and the domain its published version is served
-/// under.
+/// A runtime: one namespace, the domain its published version is served
+/// under, and where its traffic is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RuntimeRecord {
     pub name: String,
     pub base_domain: String,
+    /// The version the runtime's Ingress points at, as the leader last saw
+    /// or made it; `None` when there is no Ingress.
+    pub serving_version: Option<String>,
+    /// Why the Ingress could not be brought in line, while it cannot.
+    pub routing_error: Option<String>,
 }
 
 pub async fn runtimes(db: &Database) -> Result<Vec<RuntimeRecord>> {
-    let sql = "SELECT name, base_domain FROM runtimes ORDER BY name";
-    let rows: Vec<(String, String)> =
+    let sql =
+        "SELECT name, base_domain, serving_version, routing_error FROM runtimes ORDER BY name";
+    let rows: Vec<(String, String, Option<String>, Option<String>)> =
         on_pool!(db, |pool| sqlx::query_as(sql).fetch_all(pool).await?);
     Ok(rows
         .into_iter()
-        .map(|(name, base_domain)| RuntimeRecord { name, base_domain })
+        .map(
+            |(name, base_domain, serving_version, routing_error)| RuntimeRecord {
+                name,
+                base_domain,
+                serving_version,
+                routing_error,
+            },
+        )
         .collect())
+}
+
+/// Records where a runtime's traffic is (`serving`: what its Ingress points
+/// at now) and the last routing failure, with `entry` (a switch completed, a
+/// drift corrected) in the same transaction.
+pub async fn record_routing(
+    db: &Database,
+    runtime: &str,
+    serving: Option<&str>,
+    error: Option<&str>,
+    entry: Option<NewEntry>,
+) -> Result<()> {
+    let update = "UPDATE runtimes SET serving_version = $1, routing_error = $2 WHERE name = $3";
+    write_tx!(VersionError, db, |conn| {
+        sqlx::query(update)
+            .bind(serving)
+            .bind(error)
+            .bind(runtime)
+            .execute(&mut *conn)
+            .await?;
+        if let Some(entry) = &entry {
+            AuditConn::append_entry(&mut *conn, entry).await?;
+        }
+        Ok(TxEnd::Commit(()))
+    })
+}
+
+/// A switch that could not be made before its deadline, undone in one
+/// transaction: `failed` (published, but the Ingress never pointed at it)
+/// goes back to `started` with `message`, and `restore` (the version the
+/// Ingress still points at) is published again, so the runtime keeps
+/// serving what it served. Either may be `None` (a failed unpublish has no
+/// `failed`). Each change is a system entry; a version that moved on
+/// meanwhile is left alone. Answers the versions whose status changed.
+pub async fn fail_switch(
+    db: &Database,
+    runtime: &str,
+    failed: Option<&str>,
+    restore: Option<&str>,
+    message: &str,
+) -> Result<Vec<String>> {
+    let update = "UPDATE versions SET status = $1, status_changed_at = $2, status_actor = 'system', \
+                  status_action = $3, error_message = $4 \
+                  WHERE runtime = $5 AND name = $6 AND status = $7";
+    let steps = [
+        (failed, SystemEvent::SwitchFailed),
+        (restore, SystemEvent::SwitchReverted),
+    ];
+    write_tx!(VersionError, db, |conn| {
+        let mut changed = Vec::new();
+        for (version, event) in steps {
+            let Some(version) = version else { continue };
+            let Some(current) = fetch_version!(&mut *conn, runtime, version) else {
+                continue;
+            };
+            let Some(transition) = system_transition(current.status, event) else {
+                continue;
+            };
+            // The version that could not take the traffic carries the reason;
+            // a restored one carries it only when its own unpublish failed.
+            let shown = (event == SystemEvent::SwitchFailed || failed.is_none()).then_some(message);
+            sqlx::query(update)
+                .bind(transition.to.as_str())
+                .bind(now_timestamp())
+                .bind(AuditAction::SystemTransition.as_str())
+                .bind(shown)
+                .bind(runtime)
+                .bind(version)
+                .bind(transition.from.as_str())
+                .execute(&mut *conn)
+                .await?;
+            let outcome = if shown.is_some() {
+                Outcome::Failed
+            } else {
+                Outcome::Completed
+            };
+            let mut details = serde_json::json!({"event": event, "error": message});
+            if event == SystemEvent::SwitchReverted {
+                details["serving"] = serde_json::Value::Bool(true);
+            }
+            let entry = NewEntry::new(Actor::System, AuditAction::SystemTransition, outcome)
+                .target(runtime, Some(version.to_owned()))
+                .statuses(Some(transition.from), Some(transition.to))
+                .details(details);
+            AuditConn::append_entry(&mut *conn, &entry).await?;
+            changed.push(version.to_owned());
+        }
+        Ok(TxEnd::Commit(changed))
+    })
 }
 
 /// Versions in the given statuses across every runtime.
@@ -470,9 +596,7 @@ async fn with_status(db: &Database, statuses: &[Status]) -> Result<Vec<VersionRe
         .map(|s| format!("'{}'", s.as_str()))
         .collect::<Vec<_>>()
         .join(", ");
-    let sql = format!(
-        "SELECT {VERSION_COLUMNS} FROM versions WHERE status IN ({wanted}) ORDER BY runtime, name"
-    );
+    let sql = format!("{VERSION_SELECT} WHERE v.status IN ({wanted}) ORDER BY v.runtime, v.name");
     on_pool!(db, |pool| sqlx::query(&sql)
         .fetch_all(pool)
         .await?

@@ -3,7 +3,7 @@
 //! outside a run or forged checkpoints are still caught.
 
 use backend::{
-    audit::retention::{self as audit_retention, RetentionError},
+    audit::retention::{self as audit_retention, MAX_KEEP_DAYS, RetentionError},
     audit::{self, NewEntry, Verification},
 };
 use lifecycle::{AuditAction, Outcome, Reason};
@@ -215,5 +215,54 @@ async fn a_forged_checkpoint_without_its_audit_entry_is_reported() {
             }
             other => panic!("{name}: forged checkpoint accepted: {other:?}"),
         }
+    }
+}
+
+// The schedule runs on the leader only, and at most once per UTC day even
+// when two replicas (or two leaders for a moment) ask at the same instant:
+// across a day boundary on an injected clock, one run per day.
+#[tokio::test]
+async fn the_scheduled_retention_runs_once_a_day_however_many_replicas_ask() {
+    for (name, t) in databases().await {
+        let late = chrono::DateTime::parse_from_rfc3339("2031-03-04T23:59:59Z")
+            .expect("time")
+            .to_utc();
+        let next_day = late + chrono::Duration::seconds(2);
+        let (admin, reason) = (admin(), reason());
+        let mut ran = 0;
+        for now in [late, late, next_day, next_day] {
+            let (a, b) = tokio::join!(
+                audit_retention::run_daily(&t.db, &admin, MAX_KEEP_DAYS, &reason, now),
+                audit_retention::run_daily(&t.db, &admin, MAX_KEEP_DAYS, &reason, now),
+            );
+            ran += [a.expect("runs"), b.expect("runs")]
+                .iter()
+                .filter(|run| run.is_some())
+                .count();
+        }
+        assert_eq!(ran, 2, "{name}: one run per day");
+        let filter = audit::Filter {
+            action: Some(AuditAction::Retention),
+            ..audit::Filter::default()
+        };
+        let entries = testkit::db::audit_entries(&t.db, filter).await;
+        assert_eq!(entries.len(), 2, "{name}");
+        assert!(
+            entries[0].details.contains("2031-03-05"),
+            "{}",
+            entries[0].details
+        );
+        assert!(
+            entries[1].details.contains("2031-03-04"),
+            "{}",
+            entries[1].details
+        );
+        assert!(
+            matches!(
+                audit::verify(&t.db).await.expect("verify"),
+                Verification::Intact { .. }
+            ),
+            "{name}"
+        );
     }
 }

@@ -6,7 +6,7 @@
 use std::{collections::BTreeMap, time::Duration};
 
 use backend::{
-    Cluster, ClusterMode,
+    Cluster, ClusterMode, Services,
     audit::Actor,
     manifest_file,
     runtime::{self, Runtime, Settings, VersionKey, resources},
@@ -17,17 +17,24 @@ use k8s_openapi::api::{
     core::v1::{ConfigMap, Pod, Service},
     networking::v1::Ingress,
 };
-use kube::{Api, Client, api::ListParams};
-use lifecycle::{Action, Health, NodeStatus, Reason, Status};
+use kube::{
+    Api, Client,
+    api::{ListParams, Patch, PatchParams, PostParams},
+};
+use lifecycle::{Action, AuditAction, Health, NodeStatus, Reason, Routing, Status};
 
 use testkit::{actors, eventually};
 
 const DEADLINE: Duration = Duration::from_secs(30);
+/// Drift in the cluster is put back by the leader's next pass (one a
+/// second); the limit only turns a routing that never comes into a message.
+const DRIFT: Duration = Duration::from_secs(10);
 
 struct Setup {
     emulator: kube_emulator::Running,
     db: testkit::db::TestDb,
     runtime: Runtime,
+    services: Services,
     client: Client,
 }
 
@@ -59,10 +66,32 @@ impl Setup {
     }
 
     async fn with(config: kube_emulator::Config, settings: Settings) -> Self {
+        Self::on(testkit::db::sqlite().await, config, settings).await
+    }
+
+    /// On a fresh schema of the PostgreSQL server at `url`, where replicas
+    /// elect a leader.
+    async fn on_postgres(url: &str) -> Self {
+        Self::on(
+            testkit::db::postgres(url).await,
+            fast_emulator(),
+            fast_settings(),
+        )
+        .await
+    }
+
+    fn cluster(&self) -> Cluster {
+        self.services.cluster.clone().expect("a cluster")
+    }
+
+    async fn on(
+        db: testkit::db::TestDb,
+        config: kube_emulator::Config,
+        settings: Settings,
+    ) -> Self {
         let emulator = kube_emulator::start("127.0.0.1:0".parse().expect("addr"), config)
             .await
             .expect("emulator starts");
-        let db = testkit::db::sqlite().await;
         versions::ensure_runtime(&db.db, "demo", "apps.example.com")
             .await
             .expect("runtime");
@@ -81,10 +110,16 @@ impl Setup {
         let cluster = Cluster::from_config(config, ClusterMode::Kubeconfig).expect("client");
         let client = cluster.client().clone();
         let runtime = Runtime::spawn(db.db.clone(), &cluster, settings);
+        let services = Services {
+            db: db.db.clone(),
+            cluster: Some(cluster),
+            runtime: Some(runtime.clone()),
+        };
         Self {
             emulator,
             db,
             runtime,
+            services,
             client,
         }
     }
@@ -95,25 +130,25 @@ impl Setup {
             .expect("version")
     }
 
+    /// An operator's action through the one action path; a publish or
+    /// unpublish waits, as the operator would, until the traffic has moved.
     async fn act(&self, version: &str, action: Action) {
         let current = self.record(version).await.status;
         let actor = actors::user(1, "manager@example.com", "manager");
         let reason = Reason::parse("integration test").expect("reason");
-        versions::apply_action(
-            &self.db.db,
-            &actor,
-            "demo",
-            version,
-            action,
-            current,
-            &reason,
-        )
-        .await
-        .expect("action accepted");
-        let key = VersionKey::new("demo", version);
-        match action {
-            Action::Publish | Action::Unpublish => self.runtime.route(key).await,
-            Action::Start | Action::Stop => self.runtime.status_changed(key),
+        self.services
+            .act(&actor, "demo", version, action, current, &reason)
+            .await
+            .expect("action accepted");
+        if action.changes_traffic() {
+            let moved = |record: VersionRecord| match action {
+                Action::Publish => record.routing() == Some(Routing::Serving),
+                _ => record.serving_version.as_deref() != Some(version),
+            };
+            eventually("the traffic moved", DEADLINE, || async {
+                moved(self.record(version).await)
+            })
+            .await;
         }
     }
 
@@ -637,4 +672,298 @@ async fn the_role_grants_exactly_what_the_console_uses() {
         .map(|a| format!("{} {}", a.verb, a.resource))
         .collect();
     assert_eq!(cluster_wide, ["patch namespaces"]);
+}
+
+/// What `kubectl get ingress` would say the runtime's Ingress points at.
+async fn ingress_backend(s: &Setup) -> Option<String> {
+    let ingresses: Api<Ingress> = Api::namespaced(s.client.clone(), "demo");
+    let ingress = ingresses.get_opt("demo").await.expect("get ingress")?;
+    ingress
+        .spec?
+        .rules?
+        .first()?
+        .http
+        .as_ref()?
+        .paths
+        .first()?
+        .backend
+        .service
+        .as_ref()
+        .map(|service| service.name.clone())
+}
+
+/// The system's routing entries, newest first.
+async fn routing_entries(s: &Setup, action: AuditAction) -> Vec<backend::audit::Entry> {
+    let filter = backend::audit::Filter {
+        action: Some(action),
+        ..Default::default()
+    };
+    testkit::db::audit_entries(&s.db.db, filter).await
+}
+
+// Level-triggered routing: whatever changes the Ingress behind the console's
+// back, the leader puts it back, and says so in the audit log.
+#[tokio::test]
+async fn ingress_drift_is_corrected_and_audited() {
+    let s = Setup::new().await;
+    s.act("v1", Action::Start).await;
+    s.settles("v1", Status::Started).await;
+    s.act("v1", Action::Publish).await;
+    let ingresses: Api<Ingress> = Api::namespaced(s.client.clone(), "demo");
+
+    // kubectl delete ingress demo
+    ingresses
+        .delete("demo", &kube::api::DeleteParams::default())
+        .await
+        .expect("deleted");
+    eventually("the deleted Ingress is back", DRIFT, || async {
+        ingress_backend(&s).await.as_deref() == Some("v1-entrypoint")
+    })
+    .await;
+
+    // kubectl edit: the backend points at another Service.
+    let patch = serde_json::json!({"spec": {"rules": [{"host": "demo.apps.example.com", "http": {"paths": [
+        {"path": "/", "pathType": "Prefix", "backend": {"service": {"name": "elsewhere", "port": {"number": 80}}}}]}}]}});
+    ingresses
+        .patch("demo", &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .expect("patched");
+    eventually("the edited backend is restored", DRIFT, || async {
+        ingress_backend(&s).await.as_deref() == Some("v1-entrypoint")
+    })
+    .await;
+
+    // A stray Ingress with the console's labels while nothing is published.
+    s.act("v1", Action::Unpublish).await;
+    assert_eq!(ingress_backend(&s).await, None);
+    let stray: Ingress = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": "leftover", "labels": {
+            resources::MANAGED_BY: resources::FIELD_MANAGER,
+            resources::RUNTIME_LABEL: "demo",
+        }},
+        "spec": {"rules": [{"host": "old.apps.example.com", "http": {"paths": [
+            {"path": "/", "pathType": "Prefix", "backend": {"service": {"name": "v1-entrypoint", "port": {"number": 80}}}}]}}]}
+    }))
+    .expect("ingress");
+    ingresses
+        .create(&PostParams::default(), &stray)
+        .await
+        .expect("stray created");
+    eventually("the stray Ingress is removed", DRIFT, || async {
+        ingresses.get_opt("leftover").await.expect("get").is_none()
+    })
+    .await;
+
+    // The entry follows the correction it records.
+    eventually("three corrections are audited", DRIFT, || async {
+        routing_entries(&s, AuditAction::RoutingCorrected)
+            .await
+            .len()
+            >= 3
+    })
+    .await;
+    let corrections = routing_entries(&s, AuditAction::RoutingCorrected).await;
+    assert_eq!(corrections.len(), 3, "{corrections:#?}");
+    assert!(corrections.iter().all(|e| e.actor_kind == "system"));
+    assert!(
+        corrections[0].details.contains("leftover"),
+        "{}",
+        corrections[0].details
+    );
+    assert!(
+        corrections[1].details.contains("elsewhere"),
+        "{}",
+        corrections[1].details
+    );
+    assert!(
+        corrections[2].details.contains("no Ingress"),
+        "{}",
+        corrections[2].details
+    );
+}
+
+// A publish whose Ingress cannot be written: the runtime keeps serving the
+// version it served, which is published again, and the audit log says what
+// failed and what was restored. A watcher on the Ingress sees no moment
+// without a backend.
+#[tokio::test]
+async fn a_switch_that_cannot_be_made_keeps_the_old_version_serving() {
+    let settings = Settings {
+        switch_deadline: Duration::from_secs(2),
+        call_timeout: Duration::from_secs(1),
+        ..fast_settings()
+    };
+    let s = Setup::with(fast_emulator(), settings).await;
+    for v in ["v1", "v2"] {
+        s.act(v, Action::Start).await;
+        s.settles(v, Status::Started).await;
+    }
+    s.act("v1", Action::Publish).await;
+    let ingresses: Api<Ingress> = Api::namespaced(s.client.clone(), "demo");
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<Option<String>>::new()));
+    let recorder = {
+        let seen = seen.clone();
+        let stream =
+            kube::runtime::watcher(ingresses.clone(), kube::runtime::watcher::Config::default());
+        tokio::spawn(async move {
+            use futures::StreamExt;
+            let mut stream = std::pin::pin!(stream);
+            while let Some(Ok(event)) = stream.next().await {
+                let backend = |i: &Ingress| {
+                    i.spec
+                        .as_ref()?
+                        .rules
+                        .as_ref()?
+                        .first()?
+                        .http
+                        .as_ref()?
+                        .paths
+                        .first()?
+                        .backend
+                        .service
+                        .as_ref()
+                        .map(|s| s.name.clone())
+                };
+                let observed = match event {
+                    kube::runtime::watcher::Event::Apply(i)
+                    | kube::runtime::watcher::Event::InitApply(i) => backend(&i),
+                    kube::runtime::watcher::Event::Delete(_) => None,
+                    _ => continue,
+                };
+                seen.lock().expect("seen").push(observed);
+            }
+        })
+    };
+    s.faults(serde_json::json!({"fail_writes_to": ["ingresses"]}))
+        .await;
+    let current = s.record("v2").await.status;
+    s.services
+        .act(
+            &actors::manager(),
+            "demo",
+            "v2",
+            Action::Publish,
+            current,
+            &Reason::parse("switch under faults").expect("reason"),
+        )
+        .await
+        .expect("the publish is accepted: the switch happens after");
+    eventually("v1 is published and serving again", DEADLINE, || async {
+        let v1 = s.record("v1").await;
+        v1.status == Status::Published && v1.routing() == Some(Routing::Serving)
+    })
+    .await;
+    s.faults(serde_json::json!({"fail_writes_to": []})).await;
+    let v2 = s.record("v2").await;
+    assert_eq!(v2.status, Status::Started);
+    let message = v2.error_message.expect("the failure is shown on v2");
+    assert!(message.contains("Ingress"), "{message}");
+    assert_eq!(ingress_backend(&s).await.as_deref(), Some("v1-entrypoint"));
+
+    let transitions = routing_entries(&s, AuditAction::SystemTransition).await;
+    let failed = transitions
+        .iter()
+        .find(|e| e.version.as_deref() == Some("v2") && e.details.contains("switch_failed"))
+        .expect("the failed publish is audited");
+    assert_eq!(failed.outcome, "failed");
+    assert!(
+        failed.details.contains("injected fault"),
+        "{}",
+        failed.details
+    );
+    let restored = transitions
+        .iter()
+        .find(|e| e.version.as_deref() == Some("v1") && e.details.contains("switch_reverted"))
+        .expect("the restoration is audited");
+    assert_eq!(restored.status_after.as_deref(), Some("published"));
+
+    recorder.abort();
+    let seen = seen.lock().expect("seen");
+    assert!(!seen.is_empty(), "the recorder saw the Ingress");
+    assert!(
+        seen.iter()
+            .all(|b| matches!(b.as_deref(), Some("v1-entrypoint" | "v2-entrypoint"))),
+        "a moment without a backend on v1 or v2: {seen:?}"
+    );
+}
+
+// Every transition is also a Kubernetes Event on the version's Deployments,
+// reported by the console, as `kubectl describe deployment` shows them.
+#[tokio::test]
+async fn transitions_are_kubernetes_events_on_the_deployments() {
+    let s = Setup::new().await;
+    s.act("v1", Action::Start).await;
+    s.settles("v1", Status::Started).await;
+    s.act("v1", Action::Publish).await;
+    let events: Api<k8s_openapi::api::core::v1::Event> = Api::namespaced(s.client.clone(), "demo");
+    eventually(
+        "Start, Started, Publish and Serving on v1-entrypoint",
+        DEADLINE,
+        || async {
+            let list = events
+                .list(&ListParams::default().fields("involvedObject.name=v1-entrypoint"))
+                .await
+                .expect("events");
+            let reasons: Vec<String> = list
+                .items
+                .iter()
+                .filter(|e| e.reporting_component.as_deref() == Some(resources::FIELD_MANAGER))
+                .filter_map(|e| e.reason.clone())
+                .collect();
+            ["Start", "Started", "Publish", "Serving"]
+                .iter()
+                .all(|r| reasons.iter().any(|got| got == r))
+        },
+    )
+    .await;
+    let list = events.list(&ListParams::default()).await.expect("events");
+    let start = list
+        .items
+        .iter()
+        .find(|e| e.reason.as_deref() == Some("Start"))
+        .expect("the start");
+    let message = start.message.clone().unwrap_or_default();
+    assert!(
+        message.contains("manager@example.com") && message.contains("integration test"),
+        "{message}"
+    );
+}
+
+// Two replicas on one PostgreSQL take publishes of v1 and v2 at the same
+// instant: whatever order the database settles on, the Ingress ends up on
+// the version it says is published, every time.
+#[tokio::test]
+async fn two_replicas_publishing_at_once_end_on_the_published_version() {
+    let Ok(url) = std::env::var("TEST_POSTGRES_URL") else {
+        eprintln!("postgres: skipped (TEST_POSTGRES_URL not set)");
+        return;
+    };
+    let s = Setup::on_postgres(&url).await;
+    let other = Runtime::spawn(s.db.db.clone(), &s.cluster(), fast_settings());
+    let b = Services {
+        db: s.db.db.clone(),
+        cluster: Some(s.cluster()),
+        runtime: Some(other),
+    };
+    for v in ["v1", "v2"] {
+        s.act(v, Action::Start).await;
+        s.settles(v, Status::Started).await;
+    }
+    let reason = Reason::parse("race").expect("reason");
+    let (manager, admin) = (actors::manager(), actors::admin());
+    for round in 0..20 {
+        let (v1, v2) = (s.record("v1").await.status, s.record("v2").await.status);
+        let (a, b) = tokio::join!(
+            s.services
+                .act(&manager, "demo", "v1", Action::Publish, v1, &reason),
+            b.act(&admin, "demo", "v2", Action::Publish, v2, &reason),
+        );
+        assert!(a.is_ok() || b.is_ok(), "round {round}: one publish wins");
+        eventually("the Ingress follows the database", DEADLINE, || async {
+            let published = versions::published(&s.db.db).await.expect("published");
+            let wanted = published.first().map(|v| resources::service_name(&v.name));
+            wanted.is_some() && ingress_backend(&s).await == wanted
+        })
+        .await;
+    }
 }

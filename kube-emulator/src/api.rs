@@ -274,7 +274,11 @@ fn selectors(rt: ResourceType, query: &Query) -> ApiResult<(LabelSelector, Field
     let fields = FieldSelector::parse(
         query.get("fieldSelector").map(String::as_str).unwrap_or(""),
         rt.kind,
-        supported_fields(rt.plural),
+        if rt.group == "events.k8s.io" {
+            crate::selector::EVENTS_V1_FIELDS
+        } else {
+            supported_fields(rt.plural)
+        },
     )?;
     Ok((labels, fields))
 }

@@ -66,10 +66,24 @@ pub struct Faults {
     latency_ms: AtomicU64,
     /// The next N API requests answer 500.
     fail_next: AtomicU32,
+    /// Writes to these resources (by plural) answer 500 until cleared.
+    fail_writes_to: std::sync::Mutex<Vec<String>>,
     drops: std::sync::OnceLock<watch::Sender<u64>>,
 }
 
 impl Faults {
+    /// Whether a write to `path` is one the tests made fail.
+    fn fails_writes_to(&self, path: &str) -> bool {
+        let plurals = self
+            .fail_writes_to
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        !plurals.is_empty()
+            && path
+                .split('/')
+                .any(|segment| plurals.iter().any(|p| p == segment))
+    }
+
     fn drop_sender(&self) -> &watch::Sender<u64> {
         self.drops.get_or_init(|| watch::channel(0).0)
     }
@@ -91,6 +105,9 @@ struct FaultRequest {
     fail_requests: Option<u32>,
     #[serde(default)]
     drop_watches: bool,
+    /// Plurals (`ingresses`) whose writes fail from now on; `[]` clears.
+    #[serde(default)]
+    fail_writes_to: Option<Vec<String>>,
 }
 
 pub struct Emulator {
@@ -162,6 +179,13 @@ async fn faults(
     if request.drop_watches {
         emulator.faults.drop_sender().send_modify(|n| *n += 1);
     }
+    if let Some(plurals) = request.fail_writes_to {
+        *emulator
+            .faults
+            .fail_writes_to
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = plurals;
+    }
     axum::http::StatusCode::NO_CONTENT.into_response()
 }
 
@@ -183,6 +207,9 @@ async fn inject(State(emulator): State<Arc<Emulator>>, request: Request, next: N
         return ApiError::internal("injected fault").into_response();
     }
     let write = request.method() != axum::http::Method::GET;
+    if write && emulator.faults.fails_writes_to(request.uri().path()) {
+        return ApiError::internal("injected fault: writes to this resource fail").into_response();
+    }
     let response = next.run(request).await;
     if write {
         emulator.kick();

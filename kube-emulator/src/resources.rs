@@ -82,6 +82,17 @@ pub const CONFIGMAPS: ResourceType = rt(
     &["cm"],
 );
 pub const EVENTS: ResourceType = rt("", "Event", "events", "event", true, false, &["ev"]);
+/// The same events through the newer group (kube-runtime's `Recorder`
+/// writes here); stored apart from the core ones.
+pub const EVENTS_V1: ResourceType = rt(
+    "events.k8s.io",
+    "Event",
+    "events",
+    "event",
+    true,
+    false,
+    &[],
+);
 pub const DEPLOYMENTS: ResourceType = ResourceType {
     scale: true,
     ..rt(
@@ -116,12 +127,13 @@ pub const INGRESSES: ResourceType = rt(
     &["ing"],
 );
 
-pub const ALL: [ResourceType; 8] = [
+pub const ALL: [ResourceType; 9] = [
     NAMESPACES,
     PODS,
     SERVICES,
     CONFIGMAPS,
     EVENTS,
+    EVENTS_V1,
     DEPLOYMENTS,
     REPLICASETS,
     INGRESSES,

@@ -160,6 +160,17 @@ impl FieldSelector {
     }
 }
 
+/// What events.k8s.io/v1 events select on (they name the object they are
+/// about `regarding`, where core events say `involvedObject`).
+pub const EVENTS_V1_FIELDS: &[&str] = &[
+    "regarding.name",
+    "regarding.kind",
+    "regarding.namespace",
+    "reason",
+    "type",
+    "reportingController",
+];
+
 /// Field selectors each type supports beyond name and namespace.
 pub fn supported_fields(plural: &str) -> &'static [&'static str] {
     match plural {

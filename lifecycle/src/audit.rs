@@ -20,6 +20,8 @@ text_enum! {
         UserRevokeSessions => "user.revoke_sessions",
         UserPasswordReset => "user.password_reset",
         Retention => "audit.retention",
+        RoutingSwitched => "runtime.routing_switched",
+        RoutingCorrected => "runtime.routing_corrected",
     }
 }
 
@@ -30,6 +32,39 @@ text_enum! {
         Denied => "denied",
         Failed => "failed",
         Completed => "completed",
+    }
+}
+
+impl AuditAction {
+    /// In words, for people; `status_after` completes a system transition
+    /// ("System: started"). The code (`as_str`) stays the stable name.
+    pub fn describe(self, status_after: Option<&str>) -> String {
+        let words = match self {
+            Self::Start => "Start",
+            Self::Stop => "Stop",
+            Self::Publish => "Publish",
+            Self::Unpublish => "Unpublish",
+            Self::SystemTransition => {
+                return match status_after {
+                    Some(status) => format!("System: {status}"),
+                    None => "System transition".to_owned(),
+                };
+            }
+            Self::Register => "Register",
+            Self::Login => "Sign-in",
+            Self::LoginFailed => "Failed sign-in",
+            Self::Logout => "Sign-out",
+            Self::UserCreate => "User created",
+            Self::UserRoleChange => "Role changed",
+            Self::UserDisable => "User disabled",
+            Self::UserEnable => "User enabled",
+            Self::UserRevokeSessions => "Sessions revoked",
+            Self::UserPasswordReset => "Password reset",
+            Self::Retention => "Audit retention",
+            Self::RoutingSwitched => "System: traffic switched",
+            Self::RoutingCorrected => "System: Ingress corrected",
+        };
+        words.to_owned()
     }
 }
 
@@ -59,5 +94,10 @@ mod tests {
             assert_eq!(outcome.as_str().parse::<Outcome>(), Ok(outcome));
         }
         assert!("version.delete".parse::<AuditAction>().is_err());
+        assert_eq!(
+            AuditAction::SystemTransition.describe(Some("started")),
+            "System: started"
+        );
+        assert_eq!(AuditAction::Publish.describe(None), "Publish");
     }
 }

@@ -21,8 +21,8 @@ pub use names::{MAX_DNS_LABEL, NameError, validate_dns_label, validate_dns_label
 pub use reason::{MAX_REASON_CHARS, Reason, ReasonError};
 pub use roles::{Permission, Role};
 pub use status::{
-    Action, Health, NodeState, NodeStatus, Status, SystemEvent, UnknownStatus, VersionLive,
-    health_of,
+    Action, Health, NodeState, NodeStatus, Routing, Status, SystemEvent, UnknownStatus,
+    VersionLive, health_of,
 };
 pub use transition::{
     Refusal, Transition, available_actions, demotion_on_publish, plan, system_transition,

@@ -50,6 +50,13 @@ impl Action {
             Self::Unpublish => "Unpublish",
         }
     }
+
+    /// Whether the action changes which version receives the runtime's
+    /// traffic: the runtime's Ingress then follows (on the leader, from the
+    /// database), and the answer does not wait for it.
+    pub fn changes_traffic(self) -> bool {
+        matches!(self, Self::Publish | Self::Unpublish)
+    }
 }
 
 /// What the cluster tells the system about an in-flight version.
@@ -64,19 +71,62 @@ pub enum SystemEvent {
     AllGone,
     /// The stop deadline passed.
     StopFailed,
-    /// A publish or unpublish could not be carried out in the cluster: the
-    /// version's routing no longer matches its status.
-    RoutingFailed,
+    /// The runtime's Ingress could not be pointed at a newly published
+    /// version before the switch deadline: it goes back to `started`.
+    SwitchFailed,
+    /// A switch failed, and the version the Ingress still points at is
+    /// published again: the one the failed publish had demoted, or the one a
+    /// failed unpublish could not take the traffic from.
+    SwitchReverted,
 }
 
 impl SystemEvent {
-    pub const ALL: [SystemEvent; 5] = [
+    pub const ALL: [SystemEvent; 6] = [
         SystemEvent::AllReady,
         SystemEvent::StartFailed,
         SystemEvent::AllGone,
         SystemEvent::StopFailed,
-        SystemEvent::RoutingFailed,
+        SystemEvent::SwitchFailed,
+        SystemEvent::SwitchReverted,
     ];
+}
+
+text_enum! {
+    /// Where the runtime's traffic is, for a version the Ingress concerns: a
+    /// third axis beside status and health.
+    Routing {
+        /// Published, and the Ingress does not point at it yet.
+        Switching => "switching",
+        /// Published, and the Ingress in the cluster points at it.
+        Serving => "serving",
+        /// No longer published, but the Ingress still points at it until
+        /// the switch (or the unpublish) completes.
+        Draining => "draining",
+    }
+}
+
+impl Routing {
+    /// The routing of a version in `status`, given which version the
+    /// runtime's Ingress points at now (`serving`, as the leader last saw
+    /// or made it). `None`: the Ingress has nothing to do with it.
+    pub fn of(version: &str, status: Status, serving: Option<&str>) -> Option<Self> {
+        let points_here = serving == Some(version);
+        match (status, points_here) {
+            (Status::Published, true) => Some(Self::Serving),
+            (Status::Published, false) => Some(Self::Switching),
+            (_, true) => Some(Self::Draining),
+            (_, false) => None,
+        }
+    }
+
+    /// In words, for the screen.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Switching => "Switching traffic here",
+            Self::Serving => "Serving",
+            Self::Draining => "Still serving until the switch completes",
+        }
+    }
 }
 
 text_enum! {
@@ -117,6 +167,12 @@ pub struct VersionLive {
     pub error_message: Option<String>,
     /// The entrypoint first, then the processes in manifest order.
     pub nodes: Vec<NodeState>,
+    /// Where the runtime's traffic is, when it concerns this version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub routing: Option<Routing>,
+    /// The host the runtime is served at, when `routing` is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
 }
 
 /// Health of a version from its nodes: only a running version has one, and

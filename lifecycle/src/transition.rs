@@ -76,7 +76,8 @@ pub fn system_transition(from: Status, event: SystemEvent) -> Option<Transition>
         (Starting, StartFailed) => Error,
         (Stopping, AllGone) => Stopped,
         (Stopping, StopFailed) => Error,
-        (Started | Published, RoutingFailed) => Error,
+        (Published, SwitchFailed) => Started,
+        (Started, SwitchReverted) => Published,
         _ => return None,
     };
     Some(Transition { from, to })
@@ -162,23 +163,57 @@ mod tests {
             system_transition(Stopping, SystemEvent::StopFailed).map(|t| t.to),
             Some(Error)
         );
+        let switch = [SystemEvent::SwitchFailed, SystemEvent::SwitchReverted];
         for from in Status::ALL {
             for event in SystemEvent::ALL {
                 if system_transition(from, event).is_some() {
                     assert!(
-                        from.is_in_flight() || event == SystemEvent::RoutingFailed,
+                        from.is_in_flight() || switch.contains(&event),
                         "{from} + {event:?}"
                     );
                 }
             }
         }
+        // A failed switch never takes a version to error: the one that could
+        // not take the traffic goes back to started, the one still serving
+        // is published again.
         assert_eq!(
-            system_transition(Published, SystemEvent::RoutingFailed).map(|t| t.to),
-            Some(Error)
+            system_transition(Published, SystemEvent::SwitchFailed).map(|t| t.to),
+            Some(Started)
         );
-        assert_eq!(system_transition(Stopped, SystemEvent::RoutingFailed), None);
+        assert_eq!(
+            system_transition(Started, SystemEvent::SwitchReverted).map(|t| t.to),
+            Some(Published)
+        );
+        assert_eq!(
+            system_transition(Stopped, SystemEvent::SwitchReverted),
+            None
+        );
+        assert_eq!(system_transition(Started, SystemEvent::SwitchFailed), None);
         assert_eq!(system_transition(Stopped, SystemEvent::AllReady), None);
         assert_eq!(system_transition(Starting, SystemEvent::AllGone), None);
+    }
+
+    #[test]
+    fn routing_follows_status_and_where_the_ingress_points() {
+        use crate::Routing;
+        assert_eq!(
+            Routing::of("v2", Published, Some("v2")),
+            Some(Routing::Serving)
+        );
+        assert_eq!(
+            Routing::of("v2", Published, Some("v1")),
+            Some(Routing::Switching)
+        );
+        assert_eq!(Routing::of("v2", Published, None), Some(Routing::Switching));
+        assert_eq!(
+            Routing::of("v1", Started, Some("v1")),
+            Some(Routing::Draining)
+        );
+        assert_eq!(Routing::of("v1", Started, Some("v2")), None);
+        assert_eq!(Routing::of("v1", Stopped, None), None);
+        assert!(Action::Publish.changes_traffic() && Action::Unpublish.changes_traffic());
+        assert!(!Action::Start.changes_traffic() && !Action::Stop.changes_traffic());
     }
 
     #[test]

@@ -32,6 +32,16 @@ fn is_allowed_change(from: Status, to: Status) -> bool {
         || demotion_on_publish(from).is_some_and(|t| t.to == to)
 }
 
+fn demote_all_but(runtime: &mut [Status], v: usize) {
+    for (i, other) in runtime.iter_mut().enumerate() {
+        if i != v
+            && let Some(t) = demotion_on_publish(*other)
+        {
+            *other = t.to;
+        }
+    }
+}
+
 /// Applies one step to the runtime as the server would: one atomic step that
 /// may also demote the previously published version.
 fn apply(runtime: &mut [Status], step: &Step) {
@@ -39,19 +49,18 @@ fn apply(runtime: &mut [Status], step: &Step) {
         Step::Operator(v, action) => {
             if let Ok(Transition { to, .. }) = plan(runtime[v], action) {
                 if to == Status::Published {
-                    for (i, other) in runtime.iter_mut().enumerate() {
-                        if i != v
-                            && let Some(t) = demotion_on_publish(*other)
-                        {
-                            *other = t.to;
-                        }
-                    }
+                    demote_all_but(runtime, v);
                 }
                 runtime[v] = to;
             }
         }
         Step::System(v, event) => {
             if let Some(t) = system_transition(runtime[v], event) {
+                // A reverted switch publishes again in the same step that
+                // takes the traffic back from the version that failed it.
+                if t.to == Status::Published {
+                    demote_all_but(runtime, v);
+                }
                 runtime[v] = t.to;
             }
         }

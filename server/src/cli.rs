@@ -274,6 +274,12 @@ pub struct ServeArgs {
     #[arg(long, env = "CONSOLE_FAILURE_GRACE_SECONDS", default_value_t = 15)]
     pub failure_grace_seconds: u32,
 
+    /// A publish (or unpublish) whose Ingress switch has not happened this
+    /// many seconds after it is undone: the version that served stays
+    /// published and serving, the other goes back to started.
+    #[arg(long, env = "CONSOLE_SWITCH_DEADLINE_SECONDS", default_value_t = 30)]
+    pub switch_deadline_seconds: u32,
+
     /// Proxies in front of the console that append the client's address to
     /// `X-Forwarded-For` (1 behind an ingress controller). Sign-in
     /// throttling per address uses that address; 0 uses the TCP peer.
@@ -337,7 +343,10 @@ impl ServeArgs {
         if self.session_idle_minutes == 0 || self.session_max_hours == 0 {
             return Err(ConfigError::Sessions);
         }
-        if self.start_deadline_seconds == 0 || self.stop_deadline_seconds == 0 {
+        if self.start_deadline_seconds == 0
+            || self.stop_deadline_seconds == 0
+            || self.switch_deadline_seconds == 0
+        {
             return Err(ConfigError::Deadlines);
         }
         if self.demo && backend::password::check_new(&self.demo_password).is_err() {
@@ -370,6 +379,7 @@ impl ServeArgs {
                 start_deadline: seconds(self.start_deadline_seconds),
                 stop_deadline: seconds(self.stop_deadline_seconds),
                 failure_grace: seconds(self.failure_grace_seconds),
+                switch_deadline: seconds(self.switch_deadline_seconds),
                 stream_refresh: seconds(self.stream_refresh_seconds.max(1)),
                 ..backend::runtime::Settings::default()
             },

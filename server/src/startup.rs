@@ -5,10 +5,7 @@ use std::{future::Future, net::SocketAddr, path::Path, sync::OnceLock};
 use app::{App, BUNDLE_NAME, shell};
 use axum::{Router, middleware, routing::get, serve::ListenerExt};
 use axum_login::AuthManagerLayerBuilder;
-use backend::{
-    Cluster, ClusterMode, Database, Services,
-    auth::{AuthBackend, Sessions},
-};
+use backend::{Cluster, ClusterMode, Database, Services, auth::AuthBackend};
 use leptos::{
     config::{Env, LeptosOptions},
     prelude::provide_context,
@@ -18,11 +15,11 @@ use tokio::net::TcpListener;
 use tower_http::{
     CompressionLevel, compression::CompressionLayer, services::ServeDir, trace::TraceLayer,
 };
-use tower_sessions::{ExpiredDeletion, Expiry, SessionManagerLayer, cookie::SameSite};
+use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
 
 use crate::{
     config::Config,
-    emulated,
+    emulated, housekeeping,
     routes::{audit_export, health, live, metrics},
     security::{self, SessionPolicy},
     state::AppState,
@@ -227,7 +224,7 @@ impl Application {
 
         let services = Services::with_runtime(db, cluster, config.runtime.clone());
         if let Some(days) = config.audit_retention_days {
-            tokio::spawn(retention_schedule(services.db.clone(), days));
+            tokio::spawn(housekeeping::retention(services.clone(), days));
         }
         let state = AppState::new(
             leptos_options(&config.site_root, addr),
@@ -240,7 +237,10 @@ impl Application {
             url: config.redacted_database_url(),
             source,
         })?;
-        tokio::spawn(delete_expired_sessions(state.auth.sessions.clone()));
+        tokio::spawn(housekeeping::expired_sessions(
+            services.clone(),
+            state.auth.sessions.clone(),
+        ));
         Ok(Self {
             listener,
             metrics_listener,
@@ -300,43 +300,5 @@ impl Application {
         self.services.db.close().await;
         tracing::info!("shutdown complete");
         result
-    }
-}
-
-/// Applies the configured audit retention now and once a day after, as the
-/// system. A failed run is logged and retried at the next tick; the log is
-/// never trimmed by anything else.
-async fn retention_schedule(db: Database, keep_days: u32) {
-    const EVERY: std::time::Duration = std::time::Duration::from_secs(24 * 60 * 60);
-    let reason = match lifecycle::Reason::parse(&format!(
-        "configured retention: keep {keep_days} days (--audit-retention-days)"
-    )) {
-        Ok(reason) => reason,
-        Err(error) => {
-            tracing::error!(%error, "retention reason refused; retention disabled");
-            return;
-        }
-    };
-    let mut ticks = tokio::time::interval(EVERY);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        ticks.tick().await;
-        if let Err(error) =
-            backend::audit::retention::run(&db, &backend::audit::Actor::System, keep_days, &reason)
-                .await
-        {
-            tracing::error!(%error, "audit retention run failed; retrying at the next tick");
-        }
-    }
-}
-
-/// Expired sessions are refused on load anyway; this keeps the table small.
-async fn delete_expired_sessions(sessions: Sessions) {
-    let mut ticks = tokio::time::interval(std::time::Duration::from_secs(60 * 60));
-    loop {
-        ticks.tick().await;
-        if let Err(error) = sessions.delete_expired().await {
-            tracing::warn!(%error, "could not delete expired sessions");
-        }
     }
 }

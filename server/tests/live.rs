@@ -275,3 +275,175 @@ async fn every_open_stream_sees_every_status_change() {
 fn action_form(action_name: &str, from: &str) -> String {
     action("v1", action_name, from, "fan-out test")
 }
+
+/// Reads the SSE body until the stream ends; answers everything it said.
+async fn until_end(body: &mut axum::body::Body, buffer: &mut String) -> String {
+    let read = async {
+        while let Some(frame) = body.frame().await {
+            if let Ok(bytes) = frame.expect("frame reads").into_data() {
+                buffer.push_str(&String::from_utf8_lossy(&bytes));
+            }
+        }
+    };
+    tokio::time::timeout(DEADLINE, read)
+        .await
+        .expect("the stream ended within the deadline");
+    buffer.clone()
+}
+
+// The stream checks its caller again while it runs: signing out, a revoked
+// session or a disabled user ends it with a final `ended` event at the next
+// change (and within 10 s without one), instead of updates for nobody.
+#[tokio::test]
+async fn a_stream_ends_when_its_access_does() {
+    let (app, _emulator) = app_on_emulator().await;
+    let admin = app.sign_in("admin@example.com").await;
+    let viewer_id = backend::users::find_by_email(&app.db, "viewer@example.com")
+        .await
+        .expect("lookup")
+        .expect("viewer")
+        .user
+        .id;
+    let reason = lifecycle::Reason::parse("the stream must end").expect("reason");
+    let actor = backend::audit::Actor::System;
+    for (case, expected) in [
+        ("sign-out", Status::Starting),
+        ("revoked", Status::Stopping),
+        ("disabled", Status::Starting),
+    ] {
+        let viewer = app.sign_in("viewer@example.com").await;
+        let response = app
+            .open(get("/api/live/runtimes/demo/versions/v1", Some(&viewer)))
+            .await;
+        assert_eq!(response.status(), StatusCode::OK, "{case}");
+        let mut body = response.into_body();
+        let mut buffer = String::new();
+        until_event(&mut body, &mut buffer, |_| true).await;
+        match case {
+            "sign-out" => {
+                let out = app.send(call("/api/logout", "", Some(&viewer))).await;
+                assert!(
+                    out.status.is_success() || out.status.is_redirection(),
+                    "{}",
+                    out.body
+                );
+            }
+            "revoked" => {
+                backend::users::revoke_sessions(&app.db, &actor, viewer_id, &reason)
+                    .await
+                    .expect("revoked");
+            }
+            _ => {
+                backend::users::set_disabled(&app.db, &actor, viewer_id, true, &reason)
+                    .await
+                    .expect("disabled");
+            }
+        }
+        // A change of the version wakes the stream at once.
+        let status = if expected == Status::Starting {
+            "stopped"
+        } else {
+            "started"
+        };
+        let verb = if expected == Status::Starting {
+            "start"
+        } else {
+            "stop"
+        };
+        let acted = app
+            .send(call(
+                "/api/version_action",
+                &action("v1", verb, status, "wake the stream"),
+                Some(&admin),
+            ))
+            .await;
+        assert!(acted.status.is_success(), "{case}: {}", acted.body);
+        let said = until_end(&mut body, &mut buffer).await;
+        assert!(said.contains("event: ended"), "{case}: {said}");
+        // Settle before the next case, so its action is allowed.
+        let settled = if expected == Status::Starting {
+            Status::Started
+        } else {
+            Status::Stopped
+        };
+        testkit::eventually("v1 settles", DEADLINE, || async {
+            backend::versions::get(&app.db, "demo", "v1")
+                .await
+                .is_ok_and(|v| v.status == settled)
+        })
+        .await;
+        if case == "disabled" {
+            backend::users::set_disabled(&app.db, &actor, viewer_id, false, &reason)
+                .await
+                .expect("enabled");
+        }
+    }
+}
+
+// A publish is durable before it is answered, and the leader's routing
+// carries it out: a client that goes away right after sending it (the
+// request dropped mid-flight) still gets its version served.
+#[tokio::test]
+async fn a_publish_whose_client_goes_away_still_switches_the_traffic() {
+    use tower::ServiceExt;
+
+    let (app, emulator) = app_on_emulator().await;
+    let cookie = app.sign_in("manager@example.com").await;
+    let started = app
+        .send(call(
+            "/api/version_action",
+            &action("v1", "start", "stopped", "to publish it"),
+            Some(&cookie),
+        ))
+        .await;
+    assert!(started.status.is_success(), "{}", started.body);
+    let status_is = |wanted: Status| {
+        let db = app.db.clone();
+        move || {
+            let db = db.clone();
+            async move {
+                backend::versions::get(&db, "demo", "v1")
+                    .await
+                    .is_ok_and(|v| v.status == wanted)
+            }
+        }
+    };
+    testkit::eventually("v1 started", DEADLINE, status_is(Status::Started)).await;
+
+    // A slow API server: an Ingress write made inside the request would
+    // still be under way when the client goes.
+    let slow = reqwest::Client::new()
+        .post(format!("{}/emulator/faults", emulator.url()))
+        .json(&serde_json::json!({"latency_ms": 300}))
+        .send()
+        .await
+        .expect("faults");
+    assert!(slow.status().is_success());
+    let request = call(
+        "/api/version_action",
+        &action("v1", "publish", "started", "then gone"),
+        Some(&cookie),
+    );
+    let sent = tokio::spawn(app.router.clone().oneshot(request));
+    testkit::eventually(
+        "the publish is recorded",
+        DEADLINE,
+        status_is(Status::Published),
+    )
+    .await;
+    sent.abort();
+
+    let client = kube::Client::try_from(kube::Config::new(emulator.url().parse().expect("url")))
+        .expect("client");
+    let ingresses: kube::Api<k8s_openapi::api::networking::v1::Ingress> =
+        kube::Api::namespaced(client, "demo");
+    testkit::eventually("the Ingress points at v1", DEADLINE, || async {
+        ingresses
+            .get_opt("demo")
+            .await
+            .ok()
+            .flatten()
+            .is_some_and(|i| format!("{:?}", i.spec).contains("v1-entrypoint"))
+    })
+    .await;
+}

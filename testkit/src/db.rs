@@ -25,20 +25,20 @@ pub async fn sqlite() -> TestDb {
 pub async fn databases() -> Vec<(&'static str, TestDb)> {
     let mut all = vec![("sqlite", sqlite().await)];
     match std::env::var("TEST_POSTGRES_URL") {
-        Ok(url) if !url.is_empty() => {
-            let (db, url) = fresh_postgres(&url).await;
-            all.push((
-                "postgres",
-                TestDb {
-                    db,
-                    url,
-                    _dir: None,
-                },
-            ));
-        }
+        Ok(url) if !url.is_empty() => all.push(("postgres", postgres(&url).await)),
         _ => eprintln!("postgres: skipped (TEST_POSTGRES_URL not set)"),
     }
     all
+}
+
+/// A fresh, migrated schema on the PostgreSQL server at `url`.
+pub async fn postgres(url: &str) -> TestDb {
+    let (db, url) = fresh_postgres(url).await;
+    TestDb {
+        db,
+        url,
+        _dir: None,
+    }
 }
 
 /// A new, empty schema per test so tests never see each other's rows,

@@ -185,7 +185,7 @@ fn AuditTable(rows: Vec<AuditRow>) -> impl IntoView {
                                     {row.actor.clone()}
                                     {row.actor_role.clone().map(|r| view! { " " <span class="muted">{format!("({r})")}</span> })}
                                 </td>
-                                <td><code>{row.action.clone()}</code></td>
+                                <td title=row.action.clone()>{row.action_words()}</td>
                                 <td>{target}</td>
                                 <td class="reason-cell">{row.reason.clone().unwrap_or_default()}</td>
                                 <td><span class=format!("outcome outcome-{}", row.outcome)>{row.outcome.clone()}</span></td>

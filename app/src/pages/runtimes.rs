@@ -77,7 +77,10 @@ fn RuntimeTable(runtime: RuntimeSummary) -> impl IntoView {
     view! {
         <section class="runtime" aria-labelledby=heading_id.clone() data-runtime=runtime.name.clone()>
             <h2 id=heading_id.clone()>{runtime.name.clone()}</h2>
-            <p class="muted">{format!("Served at {}.{}", runtime.name, runtime.base_domain)}</p>
+            <p class="muted">
+                "Served at "
+                <a href=format!("https://{}/", runtime.host) data-runtime-host=runtime.host.clone()>{runtime.host.clone()}</a>
+            </p>
             {if runtime.versions.is_empty() {
                 view! { <p class="muted">"No versions registered."</p> }.into_any()
             } else {
@@ -97,12 +100,16 @@ fn RuntimeTable(runtime: RuntimeSummary) -> impl IntoView {
                                 {runtime.versions.into_iter().map(|v| {
                                     let published = v.status == Status::Published;
                                     let status = v.status;
+                                    let routing = v.routing;
                                     view! {
                                         <tr data-version=v.name.clone() data-list-status=v.status.as_str()>
                                             <th scope="row">
                                                 <a href=version_path(&name, &v.name)>{v.name.clone()}</a>
                                                 {published.then(|| view! {
-                                                    " " <span class="published-marker" data-published="">"★ serving traffic"</span>
+                                                    " " <span class="published-marker" data-published="">"★ published"</span>
+                                                })}
+                                                {routing.map(|routing| view! {
+                                                    " " <span class=format!("routing routing-{routing}") data-routing=routing.as_str()>{routing.label()}</span>
                                                 })}
                                             </th>
                                             <td><StatusBadge status=Signal::stored(status)/></td>

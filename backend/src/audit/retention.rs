@@ -67,6 +67,10 @@ pub struct RetentionDetails {
     pub up_to_id: Option<i64>,
     pub anchor_hash: Option<String>,
     pub removed: i64,
+    /// The UTC day a scheduled run is for (`YYYY-MM-DD`): one run a day,
+    /// however many replicas schedule it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub day: Option<String>,
 }
 
 fn cutoff_for(now: chrono::DateTime<chrono::Utc>, keep_days: u32) -> String {
@@ -77,7 +81,7 @@ fn cutoff_for(now: chrono::DateTime<chrono::Utc>, keep_days: u32) -> String {
 const CHECKPOINT_COLUMNS: &str = "id, at, cutoff, up_to_id, anchor_hash, removed, entry_id";
 
 macro_rules! run_on {
-    ($conn:expr, $actor:expr, $keep_days:expr, $reason:expr, $cutoff:expr) => {{
+    ($conn:expr, $actor:expr, $keep_days:expr, $reason:expr, $cutoff:expr, $day:expr) => {{
         let conn = $conn;
         let cutoff: &str = $cutoff;
         let up_to_id: Option<i64> =
@@ -106,6 +110,7 @@ macro_rules! run_on {
             up_to_id,
             anchor_hash: anchor_hash.clone(),
             removed,
+            day: $day,
         };
         let entry = AuditConn::append_entry(
             &mut *conn,
@@ -143,7 +148,7 @@ macro_rules! run_on {
             }
             _ => None,
         };
-        Ok(TxEnd::Commit(RetentionRun {
+        Ok::<TxEnd<RetentionRun, RetentionError>, RetentionError>(TxEnd::Commit(RetentionRun {
             cutoff: cutoff.to_owned(),
             removed,
             checkpoint,
@@ -178,7 +183,7 @@ pub async fn run_as_of(
     }
     let cutoff = cutoff_for(now, keep_days);
     let run = write_tx!(RetentionError, db, |conn| {
-        run_on!(conn, actor, keep_days, reason, &cutoff)
+        run_on!(conn, actor, keep_days, reason, &cutoff, None)
     })?;
     tracing::info!(
         removed = run.removed,
@@ -186,6 +191,42 @@ pub async fn run_as_of(
         entry = run.entry.id,
         "audit retention run"
     );
+    Ok(run)
+}
+
+/// The scheduled run for the UTC day of `now`, unless one already ran for
+/// that day (checked under the append lock, so two replicas, or two leaders
+/// for a moment, record one run a day). `None` when that day had its run.
+pub async fn run_daily(
+    db: &Database,
+    actor: &Actor,
+    keep_days: u32,
+    reason: &Reason,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Option<RetentionRun>, RetentionError> {
+    if !(MIN_KEEP_DAYS..=MAX_KEEP_DAYS).contains(&keep_days) {
+        return Err(RetentionError::KeepDays(keep_days));
+    }
+    let cutoff = cutoff_for(now, keep_days);
+    let day = now.format("%Y-%m-%d").to_string();
+    let last_run = "SELECT details FROM audit_log WHERE action = $1 ORDER BY id DESC LIMIT 1";
+    let run = write_tx!(RetentionError, db, |conn| {
+        let last: Option<String> = sqlx::query_scalar(last_run)
+            .bind(AuditAction::Retention.as_str())
+            .fetch_optional(&mut *conn)
+            .await?;
+        let ran_today = last
+            .and_then(|details| serde_json::from_str::<RetentionDetails>(&details).ok())
+            .is_some_and(|details| details.day.as_deref() >= Some(day.as_str()));
+        if ran_today {
+            return Ok(TxEnd::Commit(None));
+        }
+        let run = run_on!(conn, actor, keep_days, reason, &cutoff, Some(day.clone()))?;
+        Ok(TxEnd::Commit(run.into_result().ok()))
+    })?;
+    if let Some(run) = &run {
+        tracing::info!(removed = run.removed, cutoff = %run.cutoff, entry = run.entry.id, "scheduled audit retention run");
+    }
     Ok(run)
 }
 

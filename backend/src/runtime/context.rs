@@ -3,7 +3,7 @@
 //! it takes: recording a system transition and telling subscribers.
 
 use std::{
-    collections::{HashMap, HashSet},
+    collections::HashMap,
     sync::{Arc, Mutex},
     time::Duration,
 };
@@ -16,6 +16,7 @@ use tokio::{
 
 use super::{
     changes::VersionKey,
+    events::{self, Happened},
     kube::Kube,
     live::{finish_live, live_without_cluster},
     logs,
@@ -39,9 +40,10 @@ pub(super) struct Context {
     pub(super) watchers: Mutex<HashMap<String, JoinHandle<()>>>,
     pub(super) followers: Mutex<HashMap<String, JoinHandle<()>>>,
     pub(super) log_sink: mpsc::Sender<logs::Received>,
-    /// Runtimes whose Ingress has been brought in line with the database
-    /// since this process started.
-    pub(super) routed: Mutex<HashSet<String>>,
+    /// Whether this replica led at its last reconcile pass.
+    pub(super) leading: std::sync::atomic::AtomicBool,
+    /// The routing pass running for each runtime (at most one at a time).
+    pub(super) routing: Mutex<HashMap<String, JoinHandle<()>>>,
     /// This replica, in change announcements to the others.
     pub(super) replica: String,
 }
@@ -119,6 +121,7 @@ impl Context {
             Ok(Some(transition)) => {
                 tracing::info!(version = %key, from = %transition.from, to = %transition.to, ?message, "system transition");
                 self.changed(key.clone());
+                self.record_event(key, Happened::system(event, transition.to, message));
                 Some(transition.to)
             }
             Ok(None) => None,
@@ -155,4 +158,11 @@ pub(super) fn since_status_change(record: &VersionRecord) -> Duration {
         .ok()
         .and_then(|at| (chrono::Utc::now() - at.to_utc()).to_std().ok())
         .unwrap_or_default()
+}
+
+impl Context {
+    /// A Kubernetes Event on the version's Deployments, in the background.
+    pub(super) fn record_event(&self, key: &VersionKey, happened: Happened) {
+        events::record(&self.kube, &self.db, &self.replica, key, happened);
+    }
 }

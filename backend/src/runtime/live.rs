@@ -3,7 +3,7 @@
 
 use lifecycle::{Health, NodeState, VersionLive};
 
-use super::pods;
+use super::{pods, resources};
 use crate::versions::VersionRecord;
 
 /// Node states when no cluster can be asked: what the database implies.
@@ -17,7 +17,11 @@ pub(super) fn finish_live(
     nodes: Vec<NodeState>,
     health: Health,
 ) -> VersionLive {
+    let routing = record.routing();
+    let host = routing.map(|_| resources::runtime_host(&record.runtime, &record.base_domain));
     VersionLive {
+        routing,
+        host,
         runtime: record.runtime,
         version: record.name,
         status: record.status,

@@ -12,6 +12,7 @@ mod changes;
 mod context;
 mod drive;
 mod error;
+mod events;
 mod kube;
 mod live;
 pub mod logs;
@@ -65,7 +66,8 @@ impl Runtime {
             watchers: Mutex::default(),
             followers: Mutex::default(),
             log_sink,
-            routed: Mutex::default(),
+            routing: Mutex::default(),
+            leading: Default::default(),
             replica: replicas::replica_id(),
         });
         tokio::spawn(logs::store_lines(db.clone(), log_lines));
@@ -80,6 +82,14 @@ impl Runtime {
         tokio::spawn(replicas::listen(db, inner.replica.clone(), heard));
         tokio::spawn(reconcile::reconcile_loop(inner.clone()));
         Self { inner }
+    }
+
+    /// Whether this replica led at its last reconcile pass (about once a
+    /// second).
+    pub fn is_leading(&self) -> bool {
+        self.inner
+            .leading
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub fn settings(&self) -> &Settings {
@@ -97,11 +107,19 @@ impl Runtime {
         self.inner.changed(key);
     }
 
-    /// After a publish or unpublish: points the runtime's Ingress at its
-    /// published version (or removes it). On failure the version moves to
-    /// `error` with the reason.
-    pub async fn route(&self, key: VersionKey) {
-        self.inner.route(key).await
+    /// An operator's action was recorded: subscribers and the reconciler
+    /// hear of it, and the version's Deployments get an Event naming who
+    /// did what and why.
+    pub fn operator_acted(
+        &self,
+        key: VersionKey,
+        by: &str,
+        action: lifecycle::Action,
+        reason: &str,
+    ) {
+        self.inner
+            .record_event(&key, events::Happened::action(by, action, reason));
+        self.inner.changed(key);
     }
 
     /// The version's status and nodes now.

@@ -74,8 +74,10 @@ impl Context {
         for (_, task) in lock(&self.followers).drain() {
             task.abort();
         }
-        // Whoever leads next brings the Ingresses in line again.
-        lock(&self.routed).clear();
+        // Only the leader writes Ingresses.
+        for (_, task) in lock(&self.routing).drain() {
+            task.abort();
+        }
         for runtime in versions::runtimes(&self.db).await? {
             self.ensure_watcher(&runtime.name);
         }
@@ -86,24 +88,11 @@ impl Context {
         self: &Arc<Self>,
         drives: &mut HashMap<VersionKey, (String, JoinHandle<()>)>,
     ) -> Result<(), RuntimeError> {
-        let runtimes: Vec<String> = versions::runtimes(&self.db)
-            .await?
-            .into_iter()
-            .map(|r| r.name)
-            .collect();
+        let records = versions::runtimes(&self.db).await?;
+        self.route_every_runtime(&records);
+        let runtimes: Vec<String> = records.into_iter().map(|r| r.name).collect();
         for runtime in &runtimes {
             self.ensure_watcher(runtime);
-            if !lock(&self.routed).contains(runtime) {
-                let inner = self.clone();
-                let runtime = runtime.clone();
-                lock(&self.routed).insert(runtime.clone());
-                tokio::spawn(async move {
-                    if let Err(error) = inner.sync_routing(&runtime).await {
-                        tracing::warn!(%error, %runtime, "could not bring the Ingress in line; will retry");
-                        lock(&inner.routed).remove(&runtime);
-                    }
-                });
-            }
         }
         self.ensure_followers(&runtimes);
         let in_flight = versions::in_flight(&self.db).await?;
@@ -144,6 +133,9 @@ pub(super) async fn reconcile_loop(inner: Arc<Context>) {
     loop {
         let leading = leadership.check().await;
         crate::metrics::set_leader(leading);
+        inner
+            .leading
+            .store(leading, std::sync::atomic::Ordering::Relaxed);
         let result = if leading {
             inner.reconcile_once(&mut drives).await
         } else {

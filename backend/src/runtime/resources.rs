@@ -30,6 +30,22 @@ pub fn version_selector(runtime: &str, version: &str) -> String {
     format!("{MANAGED_BY}={FIELD_MANAGER},{RUNTIME_LABEL}={runtime},{VERSION_LABEL}={version}")
 }
 
+/// Whether an object's labels say the console made it for `runtime`.
+pub fn is_runtimes(
+    meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+    runtime: &str,
+) -> bool {
+    meta.labels.as_ref().is_some_and(|labels| {
+        labels.get(MANAGED_BY).map(String::as_str) == Some(FIELD_MANAGER)
+            && labels.get(RUNTIME_LABEL).map(String::as_str) == Some(runtime)
+    })
+}
+
+/// The host a runtime's published version is served at.
+pub fn runtime_host(runtime: &str, base_domain: &str) -> String {
+    format!("{runtime}.{base_domain}")
+}
+
 pub fn config_map_name(version: &str) -> String {
     resource_name(version, "config")
 }
@@ -231,7 +247,7 @@ pub fn ingress(runtime: &str, base_domain: &str, version: &str) -> Value {
         },
         "spec": {
             "rules": [{
-                "host": format!("{runtime}.{base_domain}"),
+                "host": runtime_host(runtime, base_domain),
                 "http": {"paths": [{
                     "path": "/",
                     "pathType": "Prefix",

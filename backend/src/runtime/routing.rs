@@ -1,90 +1,352 @@
-//! Routing: the runtime's one Ingress points at its published version, or
-//! is removed when none is published.
+//! Routing, level-triggered on the leader: on every pass each runtime's
+//! Ingress is compared with what the database says (the published version,
+//! or none) and any difference is corrected, whatever caused it (a publish,
+//! a client that went away mid-request, `kubectl delete`, a hand edit, a
+//! stale replica). A switch that cannot be made before its deadline is
+//! undone in the database, never in the cluster: the Ingress keeps pointing
+//! at the version that served, which is published again.
+
+use std::sync::Arc;
 
 use k8s_openapi::api::networking::v1::Ingress;
-use kube::{Api, api::DeleteParams};
-use lifecycle::SystemEvent;
+use kube::{
+    Api,
+    api::{DeleteParams, ListParams},
+};
+use lifecycle::{AuditAction, Outcome};
 
 use super::{
     changes::VersionKey,
-    context::{Context, lock},
+    context::{Context, lock, since_status_change},
     error::RuntimeError,
-    kube::{ATTEMPTS, is_not_found},
+    events::Happened,
+    kube::is_not_found,
     resources,
 };
-use crate::versions;
+use crate::{
+    audit::{Actor, NewEntry},
+    versions::{self, RuntimeRecord, VersionRecord},
+};
 
-impl Context {
-    /// After a publish or unpublish: points the runtime's Ingress at its
-    /// published version (or removes it). On failure the version moves to
-    /// `error` with the reason.
-    pub(super) async fn route(&self, key: VersionKey) {
-        let inner = self;
-        let result = tokio::time::timeout(
-            inner.settings.call_timeout * ATTEMPTS,
-            inner.sync_routing(&key.runtime),
-        )
-        .await
-        .unwrap_or_else(|_| {
-            Err(RuntimeError::Timeout {
-                what: "updating the runtime's Ingress".into(),
-                after: inner.settings.call_timeout * ATTEMPTS,
-            })
-        });
-        match result {
-            Ok(()) => {
-                lock(&inner.routed).insert(key.runtime.clone());
-                inner.changed(key);
-            }
-            Err(error) => {
-                tracing::warn!(%error, version = %key, "routing failed");
-                lock(&inner.routed).remove(&key.runtime);
-                inner
-                    .record_system_event(
-                        &key,
-                        SystemEvent::RoutingFailed,
-                        Some(format!("Could not update the runtime's Ingress: {error}")),
-                    )
-                    .await;
-                inner.wake.notify_one();
-            }
+/// What a runtime's Ingress points at: host and Service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Target {
+    host: String,
+    service: String,
+}
+
+impl Target {
+    fn wanted(runtime: &RuntimeRecord, version: &str) -> Self {
+        Self {
+            host: resources::runtime_host(&runtime.name, &runtime.base_domain),
+            service: resources::service_name(version),
         }
     }
 
-    /// Points the runtime's Ingress at its published version, or deletes it
-    /// when none is published.
-    pub(super) async fn sync_routing(&self, runtime: &str) -> Result<(), RuntimeError> {
-        let published = versions::published(&self.db)
+    fn of(ingress: &Ingress) -> Option<Self> {
+        let rule = ingress.spec.as_ref()?.rules.as_ref()?.first()?;
+        let path = rule.http.as_ref()?.paths.first()?;
+        let service = path.backend.service.as_ref()?;
+        let port = service.port.as_ref()?.number?;
+        (port == resources::SERVICE_PORT).then(|| Self {
+            host: rule.host.clone().unwrap_or_default(),
+            service: service.name.clone(),
+        })
+    }
+
+    fn describe(ingress: &Ingress) -> String {
+        let name = ingress.metadata.name.clone().unwrap_or_default();
+        match Self::of(ingress) {
+            Some(t) => format!("Ingress {name} to Service {} at {}", t.service, t.host),
+            None => format!("Ingress {name} without the console's backend"),
+        }
+    }
+}
+
+/// What one pass found in the cluster for one runtime.
+struct Found {
+    /// The runtime's own Ingress (named after it).
+    own: Option<Ingress>,
+    /// Any other Ingress with the console's labels for this runtime.
+    strays: Vec<Ingress>,
+}
+
+impl Context {
+    /// Starts a routing pass for every runtime that has none running.
+    pub(super) fn route_every_runtime(self: &Arc<Self>, runtimes: &[RuntimeRecord]) {
+        let mut passes = lock(&self.routing);
+        passes.retain(|_, task| !task.is_finished());
+        for runtime in runtimes {
+            if passes.contains_key(&runtime.name) {
+                continue;
+            }
+            let ctx = self.clone();
+            let name = runtime.name.clone();
+            let task = tokio::spawn(async move {
+                if let Err(error) = ctx.route_runtime(&name).await {
+                    tracing::warn!(%error, runtime = %name, "routing pass failed; retrying");
+                }
+            });
+            passes.insert(runtime.name.clone(), task);
+        }
+    }
+
+    /// One pass for one runtime, from what the database says now (not what
+    /// it said when the reconciler last looked: the pass before may have
+    /// just recorded a switch).
+    async fn route_runtime(&self, name: &str) -> Result<(), RuntimeError> {
+        let Some(runtime) = versions::runtimes(&self.db)
             .await?
             .into_iter()
-            .find(|v| v.runtime == runtime);
+            .find(|r| r.name == name)
+        else {
+            return Ok(());
+        };
+        let wanted = versions::published(&self.db)
+            .await?
+            .into_iter()
+            .find(|v| v.runtime == name);
+        self.route(&runtime, wanted.as_ref()).await
+    }
+
+    /// One comparison of a runtime's Ingress with the database, and the
+    /// correction when they differ.
+    async fn route(
+        &self,
+        runtime: &RuntimeRecord,
+        wanted: Option<&VersionRecord>,
+    ) -> Result<(), RuntimeError> {
+        let found = self.find_ingresses(&runtime.name).await?;
+        let target = wanted.map(|v| Target::wanted(runtime, &v.name));
+        let own_target = found.own.as_ref().and_then(Target::of);
+        let in_line = found.strays.is_empty() && own_target == target;
+        let serving = wanted.map(|v| v.name.clone());
+        if in_line {
+            if runtime.serving_version != serving || runtime.routing_error.is_some() {
+                self.switched(runtime, serving.as_deref(), None).await?;
+            }
+            return Ok(());
+        }
+        match self.correct(runtime, wanted, &found).await {
+            Ok(()) if runtime.serving_version == serving => {
+                // The database already had this: the cluster drifted.
+                let mut differences: Vec<String> =
+                    found.strays.iter().map(Target::describe).collect();
+                match &found.own {
+                    Some(own) => differences.push(Target::describe(own)),
+                    None if target.is_some() => differences.push("no Ingress".into()),
+                    None => {}
+                }
+                let entry =
+                    routing_entry(runtime, serving.as_deref(), AuditAction::RoutingCorrected)
+                        .details(serde_json::json!({
+                            "found": differences,
+                            "serving": serving,
+                        }));
+                versions::record_routing(
+                    &self.db,
+                    &runtime.name,
+                    serving.as_deref(),
+                    None,
+                    Some(entry),
+                )
+                .await?;
+                tracing::info!(runtime = %runtime.name, ?serving, "Ingress drift corrected");
+                if let Some(version) = &serving {
+                    self.record_event(
+                        &VersionKey::new(&runtime.name, version),
+                        Happened {
+                            reason: "RoutingCorrected",
+                            message: format!(
+                                "system: the runtime's Ingress differed ({}) and was put back",
+                                differences.join("; ")
+                            ),
+                            warning: true,
+                        },
+                    );
+                }
+                self.changed_routing(runtime, serving.as_deref());
+                Ok(())
+            }
+            Ok(()) => self.switched(runtime, serving.as_deref(), None).await,
+            Err(error) => self.switch_failing(runtime, wanted, error).await,
+        }
+    }
+
+    /// The runtime's own Ingress (whatever its labels now say) and every
+    /// other one there that carries the console's labels for the runtime.
+    async fn find_ingresses(&self, runtime: &str) -> Result<Found, RuntimeError> {
         let api: Api<Ingress> = Api::namespaced(self.kube.client.clone(), runtime);
-        let name = resources::ingress_name(runtime);
-        match published {
+        let list = ListParams::default();
+        let all = self
+            .kube
+            .call("listing the runtime's Ingresses", || api.list(&list))
+            .await?;
+        let own_name = resources::ingress_name(runtime);
+        let mut found = Found {
+            own: None,
+            strays: Vec::new(),
+        };
+        for ingress in all.items {
+            if ingress.metadata.name.as_deref() == Some(own_name.as_str()) {
+                found.own = Some(ingress);
+            } else if resources::is_runtimes(&ingress.metadata, runtime) {
+                found.strays.push(ingress);
+            }
+        }
+        Ok(found)
+    }
+
+    /// Makes the cluster match: the runtime's Ingress applied pointing at
+    /// `wanted` (or deleted), and every stray removed.
+    async fn correct(
+        &self,
+        runtime: &RuntimeRecord,
+        wanted: Option<&VersionRecord>,
+        found: &Found,
+    ) -> Result<(), RuntimeError> {
+        let api: Api<Ingress> = Api::namespaced(self.kube.client.clone(), &runtime.name);
+        let name = resources::ingress_name(&runtime.name);
+        match wanted {
             Some(version) => {
-                let base_domain = versions::runtimes(&self.db)
-                    .await?
-                    .into_iter()
-                    .find(|r| r.name == runtime)
-                    .map(|r| r.base_domain)
-                    .unwrap_or_default();
-                let object = resources::ingress(runtime, &base_domain, &version.name);
+                let object = resources::ingress(&runtime.name, &runtime.base_domain, &version.name);
                 self.kube
                     .apply(&api, &name, &object, format!("applying Ingress {name}"))
                     .await?;
             }
-            None => {
-                self.kube
-                    .call(&format!("deleting Ingress {name}"), || async {
-                        match api.delete(&name, &DeleteParams::default()).await {
-                            Ok(_) => Ok(()),
-                            Err(error) if is_not_found(&error) => Ok(()),
-                            Err(error) => Err(error),
-                        }
-                    })
-                    .await?;
+            None if found.own.is_some() => self.delete_ingress(&api, &name).await?,
+            None => {}
+        }
+        for stray in &found.strays {
+            if let Some(stray) = &stray.metadata.name {
+                self.delete_ingress(&api, stray).await?;
             }
         }
         Ok(())
     }
+
+    async fn delete_ingress(&self, api: &Api<Ingress>, name: &str) -> Result<(), RuntimeError> {
+        self.kube
+            .call(&format!("deleting Ingress {name}"), || async {
+                match api.delete(name, &DeleteParams::default()).await {
+                    Ok(_) => Ok(()),
+                    Err(error) if is_not_found(&error) => Ok(()),
+                    Err(error) => Err(error),
+                }
+            })
+            .await
+    }
+
+    /// The Ingress now points at `serving` (or is gone): recorded with a
+    /// system entry naming the switch, and both versions' streams told.
+    async fn switched(
+        &self,
+        runtime: &RuntimeRecord,
+        serving: Option<&str>,
+        error: Option<&str>,
+    ) -> Result<(), RuntimeError> {
+        let entry = (runtime.serving_version.as_deref() != serving).then(|| {
+            routing_entry(runtime, serving, AuditAction::RoutingSwitched).details(
+                serde_json::json!({
+                    "from": runtime.serving_version,
+                    "to": serving,
+                }),
+            )
+        });
+        versions::record_routing(&self.db, &runtime.name, serving, error, entry).await?;
+        if runtime.serving_version.as_deref() != serving {
+            tracing::info!(runtime = %runtime.name, from = ?runtime.serving_version, to = ?serving, "traffic switched");
+            if let Some(version) = serving {
+                self.record_event(
+                    &VersionKey::new(&runtime.name, version),
+                    Happened {
+                        reason: "Serving",
+                        message: format!(
+                            "system: the runtime's Ingress points here; {} is served",
+                            resources::runtime_host(&runtime.name, &runtime.base_domain)
+                        ),
+                        warning: false,
+                    },
+                );
+            }
+        }
+        self.changed_routing(runtime, serving);
+        Ok(())
+    }
+
+    /// A correction failed. Until the switch deadline it is retried on the
+    /// next pass (the error shown meanwhile); past it, the switch is undone
+    /// in the database so that the version the Ingress still points at is
+    /// the published one again.
+    async fn switch_failing(
+        &self,
+        runtime: &RuntimeRecord,
+        wanted: Option<&VersionRecord>,
+        error: RuntimeError,
+    ) -> Result<(), RuntimeError> {
+        let message = format!("Could not update the runtime's Ingress: {error}");
+        tracing::warn!(runtime = %runtime.name, %message, "routing failed");
+        let serving = runtime.serving_version.as_deref();
+        let wanted_name = wanted.map(|v| v.name.as_str());
+        // How long the switch has been going on: since the newly published
+        // version was published, or since the serving one was unpublished.
+        let switching_since = match (wanted, serving) {
+            (Some(v), _) if wanted_name != serving => Some(since_status_change(v)),
+            (None, Some(old)) => versions::get(&self.db, &runtime.name, old)
+                .await
+                .ok()
+                .map(|old| since_status_change(&old)),
+            _ => None,
+        };
+        match switching_since {
+            Some(elapsed) if elapsed >= self.settings.switch_deadline => {
+                let failed = wanted_name.filter(|w| Some(*w) != serving);
+                let changed =
+                    versions::fail_switch(&self.db, &runtime.name, failed, serving, &message)
+                        .await?;
+                tracing::warn!(runtime = %runtime.name, ?changed, "switch failed; the serving version stays published");
+                versions::record_routing(&self.db, &runtime.name, serving, Some(&message), None)
+                    .await?;
+                for version in changed {
+                    let key = VersionKey::new(&runtime.name, &version);
+                    let reverted = Some(version.as_str()) == serving;
+                    self.record_event(
+                        &key,
+                        Happened {
+                            reason: if reverted {
+                                "SwitchReverted"
+                            } else {
+                                "SwitchFailed"
+                            },
+                            message: format!("system: {message}"),
+                            warning: true,
+                        },
+                    );
+                    self.changed(key);
+                }
+            }
+            _ if runtime.routing_error.as_deref() != Some(message.as_str()) => {
+                versions::record_routing(&self.db, &runtime.name, serving, Some(&message), None)
+                    .await?;
+                self.changed_routing(runtime, wanted_name);
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Tells the streams of the versions whose routing may have changed.
+    fn changed_routing(&self, runtime: &RuntimeRecord, serving: Option<&str>) {
+        for version in [runtime.serving_version.as_deref(), serving]
+            .into_iter()
+            .flatten()
+        {
+            self.changed(VersionKey::new(&runtime.name, version));
+        }
+    }
+}
+
+fn routing_entry(runtime: &RuntimeRecord, serving: Option<&str>, action: AuditAction) -> NewEntry {
+    NewEntry::new(Actor::System, action, Outcome::Completed)
+        .target(runtime.name.clone(), serving.map(str::to_owned))
 }

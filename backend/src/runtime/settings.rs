@@ -12,6 +12,10 @@ pub struct Settings {
     /// How long a node may stay in a failure (image pull, crash loop) before
     /// the start is failed: such failures sometimes clear by themselves.
     pub failure_grace: Duration,
+    /// From a publish (or unpublish): the runtime's Ingress switched by
+    /// then, or the switch is undone and the version that served stays
+    /// published.
+    pub switch_deadline: Duration,
     /// Each cluster call's own deadline (retried on server errors).
     pub call_timeout: Duration,
     /// Event streams re-read their version this often even when no change
@@ -26,6 +30,7 @@ impl Default for Settings {
             start_deadline: Duration::from_secs(300),
             stop_deadline: Duration::from_secs(120),
             failure_grace: Duration::from_secs(15),
+            switch_deadline: Duration::from_secs(30),
             call_timeout: Duration::from_secs(10),
             stream_refresh: Duration::from_secs(5),
         }

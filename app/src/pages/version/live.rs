@@ -38,6 +38,8 @@ mod tests {
             status_actor: "system".into(),
             error_message: None,
             nodes: Vec::new(),
+            routing: None,
+            host: None,
         };
         let started = at(Status::Started, "2026-11-28T17:24:02.912302Z");
         let starting = at(Status::Starting, "2026-11-28T17:24:01.100000Z");

@@ -167,10 +167,17 @@ fn VersionScreen(details: VersionDetails) -> impl IntoView {
                         {move || match stream_state.get() {
                             "live" => "● Live",
                             "reconnecting" => "Reconnecting…",
+                            "ended" => "Not live: sign in again",
                             _ => "Connecting…",
                         }}
                     </span>
                 </div>
+                {move || live.with(|l| l.routing.zip(l.host.clone())).map(|(routing, host)| view! {
+                    <p class=format!("routing routing-{routing}") data-routing=routing.as_str()>
+                        {routing.label()} " · "
+                        <a href=format!("https://{host}/") data-runtime-host=host.clone()>{host.clone()}</a>
+                    </p>
+                })}
                 <p class="description">{description}</p>
                 <p class="muted">
                     {move || live.with(|l| format!(

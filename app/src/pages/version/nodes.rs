@@ -30,14 +30,14 @@ pub fn NodeTable(graph: Vec<GraphNode>, nodes: Signal<Vec<lifecycle::NodeState>>
                         view! {
                             <tr data-node-row=node.name.clone() class=move || format!("node-row node-{}", status())>
                                 <th scope="row">{node.name.clone()}</th>
-                                <td><code>{node.image.clone()}</code></td>
-                                <td>{move || format!("{} {}", node_icon(status()), status())}</td>
-                                <td>{move || state.with(|s| match s {
+                                <td data-label="Image"><code>{node.image.clone()}</code></td>
+                                <td data-label="State">{move || format!("{} {}", node_icon(status()), status())}</td>
+                                <td data-label="Ready">{move || state.with(|s| match s {
                                     Some(s) if s.desired > 0 => format!("{}/{}", s.ready, s.desired),
                                     Some(s) => format!("{}/{desired}", s.ready),
                                     None => format!("0/{desired}"),
                                 })}</td>
-                                <td>{move || state.with(|s| s.as_ref().and_then(|s| match (&s.reason, &s.message) {
+                                <td data-label="Reason">{move || state.with(|s| s.as_ref().and_then(|s| match (&s.reason, &s.message) {
                                     (Some(r), Some(m)) => Some(format!("{r}: {m}")),
                                     (Some(r), None) => Some(r.clone()),
                                     _ => None,

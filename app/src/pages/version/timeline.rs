@@ -27,7 +27,7 @@ pub fn Timeline(runtime: String, version: String, status_changes: RwSignal<u32>)
                                         " "
                                         <strong>{row.actor.clone()}</strong>
                                         " "
-                                        <span>{row.action.clone()}</span>
+                                        <span title=row.action.clone()>{row.action_words()}</span>
                                         " "
                                         <span class=format!("outcome outcome-{}", row.outcome)>{row.outcome.clone()}</span>
                                         " "

@@ -1,0 +1,131 @@
+//! Kubernetes Events for what the console does to a version, on the
+//! version's Deployments, so `kubectl describe deployment` and `kubectl get
+//! events` show who did what, as kube-runtime's `Recorder` does. Best
+//! effort: an Event that cannot be written is logged, never retried, and
+//! never holds an action up.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use k8s_openapi::api::core::v1::Event;
+use kube::{Api, api::PostParams};
+use serde_json::json;
+
+use super::{changes::VersionKey, kube::Kube, resources};
+use crate::db::Database;
+use crate::versions;
+
+/// Makes Event names unique within this process.
+static SEQUENCE: AtomicU64 = AtomicU64::new(0);
+
+/// What happened, as an Event says it.
+pub struct Happened {
+    /// CamelCase, as Kubernetes reasons are (`Started`, `SwitchFailed`).
+    pub reason: &'static str,
+    pub message: String,
+    /// `Warning` rather than `Normal`.
+    pub warning: bool,
+}
+
+impl Happened {
+    /// A system transition's Event.
+    pub fn system(
+        event: lifecycle::SystemEvent,
+        to: lifecycle::Status,
+        message: Option<String>,
+    ) -> Self {
+        use lifecycle::SystemEvent::*;
+        let (reason, warning) = match event {
+            AllReady => ("Started", false),
+            StartFailed => ("StartFailed", true),
+            AllGone => ("Stopped", false),
+            StopFailed => ("StopFailed", true),
+            SwitchFailed => ("SwitchFailed", true),
+            SwitchReverted => ("SwitchReverted", true),
+        };
+        let message = match message {
+            Some(message) => format!("system: now {to}: {message}"),
+            None => format!("system: now {to}"),
+        };
+        Self {
+            reason,
+            message,
+            warning,
+        }
+    }
+
+    /// An operator's action's Event.
+    pub fn action(by: &str, action: lifecycle::Action, reason: &str) -> Self {
+        Self {
+            reason: action.label(),
+            message: format!("{by}: {} (reason: {reason})", action.label()),
+            warning: false,
+        }
+    }
+}
+
+/// Records `happened` on every Deployment of the version, in the
+/// background.
+pub(super) fn record(
+    kube: &Kube,
+    db: &Database,
+    replica: &str,
+    key: &VersionKey,
+    happened: Happened,
+) {
+    {
+        let client = kube.client.clone();
+        let db = db.clone();
+        let replica = replica.to_owned();
+        let key = key.clone();
+        tokio::spawn(async move {
+            let record = match versions::get(&db, &key.runtime, &key.version).await {
+                Ok(record) => record,
+                Err(error) => {
+                    tracing::debug!(%error, version = %key, "no Event: the version is unreadable");
+                    return;
+                }
+            };
+            let api: Api<Event> = Api::namespaced(client, &key.runtime);
+            let now = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
+            for node in resources::node_specs(&record.manifest) {
+                let deployment = lifecycle::manifest::resource_name(&key.version, node.name);
+                let name = format!(
+                    "{deployment}.{:x}{:x}",
+                    chrono::Utc::now().timestamp_micros(),
+                    SEQUENCE.fetch_add(1, Ordering::Relaxed)
+                );
+                let event = json!({
+                    "apiVersion": "v1",
+                    "kind": "Event",
+                    "metadata": {"name": name, "namespace": key.runtime},
+                    "involvedObject": {
+                        "apiVersion": "apps/v1",
+                        "kind": "Deployment",
+                        "name": deployment,
+                        "namespace": key.runtime,
+                    },
+                    "reason": happened.reason,
+                    "message": happened.message,
+                    "type": if happened.warning { "Warning" } else { "Normal" },
+                    "action": happened.reason,
+                    "source": {"component": resources::FIELD_MANAGER},
+                    "reportingComponent": resources::FIELD_MANAGER,
+                    "reportingInstance": replica,
+                    "firstTimestamp": now,
+                    "lastTimestamp": now,
+                    "count": 1,
+                });
+                let event: Event = match serde_json::from_value(event) {
+                    Ok(event) => event,
+                    Err(error) => {
+                        tracing::warn!(%error, "an Event did not build");
+                        return;
+                    }
+                };
+                if let Err(error) = api.create(&PostParams::default(), &event).await {
+                    tracing::debug!(%error, version = %key, "Event not recorded");
+                }
+            }
+        });
+    }
+}

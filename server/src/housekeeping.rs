@@ -1,0 +1,61 @@
+//! Housekeeping on the leader only: with several replicas one of them trims
+//! the audit log and deletes expired sessions, not each of them. The audit
+//! retention also runs at most once per UTC day, whoever asks, so two
+//! leaders for a moment still record one run.
+
+use std::time::Duration;
+
+use backend::{Services, audit::Actor, auth::Sessions};
+use tower_sessions::ExpiredDeletion;
+
+/// How often the leader looks whether today's retention ran.
+const RETENTION_CHECK: Duration = Duration::from_secs(60 * 60);
+const SESSION_CLEANUP: Duration = Duration::from_secs(60 * 60);
+
+/// Applies the configured audit retention once a day, as the system, from
+/// the replica that leads. A failed run is logged and retried at the next
+/// tick; the log is never trimmed by anything else.
+pub async fn retention(services: Services, keep_days: u32) {
+    let reason = match lifecycle::Reason::parse(&format!(
+        "configured retention: keep {keep_days} days (--audit-retention-days)"
+    )) {
+        Ok(reason) => reason,
+        Err(error) => {
+            tracing::error!(%error, "retention reason refused; retention disabled");
+            return;
+        }
+    };
+    let mut ticks = tokio::time::interval(RETENTION_CHECK);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        if !services.leads() {
+            continue;
+        }
+        let now = chrono::Utc::now();
+        let run = backend::audit::retention::run_daily(
+            &services.db,
+            &Actor::System,
+            keep_days,
+            &reason,
+            now,
+        );
+        if let Err(error) = run.await {
+            tracing::error!(%error, "audit retention run failed; retrying at the next tick");
+        }
+    }
+}
+
+/// Expired sessions are refused on load anyway; this keeps the table small.
+pub async fn expired_sessions(services: Services, sessions: Sessions) {
+    let mut ticks = tokio::time::interval(SESSION_CLEANUP);
+    loop {
+        ticks.tick().await;
+        if !services.leads() {
+            continue;
+        }
+        if let Err(error) = sessions.delete_expired().await {
+            tracing::warn!(%error, "could not delete expired sessions");
+        }
+    }
+}
