@@ -1,10 +1,12 @@
 //! Kubernetes Events for what the console does to a version, on the
 //! version's Deployments, so `kubectl describe deployment` and `kubectl get
 //! events` show who did what, as kube-runtime's `Recorder` does. Best
-//! effort: an Event that cannot be written is logged, never retried, and
-//! never holds an action up.
+//! effort: an Event that cannot be written is logged and never holds an
+//! action up. The one retry is for a namespace that does not exist yet: a
+//! start's Event is written while the start is creating it.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Event;
 use kube::{Api, api::PostParams};
@@ -72,60 +74,79 @@ pub(super) fn record(
     key: &VersionKey,
     happened: Happened,
 ) {
-    {
-        let client = kube.client.clone();
-        let db = db.clone();
-        let replica = replica.to_owned();
-        let key = key.clone();
-        tokio::spawn(async move {
-            let record = match versions::get(&db, &key.runtime, &key.version).await {
-                Ok(record) => record,
+    let client = kube.client.clone();
+    let db = db.clone();
+    let replica = replica.to_owned();
+    let key = key.clone();
+    tokio::spawn(async move {
+        let record = match versions::get(&db, &key.runtime, &key.version).await {
+            Ok(record) => record,
+            Err(error) => {
+                tracing::debug!(%error, version = %key, "no Event: the version is unreadable");
+                return;
+            }
+        };
+        let api: Api<Event> = Api::namespaced(client, &key.runtime);
+        let now = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
+        for node in resources::node_specs(&record.manifest) {
+            let deployment = lifecycle::manifest::resource_name(&key.version, node.name);
+            let name = format!(
+                "{deployment}.{:x}{:x}",
+                chrono::Utc::now().timestamp_micros(),
+                SEQUENCE.fetch_add(1, Ordering::Relaxed)
+            );
+            let event = json!({
+                "apiVersion": "v1",
+                "kind": "Event",
+                "metadata": {"name": name, "namespace": key.runtime},
+                "involvedObject": {
+                    "apiVersion": "apps/v1",
+                    "kind": "Deployment",
+                    "name": deployment,
+                    "namespace": key.runtime,
+                },
+                "reason": happened.reason,
+                "message": happened.message,
+                "type": if happened.warning { "Warning" } else { "Normal" },
+                "action": happened.reason,
+                "source": {"component": resources::FIELD_MANAGER},
+                "reportingComponent": resources::FIELD_MANAGER,
+                "reportingInstance": replica,
+                "firstTimestamp": now,
+                "lastTimestamp": now,
+                "count": 1,
+            });
+            let event: Event = match serde_json::from_value(event) {
+                Ok(event) => event,
                 Err(error) => {
-                    tracing::debug!(%error, version = %key, "no Event: the version is unreadable");
+                    tracing::warn!(%error, "an Event did not build");
                     return;
                 }
             };
-            let api: Api<Event> = Api::namespaced(client, &key.runtime);
-            let now = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
-            for node in resources::node_specs(&record.manifest) {
-                let deployment = lifecycle::manifest::resource_name(&key.version, node.name);
-                let name = format!(
-                    "{deployment}.{:x}{:x}",
-                    chrono::Utc::now().timestamp_micros(),
-                    SEQUENCE.fetch_add(1, Ordering::Relaxed)
-                );
-                let event = json!({
-                    "apiVersion": "v1",
-                    "kind": "Event",
-                    "metadata": {"name": name, "namespace": key.runtime},
-                    "involvedObject": {
-                        "apiVersion": "apps/v1",
-                        "kind": "Deployment",
-                        "name": deployment,
-                        "namespace": key.runtime,
-                    },
-                    "reason": happened.reason,
-                    "message": happened.message,
-                    "type": if happened.warning { "Warning" } else { "Normal" },
-                    "action": happened.reason,
-                    "source": {"component": resources::FIELD_MANAGER},
-                    "reportingComponent": resources::FIELD_MANAGER,
-                    "reportingInstance": replica,
-                    "firstTimestamp": now,
-                    "lastTimestamp": now,
-                    "count": 1,
-                });
-                let event: Event = match serde_json::from_value(event) {
-                    Ok(event) => event,
-                    Err(error) => {
-                        tracing::warn!(%error, "an Event did not build");
-                        return;
-                    }
-                };
-                if let Err(error) = api.create(&PostParams::default(), &event).await {
-                    tracing::debug!(%error, version = %key, "Event not recorded");
-                }
+            create(&api, &event, &key).await;
+        }
+    });
+}
+
+/// How long an Event waits for its namespace to appear.
+const NAMESPACE_WAIT: Duration = Duration::from_secs(20);
+
+async fn create(api: &Api<Event>, event: &Event, key: &VersionKey) {
+    let deadline = tokio::time::Instant::now() + NAMESPACE_WAIT;
+    let mut pause = Duration::from_millis(50);
+    loop {
+        match api.create(&PostParams::default(), event).await {
+            Ok(_) => return,
+            Err(kube::Error::Api(status))
+                if status.code == 404 && tokio::time::Instant::now() + pause < deadline =>
+            {
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(2));
             }
-        });
+            Err(error) => {
+                tracing::debug!(%error, version = %key, "Event not recorded");
+                return;
+            }
+        }
     }
 }
