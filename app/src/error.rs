@@ -15,7 +15,7 @@ use thiserror::Error;
 /// status by hand.
 ///
 /// On the wire (JSON) the variants that differ only in their status
-/// (`WrongCredentials`, `Malformed`, `TooLarge`, `Throttled`,
+/// (`WrongCredentials`, `Malformed`, `TooLarge`, `UriTooLong`, `Throttled`,
 /// `NotConfigured`) read as
 /// `Invalid`: the browser shows them all as a message next to the form.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Error)]
@@ -45,6 +45,9 @@ pub enum ConsoleError {
     /// A request body over the size the console accepts.
     #[error("{0}")]
     TooLarge(String),
+    /// A path longer than any the console answers.
+    #[error("{0}")]
+    UriTooLong(String),
     /// Too many failed attempts; try again later.
     #[error("{0}")]
     Throttled(String),
@@ -73,6 +76,7 @@ impl ConsoleError {
             Self::Invalid(_) | Self::InvalidFields(_) => S::UNPROCESSABLE_ENTITY,
             Self::Malformed(_) => S::BAD_REQUEST,
             Self::TooLarge(_) => S::PAYLOAD_TOO_LARGE,
+            Self::UriTooLong(_) => S::URI_TOO_LONG,
             Self::Throttled(_) => S::TOO_MANY_REQUESTS,
             Self::NotConfigured(_) | Self::Unavailable => S::SERVICE_UNAVAILABLE,
             Self::Internal | Self::Transport => S::INTERNAL_SERVER_ERROR,
@@ -120,6 +124,7 @@ impl From<ConsoleError> for Wire {
             | ConsoleError::WrongCredentials(m)
             | ConsoleError::Malformed(m)
             | ConsoleError::TooLarge(m)
+            | ConsoleError::UriTooLong(m)
             | ConsoleError::Throttled(m)
             | ConsoleError::NotConfigured(m) => Self::Invalid(m),
             ConsoleError::InvalidFields(problems) => Self::InvalidFields(problems),
@@ -146,6 +151,12 @@ impl From<Wire> for ConsoleError {
     }
 }
 
+impl ConsoleError {
+    fn malformed() -> Self {
+        Self::Malformed("The request was malformed; reload the page and try again.".into())
+    }
+}
+
 impl FromServerFnError for ConsoleError {
     type Encoder = JsonEncoding;
 
@@ -153,9 +164,13 @@ impl FromServerFnError for ConsoleError {
         match error {
             // Arguments that do not decode are the caller's mistake; the
             // decoder's text may quote internals, so it is not passed on.
-            ServerFnErrorErr::Args(_) => {
-                Self::Malformed("The request was malformed; reload the page and try again.".into())
-            }
+            ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) => Self::malformed(),
+            // On the server these are about the request (a body that is not
+            // UTF-8, a method the function does not take); in the browser,
+            // about the answer, which the network mangled.
+            #[cfg(feature = "ssr")]
+            ServerFnErrorErr::Deserialization(_)
+            | ServerFnErrorErr::UnsupportedRequestMethod(_) => Self::malformed(),
             ServerFnErrorErr::Request(_) | ServerFnErrorErr::Response(_) => Self::Transport,
             _ => Self::Internal,
         }

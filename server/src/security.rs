@@ -99,6 +99,58 @@ pub async fn limit_body(request: Request, next: Next) -> Response {
     }
 }
 
+/// Longest path (bytes, as sent) the console answers; no page, function or
+/// file comes near it.
+const MAX_PATH_BYTES: usize = 2048;
+/// Longest path segment: a file name longer than this cannot exist (the
+/// file system refuses it with an I/O error), and no name the console
+/// issues is longer.
+const MAX_SEGMENT_BYTES: usize = 255;
+
+/// Refuses requests nothing can answer before they reach a handler:
+/// CONNECT is 405, no path is 400, a path
+/// over [`MAX_PATH_BYTES`] is 414, a segment over [`MAX_SEGMENT_BYTES`] or
+/// a NUL (either would be an I/O error in the file service) is 404.
+pub async fn refuse_unusable_paths(request: Request, next: Next) -> Response {
+    // The console is no proxy. An answer to CONNECT may carry no body, so
+    // this one has none.
+    if request.method() == Method::CONNECT {
+        tracing::warn!(uri = %request.uri(), "CONNECT refused");
+        return axum::http::StatusCode::METHOD_NOT_ALLOWED.into_response();
+    }
+    // `CONNECT host:port` and `OPTIONS *` name no path at all; the page
+    // renderer and the file service both assume one.
+    let Some(path) = request
+        .uri()
+        .path_and_query()
+        .map(|pq| pq.path())
+        .filter(|path| path.starts_with('/'))
+    else {
+        tracing::warn!(uri = %request.uri(), "request without a path refused");
+        return error_response(ConsoleError::Malformed(
+            "The request must name a path on this site.".into(),
+        ));
+    };
+    if path.len() > MAX_PATH_BYTES {
+        tracing::warn!(length = path.len(), "over-long path refused");
+        return error_response(ConsoleError::UriTooLong(format!(
+            "The path is longer than the {MAX_PATH_BYTES} bytes the console accepts."
+        )));
+    }
+    let unusable = path.split('/').any(|segment| {
+        segment.len() > MAX_SEGMENT_BYTES
+            || segment.contains('\0')
+            || segment.to_ascii_lowercase().contains("%00")
+    });
+    if unusable {
+        tracing::warn!(length = path.len(), "unusable path refused");
+        return error_response(ConsoleError::NotFound(
+            "There is nothing at this address.".into(),
+        ));
+    }
+    next.run(request).await
+}
+
 /// Refuses state-changing requests another site's page sends: when the
 /// browser names the request's origin and it is not this host, or says
 /// the request is cross-site. Non-browser clients send neither.

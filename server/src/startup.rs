@@ -13,9 +13,13 @@ use leptos::{
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use tokio::net::TcpListener;
 use tower_http::{
-    CompressionLevel, compression::CompressionLayer, services::ServeDir, trace::TraceLayer,
+    CompressionLevel,
+    compression::CompressionLayer,
+    services::ServeDir,
+    trace::{DefaultOnFailure, TraceLayer},
 };
 use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
+use tracing::Level;
 
 use crate::{
     config::Config,
@@ -128,13 +132,17 @@ pub fn router(state: AppState) -> Router {
         .layer(auth_layer)
         .layer(middleware::from_fn(security::refuse_cross_site))
         .layer(middleware::from_fn(security::limit_body))
+        .layer(middleware::from_fn(security::refuse_unusable_paths))
         .layer(middleware::from_fn(security::protective_headers))
         // Brotli or gzip for pages, the wasm bundle and exports; the default
         // predicate leaves event streams (and tiny bodies) uncompressed.
         // A quick level: these are compressed on every request.
         .layer(CompressionLayer::new().quality(CompressionLevel::Precise(4)))
         .layer(middleware::from_fn(metrics::measure))
-        .layer(TraceLayer::new_for_http())
+        // The server logs its own failures at ERROR where their detail is;
+        // the trace line for a 5xx (a 503 for an action without a cluster)
+        // is a warning.
+        .layer(TraceLayer::new_for_http().on_failure(DefaultOnFailure::new().level(Level::WARN)))
         .with_state(state)
 }
 
