@@ -65,7 +65,15 @@ pub async fn login(
         client,
     )
     .await?;
+    // A sign-in is always a new session under a new id. axum-login cycles
+    // the id only for a session not signed in yet; over a signed-in one (a
+    // cookie someone planted, say) the old session ends here first, so its
+    // id never carries this user's privileges.
+    if session.user.is_some() {
+        session.logout().await.map_err(internal)?;
+    }
     session.login(&user).await.map_err(internal)?;
+    session.session.cycle_id().await.map_err(internal)?;
     session
         .session
         .insert(LOGIN_AT_KEY, unix_now())

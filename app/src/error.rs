@@ -48,9 +48,10 @@ pub enum ConsoleError {
     /// A path longer than any the console answers.
     #[error("{0}")]
     UriTooLong(String),
-    /// Too many failed attempts; try again later.
+    /// Too many failed attempts; try again in so many seconds (the
+    /// answer's `Retry-After`).
     #[error("{0}")]
-    Throttled(String),
+    Throttled(String, u64),
     /// Something this action needs is not configured (no cluster).
     #[error("{0}")]
     NotConfigured(String),
@@ -77,7 +78,7 @@ impl ConsoleError {
             Self::Malformed(_) => S::BAD_REQUEST,
             Self::TooLarge(_) => S::PAYLOAD_TOO_LARGE,
             Self::UriTooLong(_) => S::URI_TOO_LONG,
-            Self::Throttled(_) => S::TOO_MANY_REQUESTS,
+            Self::Throttled(..) => S::TOO_MANY_REQUESTS,
             Self::NotConfigured(_) | Self::Unavailable => S::SERVICE_UNAVAILABLE,
             Self::Internal | Self::Transport => S::INTERNAL_SERVER_ERROR,
         }
@@ -125,7 +126,7 @@ impl From<ConsoleError> for Wire {
             | ConsoleError::Malformed(m)
             | ConsoleError::TooLarge(m)
             | ConsoleError::UriTooLong(m)
-            | ConsoleError::Throttled(m)
+            | ConsoleError::Throttled(m, _)
             | ConsoleError::NotConfigured(m) => Self::Invalid(m),
             ConsoleError::InvalidFields(problems) => Self::InvalidFields(problems),
             ConsoleError::Unavailable => Self::Unavailable,
@@ -180,7 +181,12 @@ impl FromServerFnError for ConsoleError {
     /// error's status: the one place a server function's status is set.
     fn ser(&self) -> leptos::server_fn::Bytes {
         #[cfg(feature = "ssr")]
-        crate::response::set_status(self.status());
+        {
+            crate::response::set_status(self.status());
+            if let Self::Throttled(_, seconds) = self {
+                crate::response::set_retry_after(*seconds);
+            }
+        }
         <Self::Encoder as leptos::server_fn::Encodes<Self>>::encode(self)
             .unwrap_or_else(|_| leptos::server_fn::Bytes::from_static(b"\"Internal\""))
     }
@@ -216,7 +222,7 @@ mod tests {
                 serde_json::json!({"Invalid": "Wrong email or password."}),
             ),
             (
-                ConsoleError::Throttled("Too many failed sign-ins.".into()),
+                ConsoleError::Throttled("Too many failed sign-ins.".into(), 4),
                 S::TOO_MANY_REQUESTS,
                 serde_json::json!({"Invalid": "Too many failed sign-ins."}),
             ),

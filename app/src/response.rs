@@ -18,6 +18,15 @@ pub fn set_status(status: StatusCode) {
     }
 }
 
+/// Tells the caller when to try again (a 429's `Retry-After`, seconds).
+pub fn set_retry_after(seconds: u64) {
+    if let Some(response) = use_context::<ResponseOptions>()
+        && let Ok(value) = http::HeaderValue::from_str(&seconds.max(1).to_string())
+    {
+        response.insert_header(http::header::RETRY_AFTER, value);
+    }
+}
+
 /// Whether the call is a browser's plain form submission (no wasm yet),
 /// which expects a page back rather than data.
 pub fn plain_form_post() -> bool {

@@ -161,7 +161,7 @@ impl From<SignInError> for ConsoleError {
     fn from(error: SignInError) -> Self {
         match error {
             SignInError::Invalid => Self::WrongCredentials(error.to_string()),
-            SignInError::Throttled(_) => Self::Throttled(error.to_string()),
+            SignInError::Throttled(seconds) => Self::Throttled(error.to_string(), seconds),
             SignInError::Store(error) => unavailable(error),
         }
     }

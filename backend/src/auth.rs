@@ -1,7 +1,7 @@
-//! Signing in: password checks with throttling and auditing, the session
+//! Signing in: password checks with throttling (see [`crate::throttle`]) and auditing, the session
 //! user axum-login keeps, and the session store on either database.
 
-use std::{net::IpAddr, sync::Arc, time::Duration};
+use std::{net::IpAddr, sync::Arc};
 
 use async_trait::async_trait;
 use axum_login::{AuthUser, AuthnBackend, UserId};
@@ -20,8 +20,11 @@ use crate::{
     db::Database,
     error::Error,
     password,
+    throttle::Keys,
     users::{self, StoredUser},
 };
+
+pub use crate::throttle::Throttle;
 
 /// The signed-in user as the session knows it.
 #[derive(Clone, Serialize, Deserialize)]
@@ -29,8 +32,9 @@ pub struct SessionUser {
     pub id: i64,
     pub email: String,
     pub role: Role,
-    /// Changes when the password or the session epoch does, which ends
-    /// every session made before.
+    /// Changes when the password, the role or the session epoch does,
+    /// which ends every session made before: a change of privilege is a
+    /// new sign-in, and so a new session id.
     auth_hash: Vec<u8>,
 }
 
@@ -49,6 +53,7 @@ impl SessionUser {
         let mut hasher = Sha256::new();
         hasher.update(stored.session_epoch.to_be_bytes());
         hasher.update(stored.password_hash.as_bytes());
+        hasher.update(stored.user.role.as_str().as_bytes());
         Self {
             id: stored.user.id,
             email: stored.user.email.clone(),
@@ -125,98 +130,6 @@ pub enum SignInError {
     Store(#[from] Error),
 }
 
-/// Failed sign-ins per account and per client address. After
-/// [`Throttle::FREE_FAILURES`] failures each further attempt waits twice as
-/// long as the last (1 s, 2 s, 4 s, ... up to 15 minutes); a success clears
-/// the account and the address. The strikes live in the database, so every
-/// replica counts the same failures.
-#[derive(Debug, Default)]
-pub struct Throttle;
-
-impl Throttle {
-    pub const FREE_FAILURES: u32 = 3;
-    pub const MAX_DELAY: Duration = Duration::from_secs(15 * 60);
-    /// Strikes are forgotten a day after the last failure. Not sooner: an
-    /// account at the longest delay must stay there while guesses go on, not
-    /// earn three free ones every time it waits out the delay.
-    const FORGET_AFTER: Duration = Duration::from_secs(24 * 60 * 60);
-
-    fn delay(failures: u32) -> Duration {
-        if failures < Self::FREE_FAILURES {
-            return Duration::ZERO;
-        }
-        let exponent = (failures - Self::FREE_FAILURES).min(20);
-        Duration::from_secs(1u64 << exponent).min(Self::MAX_DELAY)
-    }
-
-    /// How long is left of the wait `failures` impose since `last_ms`.
-    fn remaining(failures: u32, last_ms: i64, now_ms: i64) -> Duration {
-        let until = last_ms
-            .saturating_add(i64::try_from(Self::delay(failures).as_millis()).unwrap_or(i64::MAX));
-        Duration::from_millis(u64::try_from(until.saturating_sub(now_ms)).unwrap_or(0))
-    }
-
-    /// How long the caller must still wait, if at all.
-    pub async fn wait(&self, db: &Database, keys: &[String]) -> Result<Option<Duration>, Error> {
-        let now = now_ms();
-        let mut longest = None;
-        for key in keys {
-            let sql = "SELECT failures, last_failure_ms FROM sign_in_strikes WHERE key = $1";
-            let row: Option<(i64, i64)> = on_pool!(db, |pool| sqlx::query_as(sql)
-                .bind(key)
-                .fetch_optional(pool)
-                .await?);
-            if let Some((failures, last)) = row {
-                let failures = u32::try_from(failures).unwrap_or(u32::MAX);
-                let wait = Self::remaining(failures, last, now);
-                if !wait.is_zero() && longest.is_none_or(|l| wait > l) {
-                    longest = Some(wait);
-                }
-            }
-        }
-        Ok(longest)
-    }
-
-    pub async fn fail(&self, db: &Database, keys: &[String]) -> Result<(), Error> {
-        let now = now_ms();
-        let stale = now.saturating_sub(i64::try_from(Self::FORGET_AFTER.as_millis()).unwrap_or(0));
-        let prune = "DELETE FROM sign_in_strikes WHERE last_failure_ms < $1";
-        let count = "INSERT INTO sign_in_strikes (key, failures, last_failure_ms) VALUES ($1, 1, $2) \
-                     ON CONFLICT (key) DO UPDATE SET failures = sign_in_strikes.failures + 1, \
-                     last_failure_ms = excluded.last_failure_ms";
-        on_pool!(db, |pool| {
-            // Keeps the table to the last day's failures.
-            sqlx::query(prune).bind(stale).execute(pool).await?;
-            for key in keys {
-                sqlx::query(count).bind(key).bind(now).execute(pool).await?;
-            }
-        });
-        Ok(())
-    }
-
-    pub async fn clear(&self, db: &Database, keys: &[String]) -> Result<(), Error> {
-        for key in keys {
-            let sql = "DELETE FROM sign_in_strikes WHERE key = $1";
-            on_pool!(db, |pool| {
-                sqlx::query(sql).bind(key).execute(pool).await?;
-            });
-        }
-        Ok(())
-    }
-}
-
-fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
-}
-
-fn throttle_keys(email: &str, client: Option<IpAddr>) -> Vec<String> {
-    let mut keys = vec![format!("account:{email}")];
-    if let Some(ip) = client {
-        keys.push(format!("client:{ip}"));
-    }
-    keys
-}
-
 /// Checks an email and password. Every failure is audited (never the
 /// password) and counts toward throttling; an unknown or disabled account
 /// costs the same time and gets the same answer as a wrong password.
@@ -231,7 +144,7 @@ pub async fn sign_in(
     let shown_email = normalised
         .clone()
         .unwrap_or_else(|| "(not an email address)".to_owned());
-    let keys = throttle_keys(&shown_email, client);
+    let keys = Keys::new(&shown_email, client);
     let client_text = client.map(|ip| ip.to_string());
 
     let failed = |details: serde_json::Value, user: Option<&StoredUser>| {
@@ -442,30 +355,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn throttling_starts_after_the_free_failures_and_doubles() {
-        let t0 = 1_000_000;
-        for failures in 0..Throttle::FREE_FAILURES {
-            assert_eq!(Throttle::remaining(failures, t0, t0), Duration::ZERO);
-        }
-        let free = Throttle::FREE_FAILURES;
-        assert_eq!(Throttle::remaining(free, t0, t0), Duration::from_secs(1));
-        assert_eq!(
-            Throttle::remaining(free + 1, t0, t0),
-            Duration::from_secs(2)
-        );
-        assert_eq!(
-            Throttle::remaining(free + 1, t0, t0 + 2_000),
-            Duration::ZERO
-        );
-        assert_eq!(
-            Throttle::remaining(free + 1, t0, t0 + 500),
-            Duration::from_millis(1_500)
-        );
-        assert_eq!(Throttle::remaining(free + 40, t0, t0), Throttle::MAX_DELAY);
-        assert_eq!(Throttle::remaining(u32::MAX, t0, t0), Throttle::MAX_DELAY);
-    }
-
-    #[test]
     fn the_client_is_what_the_outermost_trusted_proxy_saw() {
         let ip = |s: &str| s.parse::<IpAddr>().ok();
         // One ingress: it appended the real peer; the rest is the client's.
@@ -486,18 +375,5 @@ mod tests {
         assert_eq!(forwarded_client("203.0.113.9", 2), None);
         assert_eq!(forwarded_client("", 1), None);
         assert_eq!(forwarded_client("not-an-address", 1), None);
-    }
-
-    #[test]
-    fn an_account_and_its_client_address_are_separate_keys() {
-        let ip: IpAddr = "192.0.2.7".parse().expect("ip");
-        assert_eq!(
-            throttle_keys("a@example.com", Some(ip)),
-            ["account:a@example.com", "client:192.0.2.7"]
-        );
-        assert_eq!(
-            throttle_keys("a@example.com", None),
-            ["account:a@example.com"]
-        );
     }
 }

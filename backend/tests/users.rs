@@ -10,7 +10,10 @@ use backend::{
 };
 use lifecycle::{AuditAction, Reason, Role};
 
-use testkit::{actors, db::databases};
+use testkit::{
+    actors,
+    db::{databases, sqlite},
+};
 
 fn reason() -> Reason {
     Reason::parse("onboarding ticket IT-9").expect("reason")
@@ -325,7 +328,7 @@ async fn strikes_are_shared_by_every_replica_and_by_address_across_accounts() {
         let other_replica = backend::Database::connect_lazy(&t.url).expect("second pool");
         let ip: std::net::IpAddr = "192.0.2.7".parse().expect("ip");
         // Guesses at different accounts from one address, spread over both.
-        for n in 0..Throttle::FREE_FAILURES {
+        for n in 0..Throttle::ADDRESS_FREE_FAILURES {
             let (db, throttle) = if n % 2 == 0 {
                 (&t.db, &a)
             } else {
@@ -373,4 +376,48 @@ async fn strikes_are_shared_by_every_replica_and_by_address_across_accounts() {
             "{name}: {elsewhere:?}"
         );
     }
+}
+
+// After guesses at the admin from one address, the admin still signs in
+// from another; and a guesser spread over many addresses is slowed to one
+// guess per address while the rightful user, from an address that has not
+// failed, is let in.
+#[tokio::test]
+async fn nobody_locks_the_rightful_user_out_by_guessing() {
+    let t = sqlite().await;
+    demo::seed(&t.db, demo::DEFAULT_PASSWORD)
+        .await
+        .expect("seed");
+    let throttle = Throttle;
+    let admin = "admin@example.com";
+    let at =
+        |n: u32| -> std::net::IpAddr { format!("198.51.100.{}", n % 250 + 1).parse().expect("ip") };
+    let attempt =
+        |password: &'static str, ip| auth::sign_in(&t.db, &throttle, admin, password, Some(ip));
+    for _ in 0..Throttle::FREE_FAILURES {
+        assert!(matches!(
+            attempt("guess guess guess", at(0)).await,
+            Err(SignInError::Invalid)
+        ));
+    }
+    assert!(matches!(
+        attempt(demo::DEFAULT_PASSWORD, at(0)).await,
+        Err(SignInError::Throttled(_))
+    ));
+    let elsewhere = attempt(demo::DEFAULT_PASSWORD, at(1)).await;
+    assert!(elsewhere.is_ok(), "{elsewhere:?}");
+
+    // One guess from each of many addresses, past the account's allowance.
+    for n in 2..Throttle::ACCOUNT_FREE_FAILURES + 2 {
+        assert!(matches!(
+            attempt("guess guess guess", at(n)).await,
+            Err(SignInError::Invalid)
+        ));
+    }
+    // A second guess from an address that has failed waits...
+    let again = attempt("guess guess guess", at(2)).await;
+    assert!(matches!(again, Err(SignInError::Throttled(_))), "{again:?}");
+    // ... and the admin, from an address that has not, signs in.
+    let rightful = attempt(demo::DEFAULT_PASSWORD, at(200)).await;
+    assert!(rightful.is_ok(), "{rightful:?}");
 }

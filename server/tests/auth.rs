@@ -379,6 +379,63 @@ async fn signing_in_issues_a_new_session_id_and_signing_out_ends_it_on_the_serve
     assert_eq!(logged.entries.len(), 1);
 }
 
+// A signed-in cookie planted in a victim's browser must not become the
+// victim's session when they sign in over it: the second sign-in is a new
+// session with a new id, and the planted one is dead.
+#[tokio::test]
+async fn a_second_sign_in_over_a_signed_in_session_gets_a_new_id_and_ends_the_old() {
+    let app = TestApp::new().await;
+    let viewer = app.sign_in("viewer@example.com").await;
+    let answer = app
+        .send(call(
+            "/api/login",
+            &form(&[("email", "manager@example.com"), ("password", PASSWORD)]),
+            Some(&viewer),
+        ))
+        .await;
+    assert!(
+        answer.status.is_success(),
+        "{} {}",
+        answer.status,
+        answer.body
+    );
+    let manager = answer.session_cookie().expect("a new session cookie");
+    assert_ne!(manager, viewer, "session fixation on a second sign-in");
+    let me = app.send(call("/api/me", "", Some(&manager))).await;
+    assert!(me.body.contains("manager@example.com"), "{}", me.body);
+    // The planted cookie is nobody's session now, the manager's least of all.
+    let planted = app.send(call("/api/me", "", Some(&viewer))).await;
+    assert_eq!(planted.json(), serde_json::json!(null), "{}", planted.body);
+}
+
+// A role change is a privilege change: the sessions made before it end, and
+// the user signs in again into a new session with the new role.
+#[tokio::test]
+async fn a_role_change_ends_the_users_sessions() {
+    let app = TestApp::new().await;
+    let admin = app.sign_in("admin@example.com").await;
+    let viewer = app.sign_in("viewer@example.com").await;
+    let id = user_id(&app, "viewer@example.com").await;
+    let changed = app
+        .send(call(
+            "/api/users/role",
+            &form(&[
+                ("id", &id.to_string()),
+                ("role", "manager"),
+                ("reason", "promotion"),
+            ]),
+            Some(&admin),
+        ))
+        .await;
+    assert_eq!(changed.status, StatusCode::OK, "{}", changed.body);
+    let me = app.send(call("/api/me", "", Some(&viewer))).await;
+    assert_eq!(me.json(), serde_json::json!(null), "{}", me.body);
+    let again = app.sign_in("viewer@example.com").await;
+    assert_ne!(again, viewer);
+    let me = app.send(call("/api/me", "", Some(&again))).await;
+    assert!(me.body.contains("\"manager\""), "{}", me.body);
+}
+
 #[tokio::test]
 async fn secure_cookies_when_configured() {
     let app = TestApp::with(Options {
@@ -472,21 +529,24 @@ async fn forged_expired_and_disabled_sessions_are_anonymous() {
 }
 
 #[tokio::test]
-async fn a_role_change_applies_on_the_next_request() {
+async fn a_demotion_takes_the_next_request_out_of_the_old_role() {
     let app = TestApp::new().await;
-    let cookie = app.sign_in("viewer@example.com").await;
-    let viewer_id = user_id(&app, "viewer@example.com").await;
+    let cookie = app.sign_in("manager@example.com").await;
+    let manager_id = user_id(&app, "manager@example.com").await;
     users::change_role(
         &app.db,
         &backend::audit::Actor::System,
-        viewer_id,
-        Role::Manager,
-        &Reason::parse("promotion").expect("reason"),
+        manager_id,
+        Role::Viewer,
+        &Reason::parse("demotion").expect("reason"),
     )
     .await
-    .expect("promote");
+    .expect("demote");
     let answer = register(&app, &cookie, &register_body("demo", "v7")).await;
-    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{}", answer.body);
+    let again = app.sign_in("manager@example.com").await;
+    let answer = register(&app, &again, &register_body("demo", "v7")).await;
+    assert_eq!(answer.status, StatusCode::FORBIDDEN, "{}", answer.body);
 }
 
 #[tokio::test]
@@ -542,9 +602,14 @@ async fn repeated_failures_are_throttled_over_http() {
             StatusCode::UNAUTHORIZED
         );
     }
-    app.login("admin@example.com", PASSWORD)
-        .await
-        .assert_says(StatusCode::TOO_MANY_REQUESTS, "Too many failed sign-ins");
+    let refused = app.login("admin@example.com", PASSWORD).await;
+    refused.assert_says(StatusCode::TOO_MANY_REQUESTS, "Too many failed sign-ins");
+    let retry_after: u64 = refused.headers[header::RETRY_AFTER]
+        .to_str()
+        .expect("ascii")
+        .parse()
+        .expect("seconds");
+    assert!((1..=900).contains(&retry_after), "{retry_after}");
 }
 
 #[tokio::test]
@@ -565,9 +630,9 @@ async fn behind_a_trusted_proxy_the_forwarded_address_is_throttled_not_the_proxy
             .insert("x-forwarded-for", HeaderValue::from_static(forwarded));
         app.send(request)
     };
-    // An attacker behind the ingress, guessing at several accounts and
+    // An attacker behind the ingress, guessing at many accounts and
     // putting a forged address first.
-    for n in 0..backend::auth::Throttle::FREE_FAILURES {
+    for n in 0..backend::auth::Throttle::ADDRESS_FREE_FAILURES {
         let answer = login_from(
             "198.51.100.1, 203.0.113.9",
             &format!("user{n}@example.com"),
