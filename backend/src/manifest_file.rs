@@ -25,8 +25,9 @@ pub enum ManifestError {
     Empty,
     #[error("The manifest is not UTF-8 text.")]
     NotText,
-    /// The parser's own words: they describe the input (line, column, field),
-    /// never the server.
+    /// Where the input does not read as a manifest, in the manifest's own
+    /// terms: the field's path, what was expected and found, the line and
+    /// column ([`describe`]); never a Rust type.
     #[error("The manifest cannot be read: {0}")]
     Syntax(String),
     #[error("The manifest has {} problem(s).", .0.len())]
@@ -48,9 +49,131 @@ pub fn parse(input: &[u8]) -> Result<Manifest, ManifestError> {
     // serde_yaml_ng bounds recursion depth and alias expansion, so deeply
     // nested or "billion laughs" input ends in an error, not a crash.
     let manifest: Manifest =
-        serde_yaml_ng::from_str(text).map_err(|e| ManifestError::Syntax(e.to_string()))?;
+        serde_yaml_ng::from_str(text).map_err(|e| ManifestError::Syntax(describe(&e)))?;
     manifest.validate().map_err(ManifestError::Invalid)?;
     Ok(manifest)
+}
+
+/// A parser error in the manifest's terms: `entrypoint.port: expected a
+/// whole number from 0 to 65535... found the text "x" (line 2, column 30)`.
+/// The parser speaks of the Rust types it fills (`struct Entrypoint`,
+/// `u32`, `a sequence`); the person uploading wrote YAML.
+fn describe(error: &serde_yaml_ng::Error) -> String {
+    let text = error.to_string();
+    // The location is appended as " at line L column C"; it is said again
+    // below from the error's own location.
+    let text = match text.rfind(" at line ") {
+        Some(at) if error.location().is_some() => &text[..at],
+        _ => text.as_str(),
+    };
+    // "entrypoint.port: invalid type: ..." — the path, when there is one,
+    // comes first and holds no spaces.
+    let (path, message) = match text.split_once(": ") {
+        Some((path, rest))
+            if !path.is_empty()
+                && !path.contains(' ')
+                && !matches!(path, "invalid type" | "invalid value" | "invalid length") =>
+        {
+            (path, rest)
+        }
+        _ => ("the manifest", text),
+    };
+    let said = if let Some(rest) = message
+        .strip_prefix("invalid type: ")
+        .or_else(|| message.strip_prefix("invalid value: "))
+    {
+        match rest.split_once(", expected ") {
+            Some((found, expected)) => {
+                format!(
+                    "expected {}, found {}",
+                    expected_words(expected),
+                    found_words(found)
+                )
+            }
+            None => rest.to_owned(),
+        }
+    } else if let Some(field) = message.strip_prefix("missing field ") {
+        format!("the field {field} is required")
+    } else if let Some(field) = message.strip_prefix("duplicate field ") {
+        format!("the field {field} is given more than once")
+    } else if let Some(rest) = message.strip_prefix("unknown field ") {
+        let rest = rest.replacen(", expected ", " is not a field here; expected ", 1);
+        rest.replacen(
+            " is not a field here; expected one of ",
+            " is not a field here; expected one of: ",
+            1,
+        )
+    } else {
+        message.to_owned()
+    };
+    let said = scrub_type_names(&said);
+    match error.location() {
+        Some(at) => format!(
+            "{path}: {said} (line {}, column {})",
+            at.line(),
+            at.column()
+        ),
+        None => format!("{path}: {said}"),
+    }
+}
+
+/// What the parser expected, in YAML's words.
+fn expected_words(expected: &str) -> String {
+    match expected {
+        "struct Manifest" => "a mapping with name and entrypoint (the manifest)".into(),
+        "struct Entrypoint" => "a mapping with image and port (the entrypoint)".into(),
+        "struct Process" => "a mapping with name and image (a process)".into(),
+        "struct Probe" => "a mapping with path and port (a readiness probe)".into(),
+        "u32" => "a whole number from 0 to 4294967295".into(),
+        "a sequence" => "a list".into(),
+        "a map" => "a mapping".into(),
+        "a string" => "text".into(),
+        other => other.to_owned(),
+    }
+}
+
+/// What the parser found, in YAML's words.
+fn found_words(found: &str) -> String {
+    let quoted = |prefix: &str| {
+        found
+            .strip_prefix(prefix)
+            .map(|v| v.trim_matches('`').to_owned())
+    };
+    if let Some(number) = quoted("integer ").or_else(|| quoted("floating point ")) {
+        format!("the number {number}")
+    } else if let Some(value) = quoted("boolean ") {
+        value
+    } else if let Some(text) = found.strip_prefix("string ") {
+        format!("the text {text}")
+    } else {
+        match found {
+            "unit value" => "nothing (null)".into(),
+            "sequence" => "a list".into(),
+            "map" => "a mapping".into(),
+            other => other.to_owned(),
+        }
+    }
+}
+
+/// Whatever Rust type name a message still holds, said generically.
+fn scrub_type_names(message: &str) -> String {
+    let mut out = Vec::new();
+    let mut words = message.split(' ').peekable();
+    while let Some(word) = words.next() {
+        match word {
+            "struct" | "enum" => {
+                words.next();
+                out.push("a mapping");
+            }
+            "u8" | "u16" | "u32" | "u64" | "usize" | "i8" | "i16" | "i32" | "i64" | "isize" => {
+                out.push("a whole number")
+            }
+            "f32" | "f64" => out.push("a number"),
+            "sequence" => out.push("list"),
+            other => out.push(other),
+        }
+    }
+    out.join(" ")
 }
 
 #[cfg(test)]

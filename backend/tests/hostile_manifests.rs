@@ -196,3 +196,164 @@ fn deep_nesting_and_alias_bombs_are_errors_not_crashes() {
         Err(ManifestError::TooLarge { .. })
     ));
 }
+
+/// Words of the parser's Rust side that must never reach the person who
+/// uploaded a manifest.
+const RUST_WORDS: &[&str] = &[
+    "struct ",
+    "enum ",
+    "u8",
+    "u16",
+    "u32",
+    "u64",
+    "usize",
+    "i32",
+    "i64",
+    "f64",
+    "Vec",
+    "Option",
+    "BTreeMap",
+    "String",
+    "unit value",
+    "sequence",
+    "::",
+];
+
+/// Every place in a YAML tree, as the steps to it.
+fn places(
+    value: &serde_yaml_ng::Value,
+    at: Vec<serde_yaml_ng::Value>,
+    out: &mut Vec<Vec<serde_yaml_ng::Value>>,
+) {
+    out.push(at.clone());
+    match value {
+        serde_yaml_ng::Value::Mapping(map) => {
+            for (key, child) in map {
+                let mut next = at.clone();
+                next.push(key.clone());
+                places(child, next, out);
+            }
+        }
+        serde_yaml_ng::Value::Sequence(items) => {
+            for (i, child) in items.iter().enumerate() {
+                let mut next = at.clone();
+                next.push(serde_yaml_ng::Value::Number(i.into()));
+                places(child, next, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn at_place<'a>(
+    value: &'a mut serde_yaml_ng::Value,
+    path: &[serde_yaml_ng::Value],
+) -> &'a mut serde_yaml_ng::Value {
+    path.iter().fold(value, |node, step| match (node, step) {
+        (serde_yaml_ng::Value::Mapping(map), key) => map.get_mut(key).expect("key"),
+        (serde_yaml_ng::Value::Sequence(items), serde_yaml_ng::Value::Number(i)) => {
+            &mut items[i.as_u64().expect("index") as usize]
+        }
+        _ => panic!("no such place"),
+    })
+}
+
+// Every example manifest with every value in turn replaced by a value of
+// each other kind, every field dropped, an unknown field added to every
+// mapping and a field given twice: every refusal reads in the manifest's
+// terms (the path, what was expected, the line and column), never Rust's.
+#[test]
+fn every_parser_error_for_mutated_examples_speaks_the_manifests_terms() {
+    let replacements = [
+        "5",
+        "-1",
+        "99999999999",
+        "1.5",
+        "\"x\"",
+        "true",
+        "~",
+        "[1]",
+        "{a: 1}",
+        "[]",
+        "{}",
+    ];
+    let (mut refusals, mut syntax) = (0, 0);
+    for text in examples() {
+        let tree: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).expect("example parses");
+        let mut all = Vec::new();
+        places(&tree, Vec::new(), &mut all);
+        let mut mutants = Vec::new();
+        for path in &all {
+            for replacement in replacements {
+                let mut mutant = tree.clone();
+                *at_place(&mut mutant, path) = serde_yaml_ng::from_str(replacement).expect("value");
+                mutants.push(serde_yaml_ng::to_string(&mutant).expect("yaml"));
+            }
+            if let Some((last, parent)) = path.split_last() {
+                let mut mutant = tree.clone();
+                match at_place(&mut mutant, parent) {
+                    serde_yaml_ng::Value::Mapping(map) => {
+                        map.remove(last);
+                    }
+                    serde_yaml_ng::Value::Sequence(items) => {
+                        items.remove(last.as_u64().expect("index") as usize);
+                    }
+                    _ => {}
+                }
+                mutants.push(serde_yaml_ng::to_string(&mutant).expect("yaml"));
+            }
+            let mut mutant = tree.clone();
+            if let serde_yaml_ng::Value::Mapping(map) = at_place(&mut mutant, path) {
+                map.insert("replica".into(), 3.into());
+                mutants.push(serde_yaml_ng::to_string(&mutant).expect("yaml"));
+            }
+        }
+        // A field twice cannot be built as a tree; written out instead.
+        mutants.push(format!("name: again\n{text}"));
+        for mutant in mutants {
+            let message = match manifest_file::parse(mutant.as_bytes()) {
+                Ok(_) => continue,
+                Err(ManifestError::Syntax(message)) => {
+                    syntax += 1;
+                    message
+                }
+                Err(error) => error.to_string(),
+            };
+            refusals += 1;
+            for word in RUST_WORDS {
+                assert!(
+                    !message.contains(word),
+                    "{word:?} in {message:?} for\n{mutant}"
+                );
+            }
+        }
+    }
+    eprintln!("{refusals} refusals, {syntax} of them by the parser");
+    assert!(syntax > 100, "the mutations reached the parser: {syntax}");
+}
+
+#[test]
+fn a_parser_refusal_names_the_field_what_was_expected_and_where() {
+    let refused = |text: &str| match manifest_file::parse(text.as_bytes()) {
+        Err(ManifestError::Syntax(message)) => message,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        refused("name: v1\nentrypoint: 5\n"),
+        "entrypoint: expected a mapping with image and port (the entrypoint), found the number 5 (line 2, column 13)"
+    );
+    assert_eq!(
+        refused("name: v1\nentrypoint: {image: e, port: x}\n"),
+        "entrypoint.port: expected a whole number from 0 to 4294967295, found the text \"x\" (line 2, column 30)"
+    );
+    assert_eq!(
+        refused(
+            "name: v1\nentrypoint: {image: e, port: 1}\nprocesses:\n  - {name: a, image: b, env: [1]}\n"
+        ),
+        "processes[0].env: expected a mapping, found a list (line 4, column 30)"
+    );
+    assert_eq!(
+        refused("name: v1\nentrypoint: {image: e}\n"),
+        "entrypoint: the field `port` is required (line 2, column 13)"
+    );
+}
