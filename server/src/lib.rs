@@ -5,6 +5,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod emulated;
+pub mod headers;
 pub mod housekeeping;
 pub mod routes;
 pub mod security;

@@ -1,7 +1,7 @@
 //! Request guards around every route: cross-site refusal, the session gate
 //! (sign-in required everywhere but sign-in, probes and static files), the
-//! absolute session lifetime, request body size, and a few protective
-//! response headers.
+//! absolute session lifetime, request body size and unusable paths. The
+//! browser protections on every answer are in [`crate::headers`].
 
 use axum::{
     body::Body,
@@ -22,10 +22,16 @@ pub struct SessionPolicy {
 }
 
 /// Paths reachable without signing in.
-fn is_public(path: &str) -> bool {
+pub(crate) fn is_public(path: &str) -> bool {
     matches!(
         path,
-        "/login" | "/healthz" | "/readyz" | "/api/login" | "/api/logout" | "/api/me"
+        "/login"
+            | "/healthz"
+            | "/readyz"
+            | "/api/login"
+            | "/api/logout"
+            | "/api/me"
+            | "/api/csp-report"
     ) || path.starts_with("/pkg/")
         // Static files from `public/` (favicon.svg, ...): a dot in the last
         // segment; no page route has one.
@@ -246,22 +252,6 @@ async fn touch(session: &tower_sessions::Session, now: i64) {
     {
         tracing::warn!(%error, "could not refresh the session");
     }
-}
-
-/// Headers every answer carries.
-pub async fn protective_headers(request: Request, next: Next) -> Response<Body> {
-    let mut response = next.run(request).await;
-    let headers = response.headers_mut();
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("same-origin"),
-    );
-    response
 }
 
 #[cfg(test)]

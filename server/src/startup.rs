@@ -3,7 +3,11 @@
 use std::{future::Future, net::SocketAddr, path::Path, sync::OnceLock};
 
 use app::{App, BUNDLE_NAME, shell};
-use axum::{Router, middleware, routing::get, serve::ListenerExt};
+use axum::{
+    Router, middleware,
+    routing::{get, post},
+    serve::ListenerExt,
+};
 use axum_login::AuthManagerLayerBuilder;
 use backend::{Cluster, ClusterMode, Database, Services, auth::AuthBackend};
 use leptos::{
@@ -23,8 +27,10 @@ use tracing::Level;
 
 use crate::{
     config::Config,
-    emulated, housekeeping,
-    routes::{audit_export, health, live, metrics},
+    emulated,
+    headers::{self, HeaderPolicy},
+    housekeeping,
+    routes::{audit_export, csp_report, health, live, metrics},
     security::{self, SessionPolicy},
     state::AppState,
 };
@@ -79,6 +85,11 @@ pub fn router(state: AppState) -> Router {
         move || {
             provide_context(services.clone());
             provide_context(auth.clone());
+            // The nonce of this response's Content-Security-Policy, for the
+            // hydration script (overrides the one leptos_axum made).
+            if let Some(nonce) = headers::request_nonce() {
+                provide_context(nonce);
+            }
         }
     };
     let session_layer = SessionManagerLayer::new(state.auth.sessions.clone())
@@ -116,6 +127,7 @@ pub fn router(state: AppState) -> Router {
             .precompressed_gzip(),
         )
         .route("/api/audit/export", get(audit_export::export))
+        .route(headers::CSP_REPORT_PATH, post(csp_report::receive))
         .route(
             "/api/live/runtimes/{runtime}/versions/{version}",
             get(live::version_events),
@@ -133,7 +145,12 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn(security::refuse_cross_site))
         .layer(middleware::from_fn(security::limit_body))
         .layer(middleware::from_fn(security::refuse_unusable_paths))
-        .layer(middleware::from_fn(security::protective_headers))
+        .layer(middleware::from_fn_with_state(
+            HeaderPolicy {
+                secure: state.sessions.secure_cookies,
+            },
+            headers::protect,
+        ))
         // Brotli or gzip for pages, the wasm bundle and exports; the default
         // predicate leaves event streams (and tiny bodies) uncompressed.
         // A quick level: these are compressed on every request.

@@ -1,6 +1,6 @@
 //! The router in-process: probes, pages, server functions, static files.
 
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use backend::{Cluster, ClusterMode, Database};
 
 mod common;
@@ -151,6 +151,99 @@ async fn responses_carry_protective_headers() {
     let answer = app.send(get("/login", None)).await;
     assert_eq!(answer.headers["x-content-type-options"], "nosniff");
     assert_eq!(answer.headers["x-frame-options"], "DENY");
+    assert!(
+        answer.headers["permissions-policy"]
+            .to_str()
+            .expect("ascii")
+            .contains("camera=()")
+    );
+    assert!(
+        answer.headers.get("strict-transport-security").is_none(),
+        "plain HTTP by default"
+    );
+
+    // The page's one inline script carries the nonce its policy allows, and
+    // the policy allows no other inline script.
+    let csp = answer.headers["content-security-policy"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    let nonce = csp
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .expect("a nonce in the policy");
+    assert!(nonce.len() >= 16, "{nonce}");
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
+    assert!(
+        answer.body.contains(&format!("nonce=\"{nonce}\"")),
+        "{}",
+        answer.body
+    );
+    let again = app.send(get("/login", None)).await;
+    assert_ne!(
+        again.headers["content-security-policy"],
+        csp.as_str(),
+        "a nonce per response"
+    );
+
+    // Signed-in pages and API answers are never cached; the bundle may be.
+    let cookie = app.sign_in("admin@example.com").await;
+    for path in ["/audit", "/users", "/runtimes/demo/versions/v1"] {
+        let page = app.send(get(path, Some(&cookie))).await;
+        assert_eq!(page.headers[header::CACHE_CONTROL], "no-store", "{path}");
+    }
+    let api = app.send(call("/api/audit", "", Some(&cookie))).await;
+    assert_eq!(api.headers[header::CACHE_CONTROL], "no-store");
+    let favicon = app.send(get("/favicon.svg", None)).await;
+    assert_eq!(favicon.status, StatusCode::OK);
+    assert_ne!(
+        favicon
+            .headers
+            .get(header::CACHE_CONTROL)
+            .map(|v| v.as_bytes()),
+        Some(&b"no-store"[..])
+    );
+}
+
+#[tokio::test]
+async fn secure_cookies_bring_strict_transport_security() {
+    let app = TestApp::with(Options {
+        sessions: server::state::SessionSettings {
+            secure_cookies: true,
+            ..server::state::SessionSettings::default()
+        },
+        ..Options::default()
+    })
+    .await;
+    let answer = app.send(get("/login", None)).await;
+    assert_eq!(
+        answer.headers["strict-transport-security"],
+        "max-age=31536000"
+    );
+}
+
+#[tokio::test]
+async fn browsers_report_policy_violations_to_the_console() {
+    let app = TestApp::new().await;
+    let report = serde_json::json!({"csp-report": {
+        "document-uri": "http://console.test/audit",
+        "violated-directive": "script-src-elem",
+        "blocked-uri": "inline",
+    }});
+    let mut request = call("/api/csp-report", &report.to_string(), None);
+    request.headers_mut().insert(
+        header::CONTENT_TYPE,
+        "application/csp-report".parse().expect("type"),
+    );
+    assert_eq!(app.send(request).await.status, StatusCode::NO_CONTENT);
+    // Junk is no error either: reports come from anyone.
+    assert_eq!(
+        app.send(call("/api/csp-report", "\u{0}not json", None))
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
 }
 
 /// Oversized bodies are refused with 413 before the session or any server

@@ -215,8 +215,10 @@ pub fn ProcessGraph(
         .collect_view();
 
     view! {
+        // Its natural width, shrinking with a narrower screen (main.css);
+        // an attribute rather than a style: the CSP allows no inline style.
         <svg class="graph" viewBox=view_box role="group" aria-label="Process graph"
-            style=format!("max-width: {}px", layout.width)>
+            width=layout.width.to_string()>
             <defs>
                 <marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
                     <path d="M 0 0 L 10 5 L 0 10 z" class="edge-head"/>

@@ -10,6 +10,7 @@ use backend::auth::{AuthSession, SessionUser};
 use lifecycle::Permission;
 
 pub mod audit_export;
+pub mod csp_report;
 pub mod health;
 pub mod live;
 pub mod metrics;
