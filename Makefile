@@ -5,7 +5,7 @@ SHELL := /bin/bash
 export PATH := $(CURDIR)/.tools/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 export LEPTOS_SITE_ROOT ?= target/site
 
-.PHONY: run test bench bench-ui tools-run tools-test build-release build-debug test-rust test-e2e test-production lint fmt clean-data
+.PHONY: test-advisories run test bench bench-ui tools-run tools-test build-release build-debug test-rust test-e2e test-production lint fmt clean-data
 
 ## make run: build the release console and serve it on http://127.0.0.1:3000
 run: tools-run build-release
@@ -14,7 +14,7 @@ run: tools-run build-release
 ## make test: every test, Rust then Playwright in Debian's Chromium, then the
 ## production build of the server (last: it rebuilds target/debug/server
 ## without the emulator the end-to-end tests run on)
-test: tools-test build-debug test-rust test-e2e test-production
+test: tools-test test-advisories build-debug test-rust test-e2e test-production
 
 tools-run:
 	scripts/tools.sh release
@@ -32,6 +32,11 @@ build-debug:
 # Against SQLite, and PostgreSQL too (a throwaway server when TEST_POSTGRES_URL is unset).
 test-rust:
 	scripts/with-postgres.sh cargo test --workspace --exclude frontend
+
+# cargo audit against the RustSec snapshot, offline (.cargo/audit.toml holds
+# the ignores and why), and proof that a fabricated advisory fails it.
+test-advisories:
+	scripts/advisories.sh
 
 # The server as the image builds it: no embedded emulator.
 test-production:

