@@ -166,3 +166,26 @@ impl From<SignInError> for ConsoleError {
         }
     }
 }
+
+/// The key that signs action receipts, if the console has one.
+#[derive(Clone)]
+pub struct Receipts(pub Option<backend::audit::receipt::AuditKey>);
+
+/// Puts the signed receipt of the audit entry `id` with `hash` (the chain's
+/// head as the action left it) on the answer, as `Audit-Receipt` JSON:
+/// whoever keeps it can later prove the log was not cut short
+/// (`server audit verify --receipt`).
+pub fn attach_receipt(id: i64, hash: &str) {
+    let Some(Receipts(Some(key))) = use_context::<Receipts>() else {
+        return;
+    };
+    let receipt = key.sign(id, hash);
+    match serde_json::to_string(&receipt).map(|json| http::HeaderValue::from_str(&json)) {
+        Ok(Ok(value)) => {
+            if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+                response.insert_header(http::HeaderName::from_static("audit-receipt"), value);
+            }
+        }
+        _ => tracing::warn!("an audit receipt did not encode"),
+    }
+}

@@ -208,9 +208,10 @@ pub async fn version_action(
         backend::metrics::action(action.as_str(), "invalid");
         ConsoleError::Invalid(format!("Reason: {error}."))
     })?;
-    services
+    let applied = services
         .act(&user.actor(), &runtime, &version, action, expected, &reason)
         .await?;
+    crate::server::attach_receipt(applied.audit_id, &applied.audit_hash);
     if crate::response::plain_form_post() {
         // Back to the details screen, without the dialog's `?action=`.
         leptos_axum::redirect(&version_path(&runtime, &version));

@@ -51,6 +51,9 @@ pub struct Applied {
     /// The version that was published before and is now `started`.
     pub demoted: Option<String>,
     pub audit_id: i64,
+    /// The hash of that entry: with `audit_id`, the head of the chain the
+    /// action's receipt names.
+    pub audit_hash: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -415,6 +418,7 @@ async fn compare_and_set(
             transition,
             demoted,
             audit_id: written.id,
+            audit_hash: written.hash,
         }))
     })
 }

@@ -13,10 +13,7 @@ use std::{
 };
 
 use backend::{
-    Cluster, ClusterMode, Database, Services,
-    audit::Actor,
-    auth::{AuthServices, Sessions},
-    runtime::Settings,
+    Cluster, ClusterMode, Database, Services, audit::Actor, auth::Sessions, runtime::Settings,
     versions,
 };
 use k8s_openapi::api::core::v1::Pod;
@@ -195,17 +192,13 @@ async fn live_latency(bed: &Bed) -> Vec<f64> {
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
-    let auth = AuthServices {
-        throttle: Default::default(),
-        trusted_proxy_hops: 0,
-        sessions: Sessions::new(&bed.services.db).await.expect("sessions"),
-    };
-    let state = AppState {
-        leptos_options: leptos_options(dir.path(), addr),
-        services: bed.services.clone(),
-        auth,
-        sessions: SessionSettings::default(),
-    };
+    let state = AppState::with_session_store(
+        leptos_options(dir.path(), addr),
+        bed.services.clone(),
+        SessionSettings::default(),
+        0,
+        Sessions::new(&bed.services.db).await.expect("sessions"),
+    );
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     tokio::spawn(async move { axum::serve(listener, app).await });
     let base = format!("http://{addr}");

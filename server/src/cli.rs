@@ -6,7 +6,10 @@ use std::{net::SocketAddr, path::PathBuf};
 use backend::ClusterMode;
 use clap::{Args, Parser, Subcommand};
 
-use crate::config::{Config, DEFAULT_DATABASE_URL, DEFAULT_LISTEN, DEFAULT_SITE_ROOT, LogFormat};
+use crate::config::{
+    AuditKeySource, Config, DEFAULT_DATABASE_URL, DEFAULT_LISTEN, DEFAULT_SITE_ROOT,
+    DEMO_AUDIT_KEY_FILE, LogFormat,
+};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -95,14 +98,51 @@ pub struct RegisterArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// Walk the hash chain and report the first broken link. Exits 0 when the
-    /// log is intact, 1 when it is not.
-    Verify(DatabaseArgs),
+    /// Walk the hash chain and report the first broken link; with
+    /// `--receipt`, also that the log still holds the head a receipt names
+    /// (so its newest entries were not cut off). Exits 0 when the log is
+    /// intact, 1 when it is not.
+    Verify(VerifyArgs),
+    /// Print a signed receipt of the chain's head now (JSON), to keep
+    /// somewhere the database's administrator cannot reach.
+    Checkpoint(CheckpointArgs),
     /// Write what a filter selects as CSV or JSON, streamed (newest first).
     Export(ExportArgs),
     /// Remove entries older than the retention period. The run is recorded in
     /// the log with its reason, and the chain stays verifiable.
     Retention(RetentionArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// A receipt: an action's `Audit-Receipt` answer or a logged checkpoint,
+    /// as JSON or the path of a file holding it.
+    #[arg(long, alias = "checkpoint")]
+    pub receipt: Option<String>,
+    /// The public key (64 hex digits) the receipt must be signed with, as
+    /// the console logs it at start; without it the receipt's own key is
+    /// taken, which proves the receipt unaltered but not who made it.
+    #[arg(long)]
+    pub public_key: Option<String>,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckpointArgs {
+    /// The audit signing key file (as the server's --audit-key-file).
+    #[arg(long, env = "CONSOLE_AUDIT_KEY_FILE")]
+    pub audit_key_file: Option<PathBuf>,
+    /// The key itself, 64 hex digits.
+    #[arg(
+        long = "audit-key",
+        env = "CONSOLE_AUDIT_KEY",
+        hide_env_values = true,
+        conflicts_with = "audit_key_file"
+    )]
+    pub audit_key: Option<String>,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
 }
 
 #[derive(Debug, Args)]
@@ -255,6 +295,27 @@ pub struct ServeArgs {
     #[arg(long, env = "CONSOLE_AUDIT_RETENTION_DAYS")]
     pub audit_retention_days: Option<u32>,
 
+    /// The Ed25519 key (64 hex digits in a file, outside the database) that
+    /// signs audit receipts and checkpoints. Demo mode makes one at
+    /// data/audit-signing.key when neither this nor CONSOLE_AUDIT_KEY is set.
+    #[arg(long, env = "CONSOLE_AUDIT_KEY_FILE")]
+    pub audit_key_file: Option<PathBuf>,
+
+    /// The audit signing key itself (64 hex digits), for secret stores that
+    /// hand out environment variables.
+    #[arg(
+        long = "audit-key",
+        env = "CONSOLE_AUDIT_KEY",
+        hide_env_values = true,
+        conflicts_with = "audit_key_file"
+    )]
+    pub audit_key: Option<String>,
+
+    /// Log a signed checkpoint of the audit chain this often (the leader,
+    /// when the chain has grown).
+    #[arg(long, env = "CONSOLE_AUDIT_CHECKPOINT_SECONDS", default_value_t = 300)]
+    pub audit_checkpoint_seconds: u32,
+
     /// Shut down when standard input reaches end of file.
     #[arg(long, env = "CONSOLE_SHUTDOWN_ON_STDIN_EOF", default_value_t = false)]
     pub shutdown_on_stdin_eof: bool,
@@ -367,6 +428,15 @@ impl ServeArgs {
             log_format: self.log_format,
             site_root: self.site_root,
             audit_retention_days: self.audit_retention_days,
+            audit_key: match (self.audit_key, self.audit_key_file) {
+                (Some(text), _) => AuditKeySource::Text(text),
+                (None, Some(path)) => AuditKeySource::File(path),
+                (None, None) if self.demo => {
+                    AuditKeySource::DemoFile(PathBuf::from(DEMO_AUDIT_KEY_FILE))
+                }
+                (None, None) => AuditKeySource::None,
+            },
+            audit_checkpoint: seconds(self.audit_checkpoint_seconds.max(1)),
             demo_password: self.demo.then_some(self.demo_password),
             sessions: crate::state::SessionSettings {
                 secure_cookies: self.secure_cookies,
@@ -474,7 +544,7 @@ mod tests {
         match cli.command {
             Some(Command::Audit {
                 command: AuditCommand::Verify(args),
-            }) => assert_eq!(args.database_url.as_deref(), Some("sqlite://x.db")),
+            }) => assert_eq!(args.database.database_url.as_deref(), Some("sqlite://x.db")),
             other => panic!("unexpected {other:?}"),
         }
         assert!(matches!(

@@ -107,13 +107,97 @@ pub async fn version_register(args: RegisterArgs) -> ExitCode {
 
 /// Exit 0: chain intact. 1: broken (the first bad entry is named). 2: the
 /// database could not be read.
-pub async fn audit_verify(database_url: &str) -> ExitCode {
-    let db = match open(database_url).await {
+/// A receipt given as JSON or as the path of a file holding it.
+fn read_receipt(given: &str) -> Result<audit::receipt::Receipt, String> {
+    let text = if given.trim_start().starts_with('{') {
+        given.to_owned()
+    } else {
+        std::fs::read_to_string(given).map_err(|e| format!("cannot read {given}: {e}"))?
+    };
+    // A logged checkpoint line may be pasted whole: the receipt is the
+    // JSON object in it.
+    let json = match (text.find('{'), text.rfind('}')) {
+        (Some(start), Some(end)) if start < end => &text[start..=end],
+        _ => text.as_str(),
+    };
+    let json = json.replace("\\\"", "\"");
+    serde_json::from_str(&json).map_err(|e| format!("not a receipt: {e}"))
+}
+
+pub async fn audit_verify(args: crate::cli::VerifyArgs) -> ExitCode {
+    let receipt = match args.receipt.as_deref().map(read_receipt).transpose() {
+        Ok(receipt) => receipt,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let db = match open(&args.database.resolve()).await {
         Ok(db) => db,
         Err(code) => return code,
     };
     let result = audit::verify(&db).await;
+    let against = match &receipt {
+        Some(receipt) => {
+            Some(audit::receipt::check(&db, receipt, args.public_key.as_deref()).await)
+        }
+        None => None,
+    };
     db.close().await;
+    if let Some(check) = against {
+        use audit::receipt::ReceiptCheck::*;
+        let Some(receipt) = receipt else {
+            return ExitCode::from(2);
+        };
+        let name = format!("entry {} ({})", receipt.entry_id, receipt.at);
+        let (said, ok) = match check {
+            Ok(Holds { entries_after }) => (
+                format!(
+                    "the receipt's head, {name}, is in the log with its hash; {entries_after} entries since"
+                ),
+                true,
+            ),
+            Ok(RemovedByRetention { up_to_id }) => (
+                format!(
+                    "the receipt's head, {name}, was removed by a recorded retention run (entries up to {up_to_id})"
+                ),
+                true,
+            ),
+            Ok(Truncated { last_id }) => (
+                format!(
+                    "TRUNCATED: the receipt names {name}, which is no longer in the log (its newest entry: {})",
+                    last_id.map_or("none, the log is empty".to_owned(), |id| id.to_string())
+                ),
+                false,
+            ),
+            Ok(Rewritten { found_hash }) => (
+                format!(
+                    "REWRITTEN: {name} has hash {found_hash}, the receipt says {}",
+                    receipt.hash
+                ),
+                false,
+            ),
+            Ok(BadSignature) => (
+                "the receipt's signature is not valid for the trusted key; it proves nothing"
+                    .to_owned(),
+                false,
+            ),
+            Ok(Broken(_)) => (String::new(), false),
+            Err(error) => {
+                eprintln!("error: cannot read the audit log: {error}");
+                return ExitCode::from(2);
+            }
+        };
+        if !said.is_empty() {
+            println!("receipt: {said}");
+        }
+        if !ok && said.starts_with("the receipt's signature") {
+            return ExitCode::from(2);
+        }
+        if !ok && !said.is_empty() {
+            return ExitCode::FAILURE;
+        }
+    }
     match result {
         Ok(audit::Verification::Intact {
             entries,
@@ -271,6 +355,50 @@ pub async fn user_add(args: UserAddArgs) -> ExitCode {
         Err(error) => {
             eprintln!("error: {error}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+pub async fn audit_checkpoint(args: crate::cli::CheckpointArgs) -> ExitCode {
+    let key = match (&args.audit_key, &args.audit_key_file) {
+        (Some(text), _) => audit::receipt::AuditKey::from_text(text),
+        (None, Some(path)) => audit::receipt::AuditKey::read(path),
+        (None, None) => {
+            eprintln!("error: give the signing key: --audit-key-file or CONSOLE_AUDIT_KEY");
+            return ExitCode::from(2);
+        }
+    };
+    let key = match key {
+        Ok(key) => key,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let db = match open(&args.database.resolve()).await {
+        Ok(db) => db,
+        Err(code) => return code,
+    };
+    let receipt = audit::receipt::checkpoint(&db, &key).await;
+    db.close().await;
+    match receipt {
+        Ok(Some(receipt)) => match serde_json::to_string(&receipt) {
+            Ok(json) => {
+                println!("{json}");
+                ExitCode::SUCCESS
+            }
+            Err(error) => {
+                eprintln!("error: {error}");
+                ExitCode::from(2)
+            }
+        },
+        Ok(None) => {
+            eprintln!("the audit log is empty: nothing to sign");
+            ExitCode::FAILURE
+        }
+        Err(error) => {
+            eprintln!("error: cannot read the audit log: {error}");
+            ExitCode::from(2)
         }
     }
 }

@@ -7,6 +7,45 @@ use backend::ClusterMode;
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:3000";
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/console.db";
 pub const DEFAULT_SITE_ROOT: &str = "target/site";
+/// Where demo mode keeps the audit signing key it makes.
+pub const DEMO_AUDIT_KEY_FILE: &str = "data/audit-signing.key";
+
+/// Where the audit signing key comes from.
+#[derive(Clone, PartialEq, Eq)]
+pub enum AuditKeySource {
+    /// No key: actions answer without receipts, no checkpoints are logged.
+    None,
+    File(PathBuf),
+    /// The key's text (from `CONSOLE_AUDIT_KEY`).
+    Text(String),
+    /// Demo mode's own key, made at this path on first start.
+    DemoFile(PathBuf),
+}
+
+impl std::fmt::Debug for AuditKeySource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::None => write!(f, "None"),
+            Self::File(path) => write!(f, "File({})", path.display()),
+            Self::Text(_) => write!(f, "Text(***)"),
+            Self::DemoFile(path) => write!(f, "DemoFile({})", path.display()),
+        }
+    }
+}
+
+impl AuditKeySource {
+    pub fn load(
+        &self,
+    ) -> Result<Option<backend::audit::receipt::AuditKey>, backend::audit::receipt::KeyError> {
+        use backend::audit::receipt::AuditKey;
+        match self {
+            Self::None => Ok(None),
+            Self::File(path) => AuditKey::read(path).map(Some),
+            Self::Text(text) => AuditKey::from_text(text).map(Some),
+            Self::DemoFile(path) => AuditKey::read_or_create(path).map(Some),
+        }
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum LogFormat {
@@ -34,6 +73,10 @@ pub struct Config {
     pub trusted_proxy_hops: usize,
     /// Days of audit entries to keep; `None` keeps everything.
     pub audit_retention_days: Option<u32>,
+    /// The key signing audit receipts and checkpoints.
+    pub audit_key: AuditKeySource,
+    /// How often the leader logs a signed checkpoint of the chain.
+    pub audit_checkpoint: std::time::Duration,
     /// Stop when standard input closes: lets a test harness or supervisor
     /// that dies without signalling still take the server down with it.
     pub shutdown_on_stdin_eof: bool,

@@ -1,11 +1,16 @@
 //! Housekeeping on the leader only: with several replicas one of them trims
-//! the audit log and deletes expired sessions, not each of them. The audit
+//! the audit log, logs signed checkpoints of it and deletes expired
+//! sessions, not each of them. The audit
 //! retention also runs at most once per UTC day, whoever asks, so two
 //! leaders for a moment still record one run.
 
 use std::time::Duration;
 
-use backend::{Services, audit::Actor, auth::Sessions};
+use backend::{
+    Services,
+    audit::{Actor, receipt::AuditKey},
+    auth::Sessions,
+};
 use tower_sessions::ExpiredDeletion;
 
 /// How often the leader looks whether today's retention ran.
@@ -56,6 +61,33 @@ pub async fn expired_sessions(services: Services, sessions: Sessions) {
         }
         if let Err(error) = sessions.delete_expired().await {
             tracing::warn!(%error, "could not delete expired sessions");
+        }
+    }
+}
+
+/// Logs a signed checkpoint of the audit chain's head every `every` while
+/// the chain grows, from the leader: the log output goes where the
+/// database's administrator cannot rewrite it (a log collector), so
+/// `server audit verify --receipt` can later catch a log cut short.
+pub async fn audit_checkpoints(services: Services, key: AuditKey, every: Duration) {
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last: Option<i64> = None;
+    loop {
+        ticks.tick().await;
+        if !services.leads() {
+            continue;
+        }
+        match backend::audit::receipt::checkpoint(&services.db, &key).await {
+            Ok(Some(receipt)) if last != Some(receipt.entry_id) => {
+                last = Some(receipt.entry_id);
+                match serde_json::to_string(&receipt) {
+                    Ok(json) => tracing::info!(receipt = %json, "audit checkpoint"),
+                    Err(error) => tracing::warn!(%error, "an audit checkpoint did not encode"),
+                }
+            }
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "no audit checkpoint this time"),
         }
     }
 }

@@ -16,7 +16,10 @@ async fn main() -> ExitCode {
         Some(Command::Serve(args)) => serve(args).await,
         Some(Command::Audit {
             command: AuditCommand::Verify(args),
-        }) => commands::audit_verify(&args.resolve()).await,
+        }) => commands::audit_verify(args).await,
+        Some(Command::Audit {
+            command: AuditCommand::Checkpoint(args),
+        }) => commands::audit_checkpoint(args).await,
         Some(Command::Audit {
             command: AuditCommand::Export(args),
         }) => commands::audit_export(args).await,

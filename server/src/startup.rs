@@ -44,6 +44,8 @@ pub enum StartupError {
         mode: ClusterMode,
         source: backend::Error,
     },
+    #[error("cannot load the audit signing key: {0}")]
+    AuditKey(backend::audit::receipt::KeyError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -82,9 +84,11 @@ pub fn router(state: AppState) -> Router {
     let context = {
         let services = state.services.clone();
         let auth = state.auth.clone();
+        let receipts = app::server::Receipts(state.audit_key.clone());
         move || {
             provide_context(services.clone());
             provide_context(auth.clone());
+            provide_context(receipts.clone());
             // The nonce of this response's Content-Security-Policy, for the
             // hydration script (overrides the one leptos_axum made).
             if let Some(nonce) = headers::request_nonce() {
@@ -262,6 +266,22 @@ impl Application {
             url: config.redacted_database_url(),
             source,
         })?;
+        let audit_key = config.audit_key.load().map_err(StartupError::AuditKey)?;
+        match &audit_key {
+            Some(key) => {
+                tracing::info!(public_key = %key.public(), "audit receipts are signed; keep this public key to verify them");
+                tokio::spawn(housekeeping::audit_checkpoints(
+                    services.clone(),
+                    key.clone(),
+                    config.audit_checkpoint,
+                ));
+            }
+            None => tracing::warn!(
+                "no audit signing key (--audit-key-file): actions answer without receipts \
+                 and truncation of the audit log cannot be detected"
+            ),
+        }
+        let state = state.with_audit_key(audit_key);
         tokio::spawn(housekeeping::expired_sessions(
             services.clone(),
             state.auth.sessions.clone(),

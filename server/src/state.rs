@@ -4,6 +4,7 @@
 use axum::extract::FromRef;
 use backend::{
     Services,
+    audit::receipt::AuditKey,
     auth::{AuthServices, Sessions},
 };
 use leptos::config::LeptosOptions;
@@ -14,6 +15,8 @@ pub struct AppState {
     pub services: Services,
     pub auth: AuthServices,
     pub sessions: SessionSettings,
+    /// Signs the audit receipts of actions; `None` gives none.
+    pub audit_key: Option<AuditKey>,
 }
 
 /// How session cookies are issued and how long sessions live.
@@ -73,7 +76,15 @@ impl AppState {
             services,
             auth,
             sessions,
+            audit_key: None,
         }
+    }
+
+    /// Actions answer with a receipt of the audit chain's head signed by
+    /// `key`.
+    pub fn with_audit_key(mut self, key: Option<AuditKey>) -> Self {
+        self.audit_key = key;
+        self
     }
 }
 

@@ -9,6 +9,8 @@ use backend::{
 };
 use lifecycle::{AuditAction, Outcome};
 
+mod common;
+
 /// Runs `server ARGS...` with no database from the environment; answers
 /// the exit code and standard output followed by standard error.
 fn server<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> (Option<i32>, String) {
@@ -389,4 +391,124 @@ async fn user_add_reads_the_password_from_stdin_and_refuses_bad_input() {
     )
     .await
     .expect("the stdin password signs in, without its line ending");
+}
+
+// The truncation the hash chain cannot see: an action's answer carries a
+// signed receipt of the chain's head; someone with database access drops
+// the protection and deletes the newest entries (the receipt's among them);
+// the chain still verifies, but not against the receipt.
+#[tokio::test]
+async fn an_action_receipt_catches_the_newest_entries_deleted() {
+    use backend::audit::receipt::{AuditKey, Receipt};
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}/console.db", dir.path().display());
+    let db = Database::connect(&url).await.expect("opens");
+    db.migrate().await.expect("migrates");
+    let key_file = dir.path().join("audit.key");
+    let key = AuditKey::read_or_create(&key_file).expect("key");
+    let emulator = testkit::emulator(std::time::Duration::ZERO).await;
+    let cluster = backend::Cluster::from_config(
+        kube::Config::new(emulator.url().parse().expect("url")),
+        backend::ClusterMode::Kubeconfig,
+    )
+    .expect("client");
+    let app = common::TestApp::with_audit_key(
+        common::Options {
+            db: Some(db.clone()),
+            cluster: Some(cluster),
+            runtime: Some(backend::runtime::Settings::default()),
+            ..common::Options::default()
+        },
+        key.clone(),
+    )
+    .await;
+    backend::demo::seed(&db, common::PASSWORD)
+        .await
+        .expect("seed");
+    let manager = app.sign_in("manager@example.com").await;
+    let answer = app
+        .send(common::call(
+            "/api/version_action",
+            &common::action("v1", "start", "stopped", "roll out"),
+            Some(&manager),
+        ))
+        .await;
+    assert_eq!(answer.status, axum::http::StatusCode::OK, "{}", answer.body);
+    let receipt_json = answer.headers["audit-receipt"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    let receipt: Receipt = serde_json::from_str(&receipt_json).expect("a receipt");
+    assert!(receipt.signed_by(Some(&key.public())));
+    // More happens after it.
+    for _ in 0..3 {
+        app.sign_in("viewer@example.com").await;
+    }
+    let public = key.public();
+    let verify_receipt = |receipt: &str| {
+        server(&[
+            "audit",
+            "verify",
+            "--database-url",
+            &url,
+            "--receipt",
+            receipt,
+            "--public-key",
+            &public,
+        ])
+    };
+    let (code, out) = verify_receipt(&receipt_json);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("is in the log with its hash"), "{out}");
+
+    // On demand, from the command line, with the same key.
+    let (code, checkpoint) = server(&[
+        "audit",
+        "checkpoint",
+        "--database-url",
+        &url,
+        "--audit-key-file",
+        &key_file.display().to_string(),
+    ]);
+    assert_eq!(code, Some(0), "{checkpoint}");
+    let file = dir.path().join("checkpoint.json");
+    std::fs::write(&file, &checkpoint).expect("write");
+    let (code, out) = verify_receipt(&file.display().to_string());
+    assert_eq!(code, Some(0), "{out}");
+
+    // A receipt altered by hand proves nothing.
+    let forged = receipt_json.replace(
+        &format!("\"entry_id\":{}", receipt.entry_id),
+        "\"entry_id\":1",
+    );
+    let (code, out) = verify_receipt(&forged);
+    assert_eq!(code, Some(2), "{out}");
+
+    // The newest entries deleted under a dropped trigger.
+    let Database::Sqlite(pool) = &db else {
+        panic!("sqlite expected")
+    };
+    sqlx::query("DROP TRIGGER audit_log_no_delete")
+        .execute(pool)
+        .await
+        .expect("drop trigger");
+    sqlx::query("DELETE FROM audit_log WHERE id >= $1")
+        .bind(receipt.entry_id)
+        .execute(pool)
+        .await
+        .expect("truncate");
+    drop(app);
+    db.close().await;
+    let (code, out) = verify(&url);
+    assert_eq!(code, Some(0), "the chain alone cannot tell: {out}");
+    let (code, out) = verify_receipt(&receipt_json);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains(&format!(
+            "TRUNCATED: the receipt names entry {} ",
+            receipt.entry_id
+        )),
+        "{out}"
+    );
 }

@@ -4,11 +4,14 @@
 //! the canonical content is a JSON array of the entry's fields in a fixed
 //! order. The database itself refuses UPDATE and DELETE on the table (see the
 //! migrations); only a retention run removes entries, leaving a checkpoint.
+//! Signed receipts of the chain's head ([`receipt`]) make cutting off its
+//! newest entries detectable too.
 
 mod chain;
 mod entry;
 pub mod export;
 mod query;
+pub mod receipt;
 pub mod retention;
 mod verify;
 

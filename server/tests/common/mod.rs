@@ -77,7 +77,16 @@ impl TestApp {
         Self::with(Options::default()).await
     }
 
+    /// An app whose actions answer with receipts signed by `key`.
+    pub async fn with_audit_key(options: Options, key: backend::audit::receipt::AuditKey) -> Self {
+        Self::build(options, Some(key)).await
+    }
+
     pub async fn with(options: Options) -> Self {
+        Self::build(options, None).await
+    }
+
+    async fn build(options: Options, audit_key: Option<backend::audit::receipt::AuditKey>) -> Self {
         // RUST_LOG=debug shows the server's logs for a failing test.
         let _ = tracing_subscriber::fmt()
             .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
@@ -112,7 +121,8 @@ impl TestApp {
             options.sessions,
             options.trusted_proxy_hops,
             session_store,
-        );
+        )
+        .with_audit_key(audit_key);
         Self {
             router: router(state),
             db,
