@@ -7,8 +7,8 @@ use backend::ClusterMode;
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::{
-    AuditKeySource, Config, DEFAULT_DATABASE_URL, DEFAULT_LISTEN, DEFAULT_SITE_ROOT,
-    DEMO_AUDIT_KEY_FILE, LogFormat,
+    AuditKeySource, Config, DEFAULT_DATABASE_URL, DEFAULT_LISTEN, DEFAULT_SITE_ROOT, LogFormat,
+    demo_audit_key_file,
 };
 
 #[derive(Debug, Parser)]
@@ -296,8 +296,8 @@ pub struct ServeArgs {
     pub audit_retention_days: Option<u32>,
 
     /// The Ed25519 key (64 hex digits in a file, outside the database) that
-    /// signs audit receipts and checkpoints. Demo mode makes one at
-    /// data/audit-signing.key when neither this nor CONSOLE_AUDIT_KEY is set.
+    /// signs audit receipts and checkpoints. Demo mode makes one beside
+    /// its SQLite file (audit-signing.key) when neither this nor CONSOLE_AUDIT_KEY is set.
     #[arg(long, env = "CONSOLE_AUDIT_KEY_FILE")]
     pub audit_key_file: Option<PathBuf>,
 
@@ -419,6 +419,14 @@ impl ServeArgs {
                 reason,
             }
         })?;
+        let audit_key = match (self.audit_key, self.audit_key_file) {
+            (Some(text), _) => AuditKeySource::Text(text),
+            (None, Some(path)) => AuditKeySource::File(path),
+            (None, None) if self.demo => {
+                AuditKeySource::DemoFile(demo_audit_key_file(&database_url))
+            }
+            (None, None) => AuditKeySource::None,
+        };
         Ok(Config {
             listen: self.listen,
             metrics_listen: self.metrics_listen,
@@ -428,14 +436,7 @@ impl ServeArgs {
             log_format: self.log_format,
             site_root: self.site_root,
             audit_retention_days: self.audit_retention_days,
-            audit_key: match (self.audit_key, self.audit_key_file) {
-                (Some(text), _) => AuditKeySource::Text(text),
-                (None, Some(path)) => AuditKeySource::File(path),
-                (None, None) if self.demo => {
-                    AuditKeySource::DemoFile(PathBuf::from(DEMO_AUDIT_KEY_FILE))
-                }
-                (None, None) => AuditKeySource::None,
-            },
+            audit_key,
             audit_checkpoint: seconds(self.audit_checkpoint_seconds.max(1)),
             demo_password: self.demo.then_some(self.demo_password),
             sessions: crate::state::SessionSettings {

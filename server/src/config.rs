@@ -7,8 +7,24 @@ use backend::ClusterMode;
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:3000";
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/console.db";
 pub const DEFAULT_SITE_ROOT: &str = "target/site";
-/// Where demo mode keeps the audit signing key it makes.
-pub const DEMO_AUDIT_KEY_FILE: &str = "data/audit-signing.key";
+/// The file demo mode keeps the audit signing key it makes in.
+pub const DEMO_AUDIT_KEY_NAME: &str = "audit-signing.key";
+
+/// Where demo mode keeps its audit signing key: beside the SQLite database
+/// file (each demo database its own key), else under `data/`.
+pub fn demo_audit_key_file(database_url: &str) -> PathBuf {
+    let dir = database_url
+        .strip_prefix("sqlite://")
+        .or_else(|| database_url.strip_prefix("sqlite:"))
+        .map(|rest| rest.split('?').next().unwrap_or(rest))
+        .filter(|path| !path.is_empty() && !path.contains(":memory:"))
+        .and_then(|path| std::path::Path::new(path).parent().map(PathBuf::from));
+    match dir {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.join(DEMO_AUDIT_KEY_NAME),
+        Some(_) => PathBuf::from(DEMO_AUDIT_KEY_NAME),
+        None => PathBuf::from("data").join(DEMO_AUDIT_KEY_NAME),
+    }
+}
 
 /// Where the audit signing key comes from.
 #[derive(Clone, PartialEq, Eq)]
@@ -107,6 +123,22 @@ fn redact_url_password(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_demo_key_lives_beside_its_sqlite_database() {
+        for (url, file) in [
+            ("sqlite://data/console.db", "data/audit-signing.key"),
+            (
+                "sqlite:///tmp/x/console.db?mode=rwc",
+                "/tmp/x/audit-signing.key",
+            ),
+            ("sqlite:console.db", "audit-signing.key"),
+            ("sqlite::memory:", "data/audit-signing.key"),
+            ("postgres://db/console", "data/audit-signing.key"),
+        ] {
+            assert_eq!(demo_audit_key_file(url), PathBuf::from(file), "{url}");
+        }
+    }
 
     #[test]
     fn passwords_are_masked_in_logged_urls() {

@@ -85,27 +85,42 @@ impl AuditKey {
     }
 
     /// The key in `path`, made there (readable by its owner only) when the
-    /// file does not exist yet: the demo's key.
+    /// file does not exist yet: the demo's key. Written whole under another
+    /// name and then linked into place, so two servers starting at once (or
+    /// one killed mid-write) never leave a half-written key; whoever links
+    /// second reads the first one's.
     pub fn read_or_create(path: &Path) -> std::result::Result<Self, KeyError> {
         if path.exists() {
             return Self::read(path);
         }
-        let key = Self::generate()?;
         let io = |e: std::io::Error| KeyError::Io {
             path: path.display().to_string(),
             detail: e.to_string(),
         };
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(io)?;
-        }
+        let dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir).map_err(io)?;
+        let key = Self::generate()?;
+        let mut seed = [0u8; 8];
+        getrandom::fill(&mut seed).map_err(|e| KeyError::Random(e.to_string()))?;
+        let staged = dir.join(format!(".audit-key-{}", hex(&seed)));
         let mut options = std::fs::OpenOptions::new();
         options.write(true).create_new(true);
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut file = options.open(path).map_err(io)?;
-        std::io::Write::write_all(&mut file, format!("{}\n", key.to_text()).as_bytes())
-            .map_err(io)?;
-        Ok(key)
+        let written = options.open(&staged).and_then(|mut file| {
+            std::io::Write::write_all(&mut file, format!("{}\n", key.to_text()).as_bytes())?;
+            file.sync_all()
+        });
+        let linked = written.and_then(|()| std::fs::hard_link(&staged, path));
+        let _ = std::fs::remove_file(&staged);
+        match linked {
+            Ok(()) => Ok(key),
+            Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Self::read(path),
+            Err(error) => Err(io(error)),
+        }
     }
 
     pub fn to_text(&self) -> String {
@@ -279,6 +294,27 @@ mod tests {
         ] {
             assert!(!altered.signed_by(Some(&key.public())), "{altered:?}");
         }
+    }
+
+    #[test]
+    fn servers_making_the_demo_key_at_once_end_up_with_one_key() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("keys/audit-signing.key");
+        let keys: Vec<String> = std::thread::scope(|scope| {
+            let made: Vec<_> = (0..8)
+                .map(|_| scope.spawn(|| AuditKey::read_or_create(&path).expect("key").public()))
+                .collect();
+            made.into_iter()
+                .map(|t| t.join().expect("thread"))
+                .collect()
+        });
+        assert!(keys.iter().all(|k| k == &keys[0]), "{keys:?}");
+        assert_eq!(AuditKey::read(&path).expect("reads").public(), keys[0]);
+        let left: Vec<_> = std::fs::read_dir(path.parent().expect("dir"))
+            .expect("list")
+            .map(|e| e.expect("entry").file_name())
+            .collect();
+        assert_eq!(left.len(), 1, "no staged files left: {left:?}");
     }
 
     #[test]
