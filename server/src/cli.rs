@@ -130,10 +130,25 @@ pub struct VerifyArgs {
 
 #[derive(Debug, Args)]
 pub struct CheckpointArgs {
-    /// The audit signing key file (as the server's --audit-key-file).
+    #[command(flatten)]
+    pub key: AuditKeyArgs,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}
+
+/// Where the audit signing key comes from, for the server and the
+/// `audit checkpoint` task alike.
+#[derive(Debug, Args)]
+pub struct AuditKeyArgs {
+    /// The Ed25519 key (64 hex digits in a file, outside the database) that
+    /// signs audit receipts and checkpoints. Demo mode makes one beside its
+    /// SQLite file (audit-signing.key) when neither this nor
+    /// CONSOLE_AUDIT_KEY is set.
     #[arg(long, env = "CONSOLE_AUDIT_KEY_FILE")]
     pub audit_key_file: Option<PathBuf>,
-    /// The key itself, 64 hex digits.
+
+    /// The audit signing key itself (64 hex digits), for secret stores that
+    /// hand out environment variables.
     #[arg(
         long = "audit-key",
         env = "CONSOLE_AUDIT_KEY",
@@ -141,8 +156,17 @@ pub struct CheckpointArgs {
         conflicts_with = "audit_key_file"
     )]
     pub audit_key: Option<String>,
-    #[command(flatten)]
-    pub database: DatabaseArgs,
+}
+
+impl AuditKeyArgs {
+    /// The key given, if one was.
+    pub fn source(self) -> Option<AuditKeySource> {
+        match (self.audit_key, self.audit_key_file) {
+            (Some(text), _) => Some(AuditKeySource::Text(text)),
+            (None, Some(path)) => Some(AuditKeySource::File(path)),
+            (None, None) => None,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -295,21 +319,8 @@ pub struct ServeArgs {
     #[arg(long, env = "CONSOLE_AUDIT_RETENTION_DAYS")]
     pub audit_retention_days: Option<u32>,
 
-    /// The Ed25519 key (64 hex digits in a file, outside the database) that
-    /// signs audit receipts and checkpoints. Demo mode makes one beside
-    /// its SQLite file (audit-signing.key) when neither this nor CONSOLE_AUDIT_KEY is set.
-    #[arg(long, env = "CONSOLE_AUDIT_KEY_FILE")]
-    pub audit_key_file: Option<PathBuf>,
-
-    /// The audit signing key itself (64 hex digits), for secret stores that
-    /// hand out environment variables.
-    #[arg(
-        long = "audit-key",
-        env = "CONSOLE_AUDIT_KEY",
-        hide_env_values = true,
-        conflicts_with = "audit_key_file"
-    )]
-    pub audit_key: Option<String>,
+    #[command(flatten)]
+    pub audit_key: AuditKeyArgs,
 
     /// Log a signed checkpoint of the audit chain this often (the leader,
     /// when the chain has grown).
@@ -419,13 +430,10 @@ impl ServeArgs {
                 reason,
             }
         })?;
-        let audit_key = match (self.audit_key, self.audit_key_file) {
-            (Some(text), _) => AuditKeySource::Text(text),
-            (None, Some(path)) => AuditKeySource::File(path),
-            (None, None) if self.demo => {
-                AuditKeySource::DemoFile(demo_audit_key_file(&database_url))
-            }
-            (None, None) => AuditKeySource::None,
+        let audit_key = match self.audit_key.source() {
+            Some(source) => source,
+            None if self.demo => AuditKeySource::DemoFile(demo_audit_key_file(&database_url)),
+            None => AuditKeySource::None,
         };
         Ok(Config {
             listen: self.listen,

@@ -360,16 +360,13 @@ pub async fn user_add(args: UserAddArgs) -> ExitCode {
 }
 
 pub async fn audit_checkpoint(args: crate::cli::CheckpointArgs) -> ExitCode {
-    let key = match (&args.audit_key, &args.audit_key_file) {
-        (Some(text), _) => audit::receipt::AuditKey::from_text(text),
-        (None, Some(path)) => audit::receipt::AuditKey::read(path),
-        (None, None) => {
-            eprintln!("error: give the signing key: --audit-key-file or CONSOLE_AUDIT_KEY");
-            return ExitCode::from(2);
-        }
+    let Some(source) = args.key.source() else {
+        eprintln!("error: give the signing key: --audit-key-file or CONSOLE_AUDIT_KEY");
+        return ExitCode::from(2);
     };
-    let key = match key {
-        Ok(key) => key,
+    let key = match source.load() {
+        Ok(Some(key)) => key,
+        Ok(None) => return ExitCode::from(2),
         Err(error) => {
             eprintln!("error: {error}");
             return ExitCode::from(2);
