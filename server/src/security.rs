@@ -144,9 +144,7 @@ pub async fn refuse_unusable_paths(request: Request, next: Next) -> Response {
         )));
     }
     let unusable = path.split('/').any(|segment| {
-        segment.len() > MAX_SEGMENT_BYTES
-            || segment.contains('\0')
-            || segment.to_ascii_lowercase().contains("%00")
+        segment.len() > MAX_SEGMENT_BYTES || segment.contains('\0') || segment.contains("%00")
     });
     if unusable {
         tracing::warn!(length = path.len(), "unusable path refused");
