@@ -495,8 +495,9 @@ async fn a_pod_failing_after_the_start_degrades_health_not_status() {
 async fn dropped_and_expired_watches_mid_start_still_converge() {
     let config = kube_emulator::Config {
         ready_after: Duration::from_millis(800),
-        // A tiny history: resuming a dropped watch meets 410 Expired.
-        history: 5,
+        // A short history: the writes below push the watchers' resume
+        // point out of it, so resuming a dropped watch meets 410 Expired.
+        history: 30,
         ..fast_emulator()
     };
     let s = Setup::with(config, fast_settings()).await;
@@ -505,9 +506,29 @@ async fn dropped_and_expired_watches_mid_start_still_converge() {
         !s.version_objects::<Pod>("v2").await.is_empty()
     })
     .await;
-    for _ in 0..3 {
+    let emulator = &s.emulator.emulator;
+    let mut watched = 0;
+    for round in 0..3 {
+        eventually("the console watches again", DEADLINE, || async {
+            emulator.watches_started() > watched
+        })
+        .await;
+        // Writes the version's watchers do not follow, then the drop: each
+        // resumes from a version the history no longer has.
+        for i in 0..40 {
+            let noise = serde_json::json!({"metadata": {"name": format!("noise-{round}-{i}")}});
+            emulator
+                .store
+                .create(kube_emulator::resources::CONFIGMAPS, "default", noise)
+                .expect("noise");
+        }
+        let expired = emulator.expired_watches();
         s.faults(serde_json::json!({"drop_watches": true})).await;
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        eventually("a resumed watch meets 410 Expired", DEADLINE, || async {
+            emulator.expired_watches() > expired
+        })
+        .await;
+        watched = emulator.watches_started();
     }
     s.settles("v2", Status::Started).await;
     let live = s.runtime.live("demo", "v2").await.expect("live");

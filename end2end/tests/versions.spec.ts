@@ -58,10 +58,13 @@ test.describe.serial('operating versions', () => {
 
     await act(page, 'Publish', 'Fraud scoring 1.0 <b>takes</b> traffic');
     await expect(page.locator('[data-version-status]')).toHaveAttribute('data-version-status', 'published');
-    // The timeline has the action and the system's transition, newest first.
+    // The leader switches the Ingress after the publish; the timeline shows
+    // the switch on top, then the operator's publish, without a reload.
+    await expect(page.locator('[data-routing]')).toHaveAttribute('data-routing', 'serving');
     const timeline = page.locator('.timeline li');
-    await expect(timeline.first()).toHaveAttribute('data-audit-action', 'version.publish');
-    await expect(timeline.first()).toContainText('Fraud scoring 1.0 <b>takes</b> traffic');
+    await expect(timeline.first()).toHaveAttribute('data-audit-action', 'runtime.routing_switched');
+    await expect(timeline.nth(1)).toHaveAttribute('data-audit-action', 'version.publish');
+    await expect(timeline.nth(1)).toContainText('Fraud scoring 1.0 <b>takes</b> traffic');
     await expect(page.locator('.timeline li[data-audit-action="version.system_transition"]')).toHaveCount(1);
 
     // Clicking a node shows its logs.

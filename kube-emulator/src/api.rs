@@ -19,10 +19,15 @@ use crate::{
     logs,
     resources::{self, ResourceType},
     selector::{FieldSelector, LabelSelector, supported_fields},
-    store::{Change, ChangeKind, Part, Propagation},
+    store::{Change, ChangeKind, Mode, PageRequest, Part, Preconditions, Propagation},
+    table,
 };
 
-type Query = HashMap<String, String>;
+pub type Query = HashMap<String, String>;
+
+/// What a write to one object names: its type, namespace and name, the
+/// part written and whether it is a dry run.
+type Write<'a> = (ResourceType, &'a str, &'a str, Part, Mode);
 
 fn json_response(code: StatusCode, value: &Value) -> Response {
     (
@@ -257,6 +262,12 @@ fn decode(headers: &HeaderMap, body: &Bytes) -> ApiResult<Value> {
     if body.is_empty() {
         return Err(ApiError::bad_request("the request body is empty"));
     }
+    let media = content_type.split(';').next().unwrap_or("").trim();
+    if !(media.is_empty() || media.ends_with("json") || media.ends_with("yaml")) {
+        // Protobuf and CBOR are the API server's too; the emulator speaks
+        // JSON and YAML, and says so as the server does for what it lacks.
+        return Err(ApiError::unsupported_media_type(media));
+    }
     let value: Value = if content_type.contains("yaml") {
         serde_yaml_ng::from_slice(body)
             .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))?
@@ -274,11 +285,7 @@ fn selectors(rt: ResourceType, query: &Query) -> ApiResult<(LabelSelector, Field
     let fields = FieldSelector::parse(
         query.get("fieldSelector").map(String::as_str).unwrap_or(""),
         rt.kind,
-        if rt.group == "events.k8s.io" {
-            crate::selector::EVENTS_V1_FIELDS
-        } else {
-            supported_fields(rt.plural)
-        },
+        supported_fields(rt.plural),
     )?;
     Ok((labels, fields))
 }
@@ -308,11 +315,155 @@ async fn handle(
     body: Bytes,
 ) -> ApiResult<Response> {
     let query = parse_query(uri);
-    let store = &emulator.store;
     let target = route(uri.path())?;
     if let Some(access) = access_of(&target, method, &query) {
         emulator.record(access);
     }
+    // events.k8s.io/v1 is a view of the core events: the request is
+    // carried out on them, and the answer converted back.
+    let v1_events = match &target {
+        Target::Collection { rt, .. } | Target::Item { rt, .. } => *rt == resources::EVENTS_V1,
+        Target::Discovery(_) => false,
+    };
+    if !v1_events {
+        return serve(emulator, target, method, headers, body, query).await;
+    }
+    let target = match target {
+        Target::Collection { namespace, .. } => Target::Collection {
+            rt: resources::EVENTS,
+            namespace,
+        },
+        Target::Item {
+            namespace,
+            name,
+            sub,
+            ..
+        } => Target::Item {
+            rt: resources::EVENTS,
+            namespace,
+            name,
+            sub,
+        },
+        discovery => discovery,
+    };
+    let watching = flag(&query, "watch");
+    let body = crate::events_v1::request_body(headers, body)?;
+    let query = crate::events_v1::query(query);
+    let response = serve(emulator, target, method, headers, body, query).await?;
+    Ok(crate::events_v1::response(response, watching).await)
+}
+
+async fn serve(
+    emulator: &Arc<Emulator>,
+    target: Target,
+    method: &Method,
+    headers: &HeaderMap,
+    body: Bytes,
+    query: Query,
+) -> ApiResult<Response> {
+    let mode = write_mode(&query)?;
+    let (unknown, body) = unknown_fields(&target, method, headers, body, &query)?;
+    let mut response = carry_out(emulator, target, method, headers, body, query, mode).await?;
+    // `fieldValidation=Warn` (the default): the write is made and each
+    // unknown field comes back as a warning, as `kubectl` prints them.
+    for field in unknown {
+        let warning = format!("299 - \"unknown field \\\"{field}\\\"\"");
+        if let Ok(value) = header::HeaderValue::from_str(&warning) {
+            response.headers_mut().append(header::WARNING, value);
+        }
+    }
+    Ok(response)
+}
+
+/// `fieldValidation`: how unknown fields in a write are treated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FieldValidation {
+    Ignore,
+    Warn,
+    Strict,
+}
+
+/// The unknown fields of a write's body to warn about, and the body
+/// without them; with `Strict`, a body that has any is refused, as "Field
+/// validation" in the API concepts reference describes.
+fn unknown_fields(
+    target: &Target,
+    method: &Method,
+    headers: &HeaderMap,
+    body: Bytes,
+    query: &Query,
+) -> ApiResult<(Vec<String>, Bytes)> {
+    let validation = match query.get("fieldValidation").map(String::as_str) {
+        None | Some("") | Some("Warn") => FieldValidation::Warn,
+        Some("Ignore") => FieldValidation::Ignore,
+        Some("Strict") => FieldValidation::Strict,
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "Invalid value: {other:?}: fieldValidation must be one of \"Ignore\", \"Warn\", or \"Strict\""
+            )));
+        }
+    };
+    let rt = match target {
+        Target::Collection { rt, .. } if *method == Method::POST => *rt,
+        Target::Item { rt, sub, .. }
+            if matches!(*method, Method::PUT | Method::PATCH)
+                && sub.as_deref().is_none_or(|s| s == "status") =>
+        {
+            *rt
+        }
+        _ => return Ok((Vec::new(), body)),
+    };
+    if body.is_empty() {
+        return Ok((Vec::new(), body));
+    }
+    // A body that does not parse gets its error from the handler.
+    let Ok(mut value) = decode(headers, &body) else {
+        return Ok((Vec::new(), body));
+    };
+    if value.is_array() {
+        return Ok((Vec::new(), body));
+    }
+    let unknown: Vec<String> = crate::openapi::fields::prune(rt, &mut value)
+        .into_iter()
+        .map(|f| f.trim_start_matches('.').to_owned())
+        .collect();
+    if validation == FieldValidation::Strict && !unknown.is_empty() {
+        let fields = unknown
+            .iter()
+            .map(|f| format!("unknown field {f:?}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        return Err(ApiError::bad_request(format!(
+            "{kind} in version {version:?} cannot be handled as a {kind}: strict decoding error: {fields}",
+            kind = rt.kind,
+            version = rt.version,
+        )));
+    }
+    if unknown.is_empty() {
+        return Ok((unknown, body));
+    }
+    // JSON is YAML too: the pruned body reads the same whatever its type.
+    let pruned = Bytes::from(value.to_string());
+    Ok((
+        if validation == FieldValidation::Warn {
+            unknown
+        } else {
+            Vec::new()
+        },
+        pruned,
+    ))
+}
+
+async fn carry_out(
+    emulator: &Arc<Emulator>,
+    target: Target,
+    method: &Method,
+    headers: &HeaderMap,
+    body: Bytes,
+    query: Query,
+    mode: Mode,
+) -> ApiResult<Response> {
+    let store = &emulator.store;
     match target {
         Target::Discovery(value) => {
             if method != Method::GET {
@@ -324,11 +475,29 @@ async fn handle(
             let (labels, fields) = selectors(rt, &query)?;
             match *method {
                 Method::GET if flag(&query, "watch") => {
-                    watch(emulator, rt, namespace, labels, fields, &query)
+                    let selection = (rt, namespace, labels, fields);
+                    watch(emulator, selection, as_table(headers, &query), &query)
                 }
                 Method::GET => {
-                    let (items, rv) = store.list(rt, namespace.as_deref(), &labels, &fields);
-                    Ok(json_response(StatusCode::OK, &list_of(rt, items, rv)))
+                    let request = page_request(&query)?;
+                    let page =
+                        store.list_page(rt, namespace.as_deref(), &labels, &fields, &request)?;
+                    let mut metadata = json!({"resourceVersion": page.rv.to_string()});
+                    if let Some(token) = page.continue_token {
+                        metadata["continue"] = json!(token);
+                    }
+                    if let Some(remaining) = page.remaining {
+                        metadata["remainingItemCount"] = json!(remaining);
+                    }
+                    let body = match as_table(headers, &query) {
+                        Some(include) => table::table(rt, &page.items, metadata, include),
+                        None => {
+                            let mut list = list_of(rt, page.items, page.rv);
+                            list["metadata"] = metadata;
+                            list
+                        }
+                    };
+                    Ok(json_response(StatusCode::OK, &body))
                 }
                 Method::POST => {
                     let namespace = namespace
@@ -347,15 +516,14 @@ async fn handle(
                             }
                         })?;
                     let object = decode(headers, &body)?;
-                    if flag_dry_run(&query) {
-                        return Ok(json_response(StatusCode::CREATED, &object));
-                    }
-                    let created = store.create(rt, &namespace, object)?;
+                    let created = store.create_as(rt, &namespace, object, mode)?;
                     Ok(json_response(StatusCode::CREATED, &created))
                 }
                 Method::DELETE => {
                     let (items, _) = store.list(rt, namespace.as_deref(), &labels, &fields);
                     let propagation = propagation(&query, &body)?;
+                    let options = serde_json::from_slice::<Value>(&body).unwrap_or(Value::Null);
+                    let mode = delete_mode(mode, &options)?;
                     let mut deleted = Vec::new();
                     for item in items {
                         let name = crate::store::name_of(&item);
@@ -363,7 +531,10 @@ async fn handle(
                             .as_str()
                             .unwrap_or("")
                             .to_owned();
-                        if let Ok(object) = store.delete(rt, &ns, &name, propagation, None, None) {
+                        let preconditions = Preconditions::default();
+                        if let Ok(object) =
+                            store.delete_as(rt, &ns, &name, propagation, preconditions, mode)
+                        {
                             deleted.push(object);
                         }
                     }
@@ -386,7 +557,8 @@ async fn handle(
                 None => Part::Main,
                 Some("status") if rt.status => Part::Status,
                 Some("scale") if rt.scale => {
-                    return scale(emulator, rt, &namespace, &name, method, headers, body);
+                    let target = (rt, namespace.as_str(), name.as_str(), Part::Main, mode);
+                    return scale(emulator, target, method, headers, body);
                 }
                 Some("log") if rt.log && *method == Method::GET => {
                     return logs::serve(emulator, &namespace, &name, &query);
@@ -394,20 +566,27 @@ async fn handle(
                 Some(other) => return Err(ApiError::no_route(&format!("{}/{other}", rt.plural))),
             };
             match *method {
-                Method::GET => Ok(json_response(
-                    StatusCode::OK,
-                    &store.get(rt, &namespace, &name)?,
-                )),
+                Method::GET => {
+                    let object = store.get(rt, &namespace, &name)?;
+                    let body = match as_table(headers, &query) {
+                        Some(include) => {
+                            let metadata =
+                                json!({"resourceVersion": object["metadata"]["resourceVersion"]});
+                            table::table(rt, std::slice::from_ref(&object), metadata, include)
+                        }
+                        None => object,
+                    };
+                    Ok(json_response(StatusCode::OK, &body))
+                }
                 Method::PUT => {
                     let object = decode(headers, &body)?;
-                    let updated = store.update(rt, &namespace, &name, object, part)?;
+                    let updated = store.update_as(rt, &namespace, &name, object, part, mode)?;
                     emulator.kick();
                     Ok(json_response(StatusCode::OK, &updated))
                 }
                 Method::PATCH => {
-                    let patched = patch(
-                        emulator, rt, &namespace, &name, part, headers, &body, &query,
-                    )?;
+                    let target = (rt, namespace.as_str(), name.as_str(), part, mode);
+                    let patched = patch(emulator, target, headers, &body, &query)?;
                     emulator.kick();
                     Ok(patched)
                 }
@@ -420,18 +599,17 @@ async fn handle(
                         })?
                     };
                     let propagation = propagation(&query, &body)?;
-                    let deleted = store.delete(
-                        rt,
-                        &namespace,
-                        &name,
-                        propagation,
-                        options
+                    let mode = delete_mode(mode, &options)?;
+                    let preconditions = Preconditions {
+                        uid: options
                             .pointer("/preconditions/uid")
                             .and_then(Value::as_str),
-                        options
+                        resource_version: options
                             .pointer("/preconditions/resourceVersion")
                             .and_then(Value::as_str),
-                    )?;
+                    };
+                    let deleted =
+                        store.delete_as(rt, &namespace, &name, propagation, preconditions, mode)?;
                     emulator.kick();
                     let code = if deleted.pointer("/metadata/deletionTimestamp").is_some() {
                         StatusCode::ACCEPTED
@@ -446,8 +624,52 @@ async fn handle(
     }
 }
 
-fn flag_dry_run(query: &Query) -> bool {
-    query.get("dryRun").is_some_and(|v| v == "All")
+/// Whether the client asked for a Table (and with what of each object).
+fn as_table(headers: &HeaderMap, query: &Query) -> Option<table::Include> {
+    let accept = headers.get(header::ACCEPT)?.to_str().ok()?;
+    table::wanted(accept)
+        .then(|| table::Include::parse(query.get("includeObject").map(String::as_str)))
+}
+
+/// A delete's `DeleteOptions.dryRun` (where clients such as kube and
+/// client-go put it), besides the query's.
+fn delete_mode(mode: Mode, options: &Value) -> ApiResult<Mode> {
+    match options.get("dryRun") {
+        None | Some(Value::Null) => Ok(mode),
+        Some(Value::Array(values)) if values.is_empty() => Ok(mode),
+        Some(Value::Array(values)) if values.iter().all(|v| v == "All") => Ok(Mode::DryRun),
+        Some(other) => Err(ApiError::bad_request(format!(
+            "Invalid dry run value: {other}: supported values are \"All\""
+        ))),
+    }
+}
+
+fn page_request(query: &Query) -> ApiResult<PageRequest> {
+    let limit = match query.get("limit").map(String::as_str) {
+        None | Some("") => None,
+        Some(text) => Some(text.parse::<usize>().map_err(|_| {
+            ApiError::bad_request(format!(
+                "invalid limit {text:?}: must be a non-negative integer"
+            ))
+        })?),
+    };
+    Ok(PageRequest {
+        limit,
+        continue_token: query.get("continue").cloned(),
+    })
+}
+
+/// `dryRun`: absent, or `All` (the only value the API defines; see "Dry
+/// run" in the API concepts reference). Anything else is refused, as a
+/// real server does, rather than taken for a write.
+fn write_mode(query: &Query) -> ApiResult<Mode> {
+    match query.get("dryRun").map(String::as_str) {
+        None | Some("") => Ok(Mode::Commit),
+        Some("All") => Ok(Mode::DryRun),
+        Some(other) => Err(ApiError::bad_request(format!(
+            "Invalid dry run value: {other:?}: supported values are \"All\""
+        ))),
+    }
 }
 
 fn propagation(query: &Query, body: &Bytes) -> ApiResult<Propagation> {
@@ -483,13 +705,9 @@ fn list_of(rt: ResourceType, items: Vec<Value>, rv: u64) -> Value {
     })
 }
 
-#[allow(clippy::too_many_arguments)]
 fn patch(
     emulator: &Arc<Emulator>,
-    rt: ResourceType,
-    namespace: &str,
-    name: &str,
-    part: Part,
+    (rt, namespace, name, part, mode): Write<'_>,
     headers: &HeaderMap,
     body: &Bytes,
     query: &Query,
@@ -512,17 +730,11 @@ fn patch(
         })?;
         let config = decode(headers, body)?;
         let existed = store.get(rt, namespace, name).is_ok();
-        let applied = store.apply(
-            rt,
-            namespace,
-            name,
-            config,
-            crate::store::Applier {
-                manager,
-                force: flag(query, "force"),
-            },
-            part,
-        )?;
+        let applier = crate::store::Applier {
+            manager,
+            force: flag(query, "force"),
+        };
+        let applied = store.apply_as(rt, namespace, name, config, applier, part, mode)?;
         let code = if existed {
             StatusCode::OK
         } else {
@@ -553,15 +765,13 @@ fn patch(
     if patched_rv != current["metadata"]["resourceVersion"] && !patched_rv.is_null() {
         return Err(ApiError::stale(rt.group, rt.plural, name));
     }
-    let updated = store.update(rt, namespace, name, next, part)?;
+    let updated = store.update_as(rt, namespace, name, next, part, mode)?;
     Ok(json_response(StatusCode::OK, &updated))
 }
 
 fn scale(
     emulator: &Arc<Emulator>,
-    rt: ResourceType,
-    namespace: &str,
-    name: &str,
+    (rt, namespace, name, _, mode): Write<'_>,
     method: &Method,
     headers: &HeaderMap,
     body: Bytes,
@@ -610,7 +820,7 @@ fn scale(
     })?;
     let mut next = current;
     next["spec"]["replicas"] = json!(replicas);
-    let updated = store.update(rt, namespace, name, next, Part::Main)?;
+    let updated = store.update_as(rt, namespace, name, next, Part::Main, mode)?;
     emulator.kick();
     Ok(json_response(StatusCode::OK, &scale_of(&updated)))
 }
@@ -651,12 +861,35 @@ fn line_json(kind: &str, object_json: &str) -> Result<Bytes, Infallible> {
     )))
 }
 
+/// What a watch follows: a type, in a namespace or everywhere, through
+/// label and field selectors.
+type Selection = (ResourceType, Option<String>, LabelSelector, FieldSelector);
+
+/// A watch event's line: the object, or its one-row Table.
+fn event_line(
+    kind: &str,
+    change: &Change,
+    table: Option<table::Include>,
+) -> Result<Bytes, Infallible> {
+    match table {
+        None => line_json(kind, change.object_json()),
+        Some(include) => {
+            let metadata = json!({"resourceVersion": change.rv.to_string()});
+            let rows = table::table(
+                change.rt,
+                std::slice::from_ref(&change.object),
+                metadata,
+                include,
+            );
+            line(kind, &rows)
+        }
+    }
+}
+
 fn watch(
     emulator: &Arc<Emulator>,
-    rt: ResourceType,
-    namespace: Option<String>,
-    labels: LabelSelector,
-    fields: FieldSelector,
+    (rt, namespace, labels, fields): Selection,
+    table: Option<table::Include>,
     query: &Query,
 ) -> ApiResult<Response> {
     let since = match query.get("resourceVersion").map(String::as_str) {
@@ -666,14 +899,29 @@ fn watch(
                 .map_err(|_| ApiError::bad_request(format!("invalid resourceVersion {text:?}")))?,
         ),
     };
-    let (replay, mut receiver, start_rv) =
-        emulator.store.watch_from(since).map_err(|compacted| {
-            ApiError::expired(format!(
+    let (replay, mut receiver, start_rv) = match emulator.store.watch_from(since) {
+        Ok(start) => start,
+        Err(compacted) => {
+            // As the watch cache answers: the watch opens, and its one
+            // event is the 410 (so that clients relist rather than retry
+            // the same version).
+            emulator.count_expired_watch();
+            let error = ApiError::expired(format!(
                 "too old resource version: {} ({})",
                 since.unwrap_or(0),
                 compacted + 1
-            ))
-        })?;
+            ));
+            return Response::builder()
+                .status(StatusCode::OK)
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(format!(
+                    "{{\"type\":\"ERROR\",\"object\":{}}}\n",
+                    error.status()
+                )))
+                .map_err(|e| ApiError::internal(e.to_string()));
+        }
+    };
+    emulator.count_started_watch();
     let timeout = query
         .get("timeoutSeconds")
         .and_then(|t| t.parse::<u64>().ok())
@@ -691,11 +939,7 @@ fn watch(
         for change in replay {
             if let Some(event) = event_for(&change, rt, ns, &labels, &fields) {
                 last_rv = last_rv.max(change.rv);
-                if tx
-                    .send(line_json(event, change.object_json()))
-                    .await
-                    .is_err()
-                {
+                if tx.send(event_line(event, &change, table)).await.is_err() {
                     return;
                 }
             }
@@ -721,7 +965,7 @@ fn watch(
                         }
                         last_rv = last_rv.max(change.rv);
                         if let Some(event) = event_for(&change, rt, ns, &labels, &fields)
-                            && tx.send(line_json(event, change.object_json())).await.is_err()
+                            && tx.send(event_line(event, &change, table)).await.is_err()
                         {
                             return;
                         }

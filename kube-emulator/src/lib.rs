@@ -8,11 +8,16 @@
 pub mod api;
 pub mod controllers;
 pub mod errors;
+pub mod events_v1;
+pub mod health;
 pub mod logs;
 pub mod merge;
+pub mod openapi;
+pub mod quantity;
 pub mod resources;
 pub mod selector;
 pub mod store;
+pub mod table;
 
 use std::{
     net::SocketAddr,
@@ -29,12 +34,13 @@ use axum::{
     extract::{Request, State},
     middleware::{self, Next},
     response::{IntoResponse, Response},
-    routing::post,
+    routing::{get, post},
 };
 use serde::Deserialize;
 use tokio::sync::{Notify, watch};
 
 use crate::{errors::ApiError, store::Store};
+pub use resources::ResourceType;
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -46,6 +52,43 @@ pub struct Config {
     pub log_interval: Duration,
     /// How often a crash-looping container restarts.
     pub crash_interval: Duration,
+    /// The one node pods are scheduled to.
+    pub node: NodeConfig,
+}
+
+/// The emulated node: what it offers pods, and its labels for
+/// `nodeSelector`. A pod whose requests do not fit in what the bound pods
+/// leave, or whose selector names a label the node lacks, stays Pending
+/// as `Unschedulable`.
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    /// Allocatable CPU in millicores.
+    pub cpu_milli: i128,
+    /// Allocatable memory in thousandths of a byte (see [`quantity::milli`]).
+    pub memory_milli: i128,
+    pub pods: usize,
+    pub labels: Vec<(String, String)>,
+}
+
+impl Default for NodeConfig {
+    fn default() -> Self {
+        let node = controllers::NODE;
+        Self {
+            cpu_milli: 8_000,
+            memory_milli: 32 * (1 << 30) * 1000,
+            pods: 110,
+            labels: [
+                ("kubernetes.io/hostname", node),
+                ("kubernetes.io/os", "linux"),
+                ("kubernetes.io/arch", "amd64"),
+                ("beta.kubernetes.io/os", "linux"),
+                ("beta.kubernetes.io/arch", "amd64"),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect(),
+        }
+    }
 }
 
 impl Default for Config {
@@ -56,6 +99,7 @@ impl Default for Config {
             bookmark_interval: Duration::from_secs(5),
             log_interval: Duration::from_secs(2),
             crash_interval: Duration::from_secs(5),
+            node: NodeConfig::default(),
         }
     }
 }
@@ -118,24 +162,41 @@ pub struct Emulator {
     /// API requests answered (faults included), for benchmarks that count
     /// what a client asks of the cluster.
     requests: AtomicU64,
+    /// Watches refused or ended with 410 Expired: clients had to relist.
+    expired_watches: AtomicU64,
+    /// Watches opened (and served from a version still in the history).
+    watches_started: AtomicU64,
     /// Every distinct (verb, resource) clients asked for, to derive and
     /// check the RBAC a client needs.
     accesses: std::sync::Mutex<std::collections::BTreeSet<api::Access>>,
     /// When the controllers first saw each pod (by uid), for its age.
     pub(crate) pods_born:
         std::sync::Mutex<std::collections::HashMap<String, chrono::DateTime<chrono::Utc>>>,
+    /// ReplicaSets (by uid) whose last pod create was refused, and until
+    /// when they wait before trying again.
+    pub(crate) create_backoff:
+        std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>,
 }
 
 impl Emulator {
     pub fn new(config: Config) -> Arc<Self> {
+        let store = Store::new(config.history);
+        if let Err(error) =
+            store.create(resources::NODES, "", controllers::node_object(&config.node))
+        {
+            tracing::error!(%error, "the node object could not be created");
+        }
         Arc::new(Self {
-            store: Arc::new(Store::new(config.history)),
+            store: Arc::new(store),
             config,
             faults: Faults::default(),
             kicks: Notify::new(),
             requests: AtomicU64::new(0),
+            expired_watches: AtomicU64::new(0),
+            watches_started: AtomicU64::new(0),
             accesses: Default::default(),
             pods_born: Default::default(),
+            create_backoff: Default::default(),
         })
     }
 
@@ -147,6 +208,25 @@ impl Emulator {
     /// API requests received so far (watch requests count once).
     pub fn requests(&self) -> u64 {
         self.requests.load(Ordering::SeqCst)
+    }
+
+    /// Watches answered 410 Expired so far (too old a version to resume
+    /// from, or fallen behind).
+    pub fn expired_watches(&self) -> u64 {
+        self.expired_watches.load(Ordering::SeqCst)
+    }
+
+    /// Watches opened so far, for tests that act once a client watches.
+    pub fn watches_started(&self) -> u64 {
+        self.watches_started.load(Ordering::SeqCst)
+    }
+
+    pub(crate) fn count_started_watch(&self) {
+        self.watches_started.fetch_add(1, Ordering::SeqCst);
+    }
+
+    pub(crate) fn count_expired_watch(&self) {
+        self.expired_watches.fetch_add(1, Ordering::SeqCst);
     }
 
     pub(crate) fn record(&self, access: api::Access) {
@@ -221,6 +301,15 @@ pub fn router(emulator: Arc<Emulator>) -> Router {
     Router::new()
         .route("/emulator/faults", post(faults))
         .route("/emulator/stats", axum::routing::get(stats))
+        .route("/openapi/v2", get(openapi::v2))
+        .route("/openapi/v3", get(openapi::v3_root))
+        .route("/openapi/v3/{*group_version}", get(openapi::v3))
+        .route("/livez", get(health::livez))
+        .route("/readyz", get(health::readyz))
+        .route("/healthz", get(health::healthz))
+        .route("/livez/{*check}", get(health::livez_check))
+        .route("/readyz/{*check}", get(health::readyz_check))
+        .route("/healthz/{*check}", get(health::healthz_check))
         .fallback(api::dispatch)
         .layer(middleware::from_fn_with_state(emulator.clone(), inject))
         .with_state(emulator)

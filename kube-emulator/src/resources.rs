@@ -67,6 +67,16 @@ pub const NAMESPACES: ResourceType = rt(
     true,
     &["ns"],
 );
+pub const NODES: ResourceType = rt("", "Node", "nodes", "node", false, true, &["no"]);
+pub const RESOURCEQUOTAS: ResourceType = rt(
+    "",
+    "ResourceQuota",
+    "resourcequotas",
+    "resourcequota",
+    true,
+    true,
+    &["quota"],
+);
 pub const PODS: ResourceType = ResourceType {
     log: true,
     ..rt("", "Pod", "pods", "pod", true, true, &["po"])
@@ -81,9 +91,11 @@ pub const CONFIGMAPS: ResourceType = rt(
     false,
     &["cm"],
 );
+pub const SECRETS: ResourceType = rt("", "Secret", "secrets", "secret", true, false, &[]);
 pub const EVENTS: ResourceType = rt("", "Event", "events", "event", true, false, &["ev"]);
 /// The same events through the newer group (kube-runtime's `Recorder`
-/// writes here); stored apart from the core ones.
+/// writes here): one storage with the core ones, converted by
+/// [`crate::events_v1`].
 pub const EVENTS_V1: ResourceType = rt(
     "events.k8s.io",
     "Event",
@@ -127,11 +139,14 @@ pub const INGRESSES: ResourceType = rt(
     &["ing"],
 );
 
-pub const ALL: [ResourceType; 9] = [
+pub const ALL: [ResourceType; 12] = [
     NAMESPACES,
+    NODES,
+    RESOURCEQUOTAS,
     PODS,
     SERVICES,
     CONFIGMAPS,
+    SECRETS,
     EVENTS,
     EVENTS_V1,
     DEPLOYMENTS,

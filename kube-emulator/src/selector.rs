@@ -67,6 +67,10 @@ fn set_values(text: &str, rest: &str) -> Result<Vec<String>, ApiError> {
 }
 
 impl LabelSelector {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     pub fn parse(text: &str) -> Result<Self, ApiError> {
         let mut requirements = Vec::new();
         for term in split_terms(text) {
@@ -119,6 +123,10 @@ impl LabelSelector {
 pub struct FieldSelector(Vec<(String, bool, String)>);
 
 impl FieldSelector {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     /// `supported` are the field paths the type allows besides
     /// `metadata.name` and `metadata.namespace`.
     pub fn parse(text: &str, kind: &str, supported: &[&str]) -> Result<Self, ApiError> {
@@ -150,7 +158,11 @@ impl FieldSelector {
 
     pub fn matches(&self, object: &Value) -> bool {
         self.0.iter().all(|(field, equal, value)| {
-            let pointer = format!("/{}", field.replace('.', "/"));
+            // `source` is the reporting component's name.
+            let pointer = match field.as_str() {
+                "source" => "/source/component".to_owned(),
+                _ => format!("/{}", field.replace('.', "/")),
+            };
             let actual = object
                 .pointer(&pointer)
                 .and_then(Value::as_str)
@@ -160,26 +172,25 @@ impl FieldSelector {
     }
 }
 
-/// What events.k8s.io/v1 events select on (they name the object they are
-/// about `regarding`, where core events say `involvedObject`).
-pub const EVENTS_V1_FIELDS: &[&str] = &[
-    "regarding.name",
-    "regarding.kind",
-    "regarding.namespace",
-    "reason",
-    "type",
-    "reportingController",
-];
-
 /// Field selectors each type supports beyond name and namespace.
 pub fn supported_fields(plural: &str) -> &'static [&'static str] {
     match plural {
         "pods" => &["status.phase", "spec.nodeName", "spec.restartPolicy"],
+        "secrets" => &["type"],
+        "namespaces" => &["status.phase"],
+        // The event fields of `pkg/registry/core/event` (kubectl describe
+        // selects on all four involvedObject ones).
         "events" => &[
             "involvedObject.name",
             "involvedObject.kind",
             "involvedObject.namespace",
+            "involvedObject.uid",
+            "involvedObject.apiVersion",
+            "involvedObject.resourceVersion",
+            "involvedObject.fieldPath",
             "reason",
+            "reportingComponent",
+            "source",
             "type",
         ],
         _ => &[],

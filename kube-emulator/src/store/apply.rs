@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 
 use super::{
-    Applier, Part, Store,
+    Applier, Mode, Part, Store,
     object::{name_of, now},
 };
 use crate::{
@@ -27,10 +27,24 @@ impl Store {
         applier: Applier<'_>,
         part: Part,
     ) -> ApiResult<Value> {
+        self.apply_as(rt, namespace, name, config, applier, part, Mode::Commit)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub fn apply_as(
+        &self,
+        rt: ResourceType,
+        namespace: &str,
+        name: &str,
+        config: Value,
+        applier: Applier<'_>,
+        part: Part,
+        mode: Mode,
+    ) -> ApiResult<Value> {
         const ATTEMPTS: usize = 8;
         let mut last = None;
         for _ in 0..ATTEMPTS {
-            match self.apply_once(rt, namespace, name, config.clone(), applier, part) {
+            match self.apply_once(rt, namespace, name, config.clone(), applier, part, mode) {
                 Err(error) if error.is_stale() || error.reason == "AlreadyExists" => {
                     last = Some(error)
                 }
@@ -40,6 +54,7 @@ impl Store {
         Err(last.unwrap_or_else(|| ApiError::internal("apply did not settle")))
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn apply_once(
         &self,
         rt: ResourceType,
@@ -48,6 +63,7 @@ impl Store {
         config: Value,
         applier: Applier<'_>,
         part: Part,
+        mode: Mode,
     ) -> ApiResult<Value> {
         let Applier { manager, force } = applier;
         if !config.is_object() {
@@ -82,7 +98,7 @@ impl Store {
             object["metadata"]["name"] = json!(name);
             object["metadata"]["managedFields"] =
                 json!([managed_entry(manager, rt, &owned, "Apply")]);
-            return self.create(rt, namespace, object);
+            return self.create_as(rt, namespace, object, mode);
         };
 
         let mut managers: Vec<Value> = current["metadata"]["managedFields"]
@@ -173,7 +189,7 @@ impl Store {
         if without_times(&next) == without_times(&current) {
             return Ok(current);
         }
-        self.update(rt, namespace, name, next, part)
+        self.update_as(rt, namespace, name, next, part, mode)
     }
 }
 

@@ -4,7 +4,11 @@
 //! validation and server-side apply have modules of their own.
 
 mod apply;
+mod defaults;
 mod object;
+mod pages;
+pub mod quota;
+mod secrets;
 mod validation;
 
 use std::{
@@ -22,6 +26,7 @@ use crate::{
 };
 use object::{has_owners, meta};
 pub use object::{name_of, now, object, owned_by, random_suffix, uid_of};
+pub use pages::{Page, PageRequest};
 use validation::validate;
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -86,6 +91,17 @@ impl Change {
     }
 }
 
+/// Whether a write is stored (`Commit`) or only answered (`DryRun`, the
+/// API's `dryRun=All`): a dry run goes through defaulting, validation and
+/// every error of the real write, but stores nothing, consumes no
+/// resourceVersion and sends no watch event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    #[default]
+    Commit,
+    DryRun,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Part {
     Main,
@@ -102,6 +118,13 @@ pub struct Applier<'a> {
 /// Where a watch starts: the changes to replay, a receiver for what
 /// follows, and the version the replay is consistent at.
 pub type WatchStart = (Vec<Arc<Change>>, broadcast::Receiver<Arc<Change>>, u64);
+
+/// A delete's `DeleteOptions.preconditions`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Preconditions<'a> {
+    pub uid: Option<&'a str>,
+    pub resource_version: Option<&'a str>,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Propagation {
@@ -122,6 +145,8 @@ struct Inner {
     /// The newest resourceVersion dropped from `history`: a watch from an
     /// older version cannot be served (410 Expired).
     compacted: u64,
+    /// Service ClusterIPs handed out so far.
+    cluster_ips: u32,
 }
 
 pub struct Store {
@@ -141,6 +166,20 @@ fn spec_part(object: &Value) -> Value {
 }
 
 impl Inner {
+    /// Fills in `object`'s defaults; a dry run allocates no address.
+    fn default(&mut self, rt: ResourceType, object: &mut Value, mode: Mode) {
+        let mut next = self.cluster_ips;
+        defaults::fill(rt, object, &mut || {
+            next += 1;
+            // 10.96.0.1 is the `kubernetes` Service of a real cluster.
+            let n = next + 9;
+            format!("10.96.{}.{}", n / 250, n % 250 + 1)
+        });
+        if mode == Mode::Commit {
+            self.cluster_ips = next;
+        }
+    }
+
     /// Objects whose ownerReferences name `uid`.
     fn dependants_of(&self, uid: &str) -> Vec<(Key, Value)> {
         self.dependants
@@ -182,6 +221,7 @@ impl Store {
                 dependants: Default::default(),
                 history: VecDeque::new(),
                 compacted: 0,
+                cluster_ips: 0,
             }),
             changes,
             history_limit: history_limit.max(1),
@@ -205,11 +245,29 @@ impl Store {
     fn commit(
         &self,
         inner: &mut Inner,
+        mode: Mode,
         key: &Key,
         kind: ChangeKind,
         mut object: Value,
         previous: Option<Value>,
     ) -> Value {
+        if mode == Mode::DryRun {
+            // The answer carries the version the object has now: none yet
+            // for a create.
+            match inner
+                .objects
+                .get(key)
+                .and_then(|o| meta(o, "resourceVersion"))
+            {
+                Some(rv) => object["metadata"]["resourceVersion"] = json!(rv),
+                None => {
+                    if let Some(m) = object["metadata"].as_object_mut() {
+                        m.remove("resourceVersion");
+                    }
+                }
+            }
+            return object;
+        }
         inner.rv += 1;
         let rv = inner.rv;
         object["metadata"]["resourceVersion"] = json!(rv.to_string());
@@ -303,7 +361,17 @@ impl Store {
         (items, inner.rv)
     }
 
-    pub fn create(&self, rt: ResourceType, namespace: &str, mut object: Value) -> ApiResult<Value> {
+    pub fn create(&self, rt: ResourceType, namespace: &str, object: Value) -> ApiResult<Value> {
+        self.create_as(rt, namespace, object, Mode::Commit)
+    }
+
+    pub fn create_as(
+        &self,
+        rt: ResourceType,
+        namespace: &str,
+        mut object: Value,
+        mode: Mode,
+    ) -> ApiResult<Value> {
         if !object.is_object() {
             return Err(ApiError::bad_request("the body must be an object"));
         }
@@ -329,12 +397,23 @@ impl Store {
         }
         object["apiVersion"] = json!(rt.api_version());
         object["kind"] = json!(rt.kind);
-        validate(rt, &object)?;
         let name = name_of(&object);
+        secrets::fold(rt, &name, &mut object)?;
+        // Status is the controllers' to write; namespaces and nodes (whose
+        // kubelet registers it) are the exceptions a real server makes.
+        if rt.status
+            && !matches!(rt.plural, "namespaces" | "nodes")
+            && let Some(map) = object.as_object_mut()
+        {
+            map.remove("status");
+        }
+        inner.default(rt, &mut object, mode);
+        validate(rt, &object)?;
         let key = Self::key(rt, namespace, &name);
         if inner.objects.contains_key(&key) {
             return Err(ApiError::already_exists(rt.group, rt.plural, &name));
         }
+        quota::admit(&inner.objects, rt, namespace, &object)?;
         let metadata = object["metadata"]
             .as_object_mut()
             .expect("metadata is an object");
@@ -342,16 +421,10 @@ impl Store {
         metadata.insert("creationTimestamp".into(), json!(now()));
         metadata.insert("generation".into(), json!(1));
         metadata.remove("deletionTimestamp");
-        if rt.status
-            && rt.plural != "namespaces"
-            && let Some(map) = object.as_object_mut()
-        {
-            map.remove("status");
-        }
         if rt.plural == "namespaces" {
             object["status"] = json!({"phase": "Active"});
         }
-        Ok(self.commit(&mut inner, &key, ChangeKind::Added, object, None))
+        Ok(self.commit(&mut inner, mode, &key, ChangeKind::Added, object, None))
     }
 
     /// Replaces an object (PUT, or the result of a patch). A non-empty
@@ -361,8 +434,20 @@ impl Store {
         rt: ResourceType,
         namespace: &str,
         name: &str,
+        object: Value,
+        part: Part,
+    ) -> ApiResult<Value> {
+        self.update_as(rt, namespace, name, object, part, Mode::Commit)
+    }
+
+    pub fn update_as(
+        &self,
+        rt: ResourceType,
+        namespace: &str,
+        name: &str,
         mut object: Value,
         part: Part,
+        mode: Mode,
     ) -> ApiResult<Value> {
         if !object.is_object() {
             return Err(ApiError::bad_request("the body must be an object"));
@@ -431,6 +516,16 @@ impl Store {
                         }
                     }
                 }
+                secrets::fold(rt, name, &mut object)?;
+                if rt.plural == "services"
+                    && object["spec"].is_object()
+                    && object.pointer("/spec/clusterIP").is_none()
+                    && let Some(ip) = current.pointer("/spec/clusterIP")
+                {
+                    object["spec"]["clusterIP"] = ip.clone();
+                }
+                inner.default(rt, &mut object, mode);
+                secrets::check_immutable(rt, name, &current, &object)?;
                 validate(rt, &object)?;
                 if spec_part(&object) != spec_part(&current) {
                     let generation = current["metadata"]["generation"].as_i64().unwrap_or(1);
@@ -443,7 +538,14 @@ impl Store {
             // Nothing changed: no new version, no event (as the API server).
             return Ok(current);
         }
-        Ok(self.commit(&mut inner, &key, ChangeKind::Modified, next, Some(current)))
+        Ok(self.commit(
+            &mut inner,
+            mode,
+            &key,
+            ChangeKind::Modified,
+            next,
+            Some(current),
+        ))
     }
 
     /// Deletes one object. Foreground deletion marks it and leaves it to the
@@ -457,6 +559,33 @@ impl Store {
         precondition_uid: Option<&str>,
         precondition_rv: Option<&str>,
     ) -> ApiResult<Value> {
+        let preconditions = Preconditions {
+            uid: precondition_uid,
+            resource_version: precondition_rv,
+        };
+        self.delete_as(
+            rt,
+            namespace,
+            name,
+            propagation,
+            preconditions,
+            Mode::Commit,
+        )
+    }
+
+    pub fn delete_as(
+        &self,
+        rt: ResourceType,
+        namespace: &str,
+        name: &str,
+        propagation: Propagation,
+        preconditions: Preconditions<'_>,
+        mode: Mode,
+    ) -> ApiResult<Value> {
+        let Preconditions {
+            uid: precondition_uid,
+            resource_version: precondition_rv,
+        } = preconditions;
         let mut inner = self.lock();
         let key = Self::key(rt, namespace, name);
         let current = inner
@@ -495,7 +624,14 @@ impl Store {
                     if let Some(refs) = released["metadata"]["ownerReferences"].as_array_mut() {
                         refs.retain(|r| r["uid"] != uid.as_str());
                     }
-                    self.commit(&mut inner, &k, ChangeKind::Modified, released, Some(o));
+                    self.commit(
+                        &mut inner,
+                        mode,
+                        &k,
+                        ChangeKind::Modified,
+                        released,
+                        Some(o),
+                    );
                 }
             }
             Propagation::Foreground if has_dependants || rt.plural == "namespaces" => {
@@ -514,6 +650,7 @@ impl Store {
                 marked["metadata"]["finalizers"] = Value::Array(fin);
                 return Ok(self.commit(
                     &mut inner,
+                    mode,
                     &key,
                     ChangeKind::Modified,
                     marked,
@@ -527,6 +664,7 @@ impl Store {
             marked["metadata"]["deletionTimestamp"] = json!(now());
             return Ok(self.commit(
                 &mut inner,
+                mode,
                 &key,
                 ChangeKind::Modified,
                 marked,
@@ -542,10 +680,10 @@ impl Store {
                 .map(|(k, o)| (k.clone(), o.clone()))
                 .collect();
             for (k, o) in inside {
-                self.commit(&mut inner, &k, ChangeKind::Deleted, o, None);
+                self.commit(&mut inner, mode, &k, ChangeKind::Deleted, o, None);
             }
         }
-        Ok(self.commit(&mut inner, &key, ChangeKind::Deleted, current, None))
+        Ok(self.commit(&mut inner, mode, &key, ChangeKind::Deleted, current, None))
     }
 
     /// Objects owned by a uid that no longer exists, and foreground
@@ -568,7 +706,14 @@ impl Store {
             .map(|(k, o)| (k.clone(), o.clone()))
             .collect();
         for (key, object) in orphans {
-            self.commit(&mut inner, &key, ChangeKind::Deleted, object, None);
+            self.commit(
+                &mut inner,
+                Mode::Commit,
+                &key,
+                ChangeKind::Deleted,
+                object,
+                None,
+            );
             work += 1;
         }
         // Owners in foreground deletion: dependants get deleted, then the owner.
@@ -586,7 +731,14 @@ impl Store {
         for (key, owner) in pending {
             let dependants = inner.dependants_of(&uid_of(&owner));
             if dependants.is_empty() {
-                self.commit(&mut inner, &key, ChangeKind::Deleted, owner, None);
+                self.commit(
+                    &mut inner,
+                    Mode::Commit,
+                    &key,
+                    ChangeKind::Deleted,
+                    owner,
+                    None,
+                );
                 work += 1;
                 continue;
             }
@@ -595,12 +747,19 @@ impl Store {
                     continue;
                 }
                 if inner.dependants_of(&uid_of(&o)).is_empty() {
-                    self.commit(&mut inner, &k, ChangeKind::Deleted, o, None);
+                    self.commit(&mut inner, Mode::Commit, &k, ChangeKind::Deleted, o, None);
                 } else {
                     let mut marked = o.clone();
                     marked["metadata"]["deletionTimestamp"] = json!(now());
                     marked["metadata"]["finalizers"] = json!(["foregroundDeletion"]);
-                    self.commit(&mut inner, &k, ChangeKind::Modified, marked, Some(o));
+                    self.commit(
+                        &mut inner,
+                        Mode::Commit,
+                        &k,
+                        ChangeKind::Modified,
+                        marked,
+                        Some(o),
+                    );
                 }
                 work += 1;
             }

@@ -115,6 +115,20 @@ pub fn validate(rt: ResourceType, object: &Value) -> ApiResult<()> {
                 ));
             }
         }
+        "ingresses" => {
+            let rules = object.pointer("/spec/rules").and_then(Value::as_array);
+            for (r, rule) in rules.into_iter().flatten().enumerate() {
+                let paths = rule.pointer("/http/paths").and_then(Value::as_array);
+                for (p, path) in paths.into_iter().flatten().enumerate() {
+                    let field = format!("spec.rules[{r}].http.paths[{p}].pathType");
+                    match path["pathType"].as_str() {
+                        None => causes.push((field, "Required value: pathType must be specified".into())),
+                        Some("Exact" | "Prefix" | "ImplementationSpecific") => {}
+                        Some(other) => causes.push((field, format!("Unsupported value: {other:?}: supported values: \"Exact\", \"ImplementationSpecific\", \"Prefix\""))),
+                    }
+                }
+            }
+        }
         _ => {}
     }
     if causes.is_empty() {

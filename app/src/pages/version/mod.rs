@@ -17,7 +17,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 #[cfg(feature = "hydrate")]
 use lifecycle::VersionLive;
-use lifecycle::{Action, Permission, Status};
+use lifecycle::{Action, Permission, Routing, Status};
 
 use crate::{
     components::{ProcessGraph, StatusBadge, health_class, health_text, short_time},
@@ -84,11 +84,13 @@ fn VersionScreen(details: VersionDetails) -> impl IntoView {
     let nodes = Signal::derive(move || live.with(|l| l.nodes.clone()));
     let stream_state = RwSignal::new("connecting");
 
-    // Every change of status (from the stream or an action) refreshes the
-    // timeline and who else is published; the first render has both.
+    // Every change of status or of routing (from the stream or an action)
+    // refreshes the timeline and who else is published; the first render
+    // has both. Routing counts: the leader's switch of the Ingress comes
+    // after the publish and writes its own entry.
     let status_changes = RwSignal::new(0u32);
-    Effect::new(move |previous: Option<(Status, String)>| {
-        let now = live.with(|l| (l.status, l.status_changed_at.clone()));
+    Effect::new(move |previous: Option<(Status, String, Option<Routing>)>| {
+        let now = live.with(|l| (l.status, l.status_changed_at.clone(), l.routing));
         if previous.as_ref().is_some_and(|p| *p != now) {
             status_changes.update(|n| *n += 1);
         }
