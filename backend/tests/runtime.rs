@@ -988,3 +988,75 @@ async fn two_replicas_publishing_at_once_end_on_the_published_version() {
         .await;
     }
 }
+
+/// A cluster that has no room for a version's pods: the nodes whose pods
+/// wait name the scheduler's reason and message while the start goes on,
+/// and the start deadline's message names it too.
+#[tokio::test]
+async fn unschedulable_pods_show_the_schedulers_reason_on_their_nodes() {
+    let config = kube_emulator::Config {
+        // Room for three pods; v2 asks for seven.
+        node: kube_emulator::NodeConfig {
+            pods: 3,
+            ..Default::default()
+        },
+        ..fast_emulator()
+    };
+    let settings = Settings {
+        start_deadline: Duration::from_secs(4),
+        ..fast_settings()
+    };
+    let s = Setup::with(config, settings).await;
+    s.act("v2", Action::Start).await;
+    eventually("a node waits as Unschedulable", DEADLINE, || async {
+        let live = s.runtime.live("demo", "v2").await.expect("live");
+        live.nodes.iter().any(|n| {
+            n.status == NodeStatus::Starting
+                && n.reason.as_deref() == Some("Unschedulable")
+                && n.message
+                    .as_deref()
+                    .is_some_and(|m| m.contains("Too many pods"))
+        })
+    })
+    .await;
+    let failed = s.settles("v2", Status::Error).await;
+    let message = failed.error_message.unwrap_or_default();
+    assert!(
+        message.contains("Not ready within the start deadline")
+            && message.contains("Unschedulable"),
+        "{message}"
+    );
+}
+
+/// A namespace quota that refuses a version's pods: the start ends in
+/// error with the API server's own message, once the refusal has lasted
+/// the failure grace.
+#[tokio::test]
+async fn a_start_refused_by_a_quota_ends_in_error_with_the_servers_message() {
+    let s = Setup::new().await;
+    let namespaces: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(s.client.clone());
+    let namespace = serde_json::from_value(serde_json::json!({"metadata": {"name": "demo"}}))
+        .expect("namespace");
+    namespaces
+        .create(&PostParams::default(), &namespace)
+        .await
+        .expect("namespace created");
+    let quotas: Api<k8s_openapi::api::core::v1::ResourceQuota> =
+        Api::namespaced(s.client.clone(), "demo");
+    let quota = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": "pods"}, "spec": {"hard": {"pods": "2"}}
+    }))
+    .expect("quota");
+    quotas
+        .create(&PostParams::default(), &quota)
+        .await
+        .expect("quota created");
+    s.act("v2", Action::Start).await;
+    let failed = s.settles("v2", Status::Error).await;
+    let message = failed.error_message.unwrap_or_default();
+    assert!(
+        message.contains("FailedCreate")
+            && message.contains("is forbidden: exceeded quota: pods, requested: pods=1, used: pods=2, limited: pods=2"),
+        "{message}"
+    );
+}

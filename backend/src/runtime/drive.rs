@@ -3,7 +3,7 @@
 //! cluster's actual state, so a drive resumed after a restart needs nothing
 //! the first one knew.
 
-use std::{sync::Arc, time::Duration};
+use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use lifecycle::{NodeStatus, Status, SystemEvent};
 use tokio::time::Instant;
@@ -16,6 +16,8 @@ use crate::versions::VersionRecord;
 
 /// How often a drive re-evaluates deadlines and grace periods between events.
 const TICK: Duration = Duration::from_millis(250);
+/// How often a start reads its Deployments for pods the cluster refuses.
+const REFUSALS_EVERY: Duration = Duration::from_secs(1);
 /// A stop re-issues its deletes this often while something remains.
 const REDELETE: Duration = Duration::from_secs(3);
 
@@ -43,6 +45,10 @@ pub(super) async fn drive_start(inner: Arc<Context>, record: VersionRecord) {
                 .await;
         }
     }
+    // When each node's pods were first refused (a quota): refusals may
+    // clear, so they fail the start only after the grace, like pulls.
+    let mut refused_since: HashMap<String, Instant> = HashMap::new();
+    let mut refusals_read: Option<Instant> = None;
     loop {
         if let Some(nodes) = inner
             .pods
@@ -52,6 +58,32 @@ pub(super) async fn drive_start(inner: Arc<Context>, record: VersionRecord) {
                 return inner.finish(&record, SystemEvent::AllReady, None).await;
             }
             let grace = inner.settings.failure_grace;
+            // Read at most once a second: pod changes wake this loop often.
+            let due = refusals_read.is_none_or(|at| at.elapsed() >= REFUSALS_EVERY);
+            match due.then(|| inner.replica_failures(&record)) {
+                None => {}
+                Some(read) => {
+                    refusals_read = Some(Instant::now());
+                    match read.await {
+                        Ok(refused) => {
+                            refused_since
+                                .retain(|node, _| refused.iter().any(|(n, _, _)| n == node));
+                            for (node, reason, message) in refused {
+                                let since = *refused_since
+                                    .entry(node.clone())
+                                    .or_insert_with(Instant::now);
+                                if since.elapsed() >= grace {
+                                    let message = format!("Node {node}: {reason}: {message}");
+                                    return inner
+                                        .finish(&record, SystemEvent::StartFailed, Some(message))
+                                        .await;
+                                }
+                            }
+                        }
+                        Err(error) => tracing::debug!(%error, "replica failures not read"),
+                    }
+                }
+            }
             if let Some(failure) = inner
                 .pods
                 .failures(&record.runtime, &record.name)
@@ -72,7 +104,12 @@ pub(super) async fn drive_start(inner: Arc<Context>, record: VersionRecord) {
                 let waiting: Vec<String> = nodes
                     .iter()
                     .filter(|n| n.status != NodeStatus::Ready)
-                    .map(|n| format!("{} ({}/{} ready)", n.name, n.ready, n.desired))
+                    .map(|n| match &n.reason {
+                        Some(reason) => {
+                            format!("{} ({}/{} ready, {reason})", n.name, n.ready, n.desired)
+                        }
+                        None => format!("{} ({}/{} ready)", n.name, n.ready, n.desired),
+                    })
                     .collect();
                 let message = format!(
                     "Not ready within the start deadline ({}s): {}.",

@@ -130,4 +130,43 @@ impl Context {
             .collect::<Vec<_>>()
             .join(", "))
     }
+
+    /// The version's Deployments whose pods the cluster refuses to create
+    /// (a ResourceQuota, an admission webhook): each node with the API
+    /// server's message, from the `ReplicaFailure` condition.
+    pub(super) async fn replica_failures(
+        &self,
+        record: &VersionRecord,
+    ) -> Result<Vec<(String, String, String)>, RuntimeError> {
+        let ns = record.runtime.as_str();
+        let api: Api<Deployment> = Api::namespaced(self.kube.client.clone(), ns);
+        let list = ListParams::default().labels(&resources::version_selector(ns, &record.name));
+        let found = self
+            .kube
+            .call("listing the version's Deployments", || api.list(&list))
+            .await?;
+        Ok(found
+            .items
+            .iter()
+            .filter_map(|deployment| {
+                let node = deployment
+                    .metadata
+                    .labels
+                    .as_ref()?
+                    .get(resources::NODE_LABEL)?;
+                let conditions = deployment.status.as_ref()?.conditions.as_ref()?;
+                let failure = conditions
+                    .iter()
+                    .find(|c| c.type_ == "ReplicaFailure" && c.status == "True")?;
+                Some((
+                    node.clone(),
+                    failure
+                        .reason
+                        .clone()
+                        .unwrap_or_else(|| "ReplicaFailure".into()),
+                    failure.message.clone().unwrap_or_default(),
+                ))
+            })
+            .collect())
+    }
 }

@@ -53,6 +53,9 @@ pub struct PodSummary {
     /// At least one container is running (its logs can be followed).
     pub running: bool,
     pub failure: Option<Failure>,
+    /// Why the pod waits without failing: the scheduler's reason and
+    /// message while it fits no node (`Unschedulable`).
+    pub pending: Option<(String, Option<String>)>,
 }
 
 impl PodSummary {
@@ -94,6 +97,22 @@ impl PodSummary {
                 since,
             }
         });
+        // Unschedulable may clear (capacity freed, a node added): the pod
+        // waits, named, until the start deadline.
+        let pending = status
+            .and_then(|s| s.conditions.as_ref())
+            .and_then(|cs| {
+                cs.iter()
+                    .find(|c| c.type_ == "PodScheduled" && c.status == "False")
+            })
+            .map(|c| {
+                (
+                    c.reason
+                        .clone()
+                        .unwrap_or_else(|| "Unschedulable".to_owned()),
+                    c.message.clone(),
+                )
+            });
         Some(Self {
             name: pod.metadata.name.clone()?,
             version: labels.get(VERSION_LABEL)?.clone(),
@@ -102,6 +121,7 @@ impl PodSummary {
             terminating: pod.metadata.deletion_timestamp.is_some(),
             running,
             failure,
+            pending,
         })
     }
 }
@@ -286,6 +306,8 @@ pub fn node_state(
         (NodeStatus::Ready, None, None)
     } else if pods.is_empty() && !expected_running {
         (NodeStatus::Stopped, None, None)
+    } else if let Some((reason, message)) = live.iter().find_map(|p| p.pending.as_ref()) {
+        (NodeStatus::Starting, Some(reason.clone()), message.clone())
     } else {
         (NodeStatus::Starting, None, None)
     };
@@ -344,6 +366,7 @@ mod tests {
                 message: None,
                 since: Instant::now(),
             }),
+            pending: None,
         }
     }
 
