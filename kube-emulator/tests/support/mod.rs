@@ -115,3 +115,23 @@ pub fn deployment(name: &str, image: &str, replicas: i32) -> Deployment {
     }))
     .expect("deployment")
 }
+
+/// An emulator with a fast readiness delay and a kubeconfig for it in
+/// `dir`, for the suites that drive it with other clients (kubectl, the
+/// Python client).
+pub async fn with_kubeconfig(
+    dir: &std::path::Path,
+) -> (kube_emulator::Running, std::path::PathBuf) {
+    let running = kube_emulator::start(
+        "127.0.0.1:0".parse().expect("addr"),
+        kube_emulator::Config {
+            ready_after: Duration::from_millis(200),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("emulator starts");
+    let kubeconfig = dir.join("kubeconfig");
+    kube_emulator::write_kubeconfig(&kubeconfig, &running.url()).expect("kubeconfig");
+    (running, kubeconfig)
+}

@@ -7,7 +7,7 @@ use lifecycle::{
     Action, MAX_REASON_CHARS, Permission, Role, Status, VersionLive, available_actions,
 };
 
-use super::live::apply_update;
+use super::live::{Source, apply_update};
 use crate::{
     components::dialog,
     versions::{VersionAction, version_path},
@@ -120,7 +120,7 @@ pub fn ReasonDialog(
     });
     Effect::new(move |_| match submit.value().get() {
         Some(Ok(updated)) => {
-            apply_update(live, updated);
+            apply_update(live, updated, Source::Answer);
             close();
         }
         // Back to the reason, where the person can correct or cancel (the

@@ -26,7 +26,7 @@ use crate::{
 };
 use actions::{ActionButtons, ReasonDialog, disabled_reason};
 #[cfg(feature = "hydrate")]
-use live::apply_update;
+use live::{Source, apply_update};
 use nodes::{NodeLogs, NodeTable};
 use timeline::Timeline;
 
@@ -126,7 +126,7 @@ fn VersionScreen(details: VersionDetails) -> impl IntoView {
         );
         let stream = crate::live_client::connect(
             url,
-            move |update: VersionLive| apply_update(live, update),
+            move |update: VersionLive| apply_update(live, update, Source::Stream),
             move |state| stream_state.set(state.as_str()),
         );
         let stream = send_wrapper::SendWrapper::new(stream);
