@@ -60,7 +60,7 @@ fn field_to_core(field: &str) -> String {
 }
 
 /// The query with its field selector in core terms.
-pub fn query(mut query: crate::api::Query) -> crate::api::Query {
+pub fn query(mut query: crate::api::request::Query) -> crate::api::request::Query {
     if let Some(selector) = query.get_mut("fieldSelector") {
         *selector = selector
             .split(',')

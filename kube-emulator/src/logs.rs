@@ -123,7 +123,7 @@ pub fn serve(
         lines.drain(..skip);
     }
     let head: String = lines.concat();
-    let follow = crate::api::flag(query, "follow");
+    let follow = crate::api::request::flag(query, "follow");
     if !follow {
         return Ok((StatusCode::OK, [(header::CONTENT_TYPE, "text/plain")], head).into_response());
     }

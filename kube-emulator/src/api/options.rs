@@ -7,10 +7,13 @@ use axum::{
 };
 use serde_json::Value;
 
-use super::{Query, decode, flag, routes::Target};
+use super::{
+    request::{Query, decode, flag},
+    routes::Target,
+};
 use crate::{
     errors::{ApiError, ApiResult},
-    store::{Mode, PageRequest, Propagation},
+    store::{Mode, Propagation, pages::PageRequest},
 };
 
 /// `fieldValidation`: how unknown fields in a write are treated.

@@ -4,7 +4,7 @@
 use axum::http::Method;
 use serde_json::{Value, json};
 
-use super::{Query, flag};
+use super::request::{Query, flag};
 use crate::{
     errors::{ApiError, ApiResult},
     resources::{self, ResourceType},

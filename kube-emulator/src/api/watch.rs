@@ -12,7 +12,7 @@ use axum::{
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
-use super::{Query, flag};
+use super::request::{Query, flag};
 use crate::{
     Emulator,
     errors::{ApiError, ApiResult},

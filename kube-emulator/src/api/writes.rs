@@ -10,7 +10,7 @@ use axum::{
 };
 use serde_json::{Value, json};
 
-use super::{Query, Write, decode, flag, json_response};
+use super::request::{Query, Write, decode, flag, json_response};
 use crate::{
     Emulator,
     errors::{ApiError, ApiResult},

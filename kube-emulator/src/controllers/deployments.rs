@@ -9,8 +9,11 @@
 use serde_json::{Value, json};
 
 use super::{
-    children_by_owner, events, namespace_of, owner_ref, replicas, set_status, template_hash,
-    terminating,
+    events,
+    objects::{
+        children_by_owner, namespace_of, owner_ref, replicas, set_status, template_hash,
+        terminating,
+    },
 };
 use crate::{
     Emulator, resources,

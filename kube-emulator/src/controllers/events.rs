@@ -23,7 +23,7 @@ pub const SCHEDULER: Source = Source {
 };
 pub const KUBELET: Source = Source {
     component: "kubelet",
-    host: Some(super::NODE),
+    host: Some(super::objects::NODE),
 };
 pub const REPLICASET_CONTROLLER: Source = Source {
     component: "replicaset-controller",

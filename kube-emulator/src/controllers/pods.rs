@@ -5,9 +5,9 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use super::{
-    NODE,
     events::{self, Happening},
-    namespace_of, scheduler, set_status, terminating,
+    objects::{NODE, namespace_of, set_status, terminating},
+    scheduler,
 };
 use crate::{
     Emulator, resources,

@@ -4,8 +4,11 @@
 use serde_json::{Value, json};
 
 use super::{
-    children_by_owner, count_ready, events, namespace_of, owner_ref, pod_ready, replicas,
-    set_status, terminating,
+    events,
+    objects::{
+        children_by_owner, count_ready, namespace_of, owner_ref, pod_ready, replicas, set_status,
+        terminating,
+    },
 };
 use crate::{
     Emulator, resources,

@@ -6,8 +6,8 @@
 mod apply;
 mod defaults;
 mod object;
-mod pages;
-pub mod quota;
+pub mod pages;
+mod quota;
 mod secrets;
 mod validation;
 
@@ -26,7 +26,6 @@ use crate::{
 };
 use object::{has_owners, meta};
 pub use object::{name_of, now, object, owned_by, random_suffix, uid_of};
-pub use pages::{Page, PageRequest};
 use validation::validate;
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -413,7 +412,7 @@ impl Store {
         if inner.objects.contains_key(&key) {
             return Err(ApiError::already_exists(rt.group, rt.plural, &name));
         }
-        quota::admit(&inner.objects, rt, namespace, &object)?;
+        inner.admit_quota(rt, namespace, &object)?;
         let metadata = object["metadata"]
             .as_object_mut()
             .expect("metadata is an object");

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
 
-use super::{Key, of_type};
+use super::{Inner, Key, of_type};
 use crate::{
     errors::{ApiError, ApiResult},
     quantity,
@@ -68,7 +68,7 @@ fn usage_of(rt: ResourceType, object: &Value) -> BTreeMap<String, i128> {
 }
 
 /// What a namespace's objects use of the resources `hard` names.
-pub fn used(
+fn used(
     objects: &BTreeMap<Key, Value>,
     namespace: &str,
     hard: &Map<String, Value>,
@@ -90,7 +90,7 @@ pub fn used(
 }
 
 /// A quantity as the quota messages print it.
-pub fn format(name: &str, milli: i128) -> String {
+fn format(name: &str, milli: i128) -> String {
     let memory = name.ends_with("memory");
     if milli % 1000 != 0 {
         return format!("{milli}m");
@@ -114,8 +114,19 @@ fn listing(values: &BTreeMap<String, i128>) -> String {
         .join(",")
 }
 
-/// Refuses `object` if a quota of its namespace would be exceeded.
-pub fn admit(
+impl Inner {
+    /// Refuses `object` if a quota of its namespace would be exceeded.
+    pub(super) fn admit_quota(
+        &self,
+        rt: ResourceType,
+        namespace: &str,
+        object: &Value,
+    ) -> ApiResult<()> {
+        admit(&self.objects, rt, namespace, object)
+    }
+}
+
+fn admit(
     objects: &BTreeMap<Key, Value>,
     rt: ResourceType,
     namespace: &str,
@@ -187,7 +198,7 @@ pub fn admit(
 }
 
 /// A quota's status: what it allows and what its namespace uses.
-pub fn status(objects: &BTreeMap<Key, Value>, quota: &Value) -> Value {
+fn status(objects: &BTreeMap<Key, Value>, quota: &Value) -> Value {
     let hard = quota
         .pointer("/spec/hard")
         .and_then(Value::as_object)
