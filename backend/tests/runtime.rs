@@ -1060,3 +1060,43 @@ async fn a_start_refused_by_a_quota_ends_in_error_with_the_servers_message() {
         "{message}"
     );
 }
+
+/// The workloads the console generates pass Pod Security `restricted`: a
+/// runtime whose namespace enforces it starts every example version.
+#[tokio::test]
+async fn versions_start_in_a_namespace_that_enforces_restricted() {
+    let s = Setup::new().await;
+    let namespaces: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(s.client.clone());
+    let namespace = serde_json::from_value(serde_json::json!({"metadata": {
+        "name": "demo", "labels": {"pod-security.kubernetes.io/enforce": "restricted"}}}))
+    .expect("namespace");
+    namespaces
+        .create(&PostParams::default(), &namespace)
+        .await
+        .expect("namespace created");
+    for version in ["v1", "v2"] {
+        s.act(version, Action::Start).await;
+    }
+    for version in ["v1", "v2"] {
+        s.settles(version, Status::Started).await;
+    }
+    let pods: Api<Pod> = Api::namespaced(s.client.clone(), "demo");
+    let all = pods.list(&ListParams::default()).await.expect("pods").items;
+    assert!(!all.is_empty());
+    for pod in all {
+        let spec = pod.spec.expect("spec");
+        assert_eq!(spec.automount_service_account_token, Some(false));
+        let container = &spec.containers[0];
+        let security = container
+            .security_context
+            .as_ref()
+            .expect("securityContext");
+        assert_eq!(security.read_only_root_filesystem, Some(true));
+        assert!(
+            container
+                .volume_mounts
+                .as_ref()
+                .is_some_and(|m| m.iter().any(|m| m.mount_path == "/tmp"))
+        );
+    }
+}

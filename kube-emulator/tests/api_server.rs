@@ -1155,3 +1155,151 @@ async fn quotas_refuse_what_exceeds_them() {
     )
     .await;
 }
+
+/// Pod Security admission ("Pod Security Admission" and "Pod Security
+/// Standards" in the concepts): a namespace enforcing `restricted`
+/// refuses a bare pod with 403 and the violated controls, admits a
+/// hardened one, and only warns about a workload, whose pods are then
+/// refused (FailedCreate).
+#[tokio::test]
+async fn pod_security_admission_follows_the_namespace_labels() {
+    for (name, cluster) in clusters().await {
+        let client = &cluster.client;
+        let ns = namespace(client).await;
+        let label = Patch::Merge(
+            json!({"metadata": {"labels": {"pod-security.kubernetes.io/enforce": "restricted"}}}),
+        );
+        Api::<k8s_openapi::api::core::v1::Namespace>::all(client.clone())
+            .patch(&ns, &PatchParams::default(), &label)
+            .await
+            .expect("labelled");
+        let path = format!("/api/v1/namespaces/{ns}/pods");
+        let bare = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "bare"},
+            "spec": {"containers": [{"name": "web", "image": "nginx:1.27"}]}});
+        let (status, refused) = raw_json(client, "POST", &path, Some(&bare)).await;
+        assert_eq!(status, 403, "{name}: {refused}");
+        let message = refused["message"].as_str().unwrap_or("");
+        for control in [
+            "violates PodSecurity \"restricted:latest\"",
+            "allowPrivilegeEscalation != false (container \"web\" must set securityContext.allowPrivilegeEscalation=false)",
+            "unrestricted capabilities (container \"web\" must set securityContext.capabilities.drop=[\"ALL\"])",
+            "runAsNonRoot != true (pod or container \"web\" must set securityContext.runAsNonRoot=true)",
+            "seccompProfile (pod or container \"web\" must set securityContext.seccompProfile.type to \"RuntimeDefault\" or \"Localhost\")",
+        ] {
+            assert!(message.contains(control), "{name}: {message}");
+        }
+        let hardened = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "hardened"},
+            "spec": {"securityContext": {"runAsNonRoot": true, "runAsUser": 65532, "seccompProfile": {"type": "RuntimeDefault"}},
+                "containers": [{"name": "web", "image": "nginx:1.27", "securityContext": {
+                    "allowPrivilegeEscalation": false, "capabilities": {"drop": ["ALL"]}}}]}});
+        let (status, admitted) = raw_json(client, "POST", &path, Some(&hardened)).await;
+        assert_eq!(status, 201, "{name}: {admitted}");
+
+        let (status, headers, _) = raw(
+            client,
+            "POST",
+            &format!("/apis/apps/v1/namespaces/{ns}/deployments"),
+            &[],
+            Some(&serde_json::to_value(deployment("web", "nginx:1.27", 1)).expect("json")),
+        )
+        .await;
+        assert_eq!(status, 201, "{name}: a workload is admitted");
+        let warning = headers
+            .get("warning")
+            .and_then(|w| w.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        assert!(
+            warning.contains("would violate PodSecurity"),
+            "{name}: {warning}"
+        );
+        let sets: Api<ReplicaSet> = Api::namespaced(client.clone(), &ns);
+        eventually("its pods are refused", DEADLINE, || async {
+            sets.list(&ListParams::default())
+                .await
+                .expect("sets")
+                .items
+                .iter()
+                .any(|rs| {
+                    rs.status
+                        .as_ref()
+                        .and_then(|s| s.conditions.as_ref())
+                        .is_some_and(|cs| {
+                            cs.iter().any(|c| {
+                                c.type_ == "ReplicaFailure"
+                                    && c.message
+                                        .as_deref()
+                                        .is_some_and(|m| m.contains("violates PodSecurity"))
+                            })
+                        })
+                })
+        })
+        .await;
+    }
+}
+
+/// Images in a registry that wants credentials (a `private` path segment,
+/// README): without a pull secret the kubelet reports ErrImagePull, "pull
+/// access denied", then ImagePullBackOff; with one that exists, the pod
+/// runs.
+#[tokio::test]
+async fn private_images_need_a_pull_secret() {
+    let (cluster, _) = emulator_with(emulator_config()).await;
+    let client = &cluster.client;
+    let ns = namespace(client).await;
+    let pods: Api<Pod> = Api::namespaced(client.clone(), &ns);
+    let pod = |name: &str, secret: Option<&str>| -> Pod {
+        let mut spec =
+            json!({"containers": [{"name": "app", "image": "registry.example.com/private/app:1"}]});
+        if let Some(secret) = secret {
+            spec["imagePullSecrets"] = json!([{"name": secret}]);
+        }
+        serde_json::from_value(json!({"metadata": {"name": name}, "spec": spec})).expect("pod")
+    };
+    create(&pods, &pod("anonymous", None)).await;
+    create(&pods, &pod("named-missing", Some("registry"))).await;
+    for name in ["anonymous", "named-missing"] {
+        eventually("the pull is denied", DEADLINE, || async {
+            let status = pods
+                .get(name)
+                .await
+                .expect("pod")
+                .status
+                .unwrap_or_default();
+            status
+                .container_statuses
+                .unwrap_or_default()
+                .iter()
+                .any(|c| {
+                    let waiting = c.state.as_ref().and_then(|s| s.waiting.as_ref());
+                    waiting.is_some_and(|w| {
+                        matches!(
+                            w.reason.as_deref(),
+                            Some("ErrImagePull" | "ImagePullBackOff")
+                        ) && w
+                            .message
+                            .as_deref()
+                            .is_some_and(|m| m.contains("pull access denied"))
+                    })
+                })
+        })
+        .await;
+    }
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), &ns);
+    let registry: Secret = serde_json::from_value(json!({"metadata": {"name": "registry"},
+        "type": "kubernetes.io/dockerconfigjson",
+        "stringData": {".dockerconfigjson": "{\"auths\": {\"registry.example.com\": {\"auth\": \"dTpw\"}}}"}}))
+    .expect("secret");
+    create(&secrets, &registry).await;
+    create(&pods, &pod("authorised", Some("registry"))).await;
+    eventually("the authorised pod runs", DEADLINE, || async {
+        pods.get("authorised")
+            .await
+            .expect("pod")
+            .status
+            .and_then(|s| s.phase)
+            .as_deref()
+            == Some("Running")
+    })
+    .await;
+}

@@ -158,6 +158,31 @@ pub fn node_specs(manifest: &Manifest) -> Vec<NodeSpec<'_>> {
     nodes
 }
 
+/// What every container runs with: the Pod Security Standards'
+/// `restricted` level (no privilege escalation, every capability dropped,
+/// the runtime's default seccomp profile), and a read-only root.
+fn restricted_container() -> Value {
+    json!({
+        "allowPrivilegeEscalation": false,
+        "capabilities": {"drop": ["ALL"]},
+        "readOnlyRootFilesystem": true,
+        "runAsNonRoot": true,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    })
+}
+
+/// The pod's side of `restricted`: a fixed unprivileged user (65532, the
+/// distroless `nonroot`), so that images whose default user is root still
+/// start rather than fail the kubelet's non-root check.
+fn restricted_pod() -> Value {
+    json!({
+        "runAsNonRoot": true,
+        "runAsUser": 65532,
+        "runAsGroup": 65532,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    })
+}
+
 pub fn deployment(
     runtime: &str,
     manifest: &Manifest,
@@ -180,6 +205,9 @@ pub fn deployment(
         "image": node.image,
         "env": env,
         "envFrom": [{"configMapRef": {"name": config_map_name(version)}}],
+        "securityContext": restricted_container(),
+        // The root filesystem is read-only: scratch space is an emptyDir.
+        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
     });
     if let Some(port) = node.port {
         container["ports"] = json!([{"name": "http", "containerPort": port, "protocol": "TCP"}]);
@@ -204,7 +232,13 @@ pub fn deployment(
             "selector": {"matchLabels": selector_labels(runtime, version, node.name)},
             "template": {
                 "metadata": {"labels": labels(runtime, Some(version), Some(node.name))},
-                "spec": {"containers": [container]},
+                "spec": {
+                    "containers": [container],
+                    "securityContext": restricted_pod(),
+                    "volumes": [{"name": "tmp", "emptyDir": {}}],
+                    // Processes do not call the Kubernetes API.
+                    "automountServiceAccountToken": false,
+                },
             },
         },
     })

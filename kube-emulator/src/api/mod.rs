@@ -116,16 +116,58 @@ async fn serve(
 ) -> ApiResult<Response> {
     let mode = write_mode(&query)?;
     let (unknown, body) = unknown_fields(&target, method, headers, body, &query)?;
+    let security = pod_security_warnings(emulator, &target, method, headers, &body);
     let mut response = carry_out(emulator, target, method, headers, body, query, mode).await?;
     // `fieldValidation=Warn` (the default): the write is made and each
-    // unknown field comes back as a warning, as `kubectl` prints them.
-    for field in unknown {
-        let warning = format!("299 - \"unknown field \\\"{field}\\\"\"");
+    // unknown field comes back as a warning, as `kubectl` prints them; so
+    // do the Pod Security levels a workload would violate.
+    let warnings = unknown
+        .iter()
+        .map(|field| format!("unknown field \"{field}\""))
+        .chain(security);
+    for text in warnings {
+        let warning = format!(
+            "299 - \"{}\"",
+            text.replace('\\', "\\\\").replace('"', "\\\"")
+        );
         if let Ok(value) = header::HeaderValue::from_str(&warning) {
             response.headers_mut().append(header::WARNING, value);
         }
     }
     Ok(response)
+}
+
+/// What the namespace's Pod Security labels say of a pod or workload
+/// being written (its pods are refused by the store; this is the warning).
+fn pod_security_warnings(
+    emulator: &Emulator,
+    target: &Target,
+    method: &Method,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Vec<String> {
+    let (rt, namespace) = match target {
+        Target::Collection {
+            rt,
+            namespace: Some(ns),
+        } if *method == Method::POST => (*rt, ns),
+        Target::Item {
+            rt,
+            namespace,
+            sub: None,
+            ..
+        } if matches!(*method, Method::PUT | Method::PATCH) => (*rt, namespace),
+        _ => return Vec::new(),
+    };
+    let Ok(object) = decode(headers, body) else {
+        return Vec::new();
+    };
+    let labels = emulator
+        .store
+        .get(resources::NAMESPACES, "", namespace)
+        .ok()
+        .map(|ns| ns["metadata"]["labels"].clone());
+    crate::store::pod_security::admit(rt, labels.as_ref(), &object).unwrap_or_default()
 }
 
 async fn carry_out(

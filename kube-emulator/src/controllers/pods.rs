@@ -58,6 +58,12 @@ fn pod_status(
                 let reason = if age < ready_after * 2 { "ErrImagePull" } else { "ImagePullBackOff" };
                 status["state"] = json!({"waiting": {"reason": reason,
                     "message": format!("Back-off pulling image \"{image}\": failed to pull and unpack image: not found")}});
+            } else if private(image) && !may_pull(emulator, pod) {
+                all_ready = false;
+                phase = "Pending";
+                let reason = if age < ready_after * 2 { "ErrImagePull" } else { "ImagePullBackOff" };
+                status["state"] = json!({"waiting": {"reason": reason,
+                    "message": format!("Failed to pull image \"{image}\": pull access denied for {image}, repository does not exist or may require authorization: authorization failed: no basic auth credentials")}});
             } else if image.contains("crashloop") {
                 all_ready = false;
                 let restarts = ((age - ready_after).as_millis() / emulator.config.crash_interval.as_millis().max(1)) as i64;
@@ -94,6 +100,39 @@ fn pod_status(
         ],
         "containerStatuses": statuses,
     })
+}
+
+/// An image in a registry that wants credentials: its repository path has
+/// a `private` segment (`registry.example.com/private/app:1`), as the
+/// README documents.
+fn private(image: &str) -> bool {
+    image
+        .split('/')
+        .rev()
+        .skip(1)
+        .any(|segment| segment == "private")
+}
+
+/// The pod names a pull secret (`imagePullSecrets`) that exists in its
+/// namespace and holds registry credentials.
+fn may_pull(emulator: &Emulator, pod: &Value) -> bool {
+    let namespace = namespace_of(pod);
+    pod["spec"]["imagePullSecrets"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s["name"].as_str())
+        .any(|name| {
+            emulator
+                .store
+                .get(resources::SECRETS, &namespace, name)
+                .is_ok_and(|secret| {
+                    matches!(
+                        secret["type"].as_str(),
+                        Some("kubernetes.io/dockerconfigjson" | "kubernetes.io/dockercfg")
+                    )
+                })
+        })
 }
 
 pub(super) fn pods(emulator: &Emulator) -> usize {

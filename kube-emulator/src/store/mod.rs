@@ -7,6 +7,7 @@ mod apply;
 mod defaults;
 mod object;
 pub mod pages;
+pub mod pod_security;
 mod quota;
 mod secrets;
 mod validation;
@@ -413,6 +414,7 @@ impl Store {
             return Err(ApiError::already_exists(rt.group, rt.plural, &name));
         }
         inner.admit_quota(rt, namespace, &object)?;
+        inner.admit_pod_security(rt, namespace, &object)?;
         let metadata = object["metadata"]
             .as_object_mut()
             .expect("metadata is an object");
