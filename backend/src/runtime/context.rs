@@ -29,6 +29,14 @@ use crate::{
     versions::{self, VersionRecord},
 };
 
+/// A runtime's routing pass in flight, and whether it is to run once
+/// more: a publish recorded while a pass was reading the database would
+/// otherwise wait for the next rescan (a second) to reach the Ingress.
+pub(super) struct RoutingPass {
+    pub(super) task: JoinHandle<()>,
+    pub(super) again: Arc<std::sync::atomic::AtomicBool>,
+}
+
 /// Everything the reconciler, the drives and routing share.
 pub(super) struct Context {
     pub(super) db: Database,
@@ -43,7 +51,7 @@ pub(super) struct Context {
     /// Whether this replica led at its last reconcile pass.
     pub(super) leading: std::sync::atomic::AtomicBool,
     /// The routing pass running for each runtime (at most one at a time).
-    pub(super) routing: Mutex<HashMap<String, JoinHandle<()>>>,
+    pub(super) routing: Mutex<HashMap<String, RoutingPass>>,
     /// This replica, in change announcements to the others.
     pub(super) replica: String,
 }

@@ -75,8 +75,8 @@ impl Context {
             task.abort();
         }
         // Only the leader writes Ingresses.
-        for (_, task) in lock(&self.routing).drain() {
-            task.abort();
+        for (_, pass) in lock(&self.routing).drain() {
+            pass.task.abort();
         }
         for runtime in versions::runtimes(&self.db).await? {
             self.ensure_watcher(&runtime.name);

@@ -72,22 +72,37 @@ struct Found {
 }
 
 impl Context {
-    /// Starts a routing pass for every runtime that has none running.
+    /// Starts a routing pass for every runtime that has none running, and
+    /// asks a running one to go again when it is done.
     pub(super) fn route_every_runtime(self: &Arc<Self>, runtimes: &[RuntimeRecord]) {
+        use std::sync::atomic::Ordering;
         let mut passes = lock(&self.routing);
-        passes.retain(|_, task| !task.is_finished());
+        passes.retain(|_, pass| !pass.task.is_finished());
         for runtime in runtimes {
-            if passes.contains_key(&runtime.name) {
+            if let Some(pass) = passes.get(&runtime.name) {
+                pass.again.store(true, Ordering::SeqCst);
                 continue;
             }
             let ctx = self.clone();
             let name = runtime.name.clone();
+            let again = Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let asked = again.clone();
             let task = tokio::spawn(async move {
-                if let Err(error) = ctx.route_runtime(&name).await {
-                    tracing::warn!(%error, runtime = %name, "routing pass failed; retrying");
+                loop {
+                    asked.store(false, Ordering::SeqCst);
+                    if let Err(error) = ctx.route_runtime(&name).await {
+                        tracing::warn!(%error, runtime = %name, "routing pass failed; retrying");
+                        break;
+                    }
+                    if !asked.load(Ordering::SeqCst) {
+                        break;
+                    }
                 }
             });
-            passes.insert(runtime.name.clone(), task);
+            passes.insert(
+                runtime.name.clone(),
+                super::context::RoutingPass { task, again },
+            );
         }
     }
 
