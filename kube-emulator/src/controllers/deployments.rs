@@ -12,7 +12,7 @@ use super::{
     events,
     objects::{
         children_by_owner, namespace_of, owner_ref, replicas, set_status, template_hash,
-        terminating,
+        terminating, write_back,
     },
 };
 use crate::{
@@ -65,18 +65,7 @@ fn scale(
     if let Some(r) = revision {
         next["metadata"]["annotations"][REVISION] = json!(r.to_string());
     }
-    if let Some(m) = next["metadata"].as_object_mut() {
-        m.remove("resourceVersion");
-    }
-    let namespace = namespace_of(rs);
-    let updated = emulator.store.update(
-        resources::REPLICASETS,
-        &namespace,
-        &name_of(rs),
-        next,
-        Part::Main,
-    );
-    if updated.is_err() {
+    if write_back(emulator, resources::REPLICASETS, next, Part::Main).is_err() {
         return 0;
     }
     if from != to {
@@ -146,15 +135,7 @@ fn annotate(emulator: &Emulator, deployment: &Value, owned: &[Value]) -> usize {
     }
     let mut next = deployment.clone();
     next["metadata"]["annotations"][REVISION] = json!(wanted.to_string());
-    if let Some(m) = next["metadata"].as_object_mut() {
-        m.remove("resourceVersion");
-    }
-    let namespace = namespace_of(deployment);
-    let name = name_of(deployment);
-    match emulator
-        .store
-        .update(resources::DEPLOYMENTS, &namespace, &name, next, Part::Main)
-    {
+    match write_back(emulator, resources::DEPLOYMENTS, next, Part::Main) {
         Ok(_) => 1,
         Err(error) => {
             tracing::debug!(%error, "revision not annotated");

@@ -101,16 +101,7 @@ pub(super) fn set_status(
     }
     let mut next = object.clone();
     next["status"] = status;
-    if let Some(m) = next["metadata"].as_object_mut() {
-        m.remove("resourceVersion");
-    }
-    match emulator.store.update(
-        rt,
-        &namespace_of(object),
-        &name_of(object),
-        next,
-        Part::Status,
-    ) {
+    match write_back(emulator, rt, next, Part::Status) {
         Ok(_) => 1,
         Err(error) => {
             tracing::debug!(%error, "status update skipped");
@@ -128,4 +119,20 @@ pub(super) fn pod_ready(pod: &Value) -> bool {
         cs.iter()
             .any(|c| c["type"] == "Ready" && c["status"] == "True")
     })
+}
+
+/// Writes a controller's changed copy of an object back, whatever version
+/// it was read at: the controllers own these fields, so the last write is
+/// the one that counts.
+pub(super) fn write_back(
+    emulator: &Emulator,
+    rt: ResourceType,
+    mut next: Value,
+    part: Part,
+) -> crate::errors::ApiResult<Value> {
+    if let Some(m) = next["metadata"].as_object_mut() {
+        m.remove("resourceVersion");
+    }
+    let (namespace, name) = (namespace_of(&next), name_of(&next));
+    emulator.store.update(rt, &namespace, &name, next, part)
 }

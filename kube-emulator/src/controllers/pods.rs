@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use super::{
     events::{self, Happening},
-    objects::{NODE, namespace_of, set_status, terminating},
+    objects::{NODE, namespace_of, set_status, terminating, write_back},
     scheduler,
 };
 use crate::{
@@ -177,16 +177,7 @@ fn schedule(emulator: &Emulator, node: &mut scheduler::Node, pod: &Value) -> usi
         Ok(()) => {
             let mut next = pod.clone();
             next["spec"]["nodeName"] = json!(NODE);
-            if let Some(m) = next["metadata"].as_object_mut() {
-                m.remove("resourceVersion");
-            }
-            let bound = emulator.store.update(
-                resources::PODS,
-                &namespace_of(pod),
-                &name_of(pod),
-                next,
-                Part::Main,
-            );
+            let bound = write_back(emulator, resources::PODS, next, Part::Main);
             if bound.is_ok() {
                 node.bind(pod);
                 let message = format!(
