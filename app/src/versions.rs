@@ -268,7 +268,7 @@ pub mod ssr {
     /// listing costs one query per runtime and no cluster call.
     pub async fn runtimes(services: &Services) -> Result<Vec<RuntimeSummary>, ConsoleError> {
         let mut out = Vec::new();
-        for runtime in versions::runtimes(&services.db)
+        for runtime in backend::runtimes::list(&services.db)
             .await
             .map_err(unavailable)?
         {
@@ -293,10 +293,7 @@ pub mod ssr {
                 });
             }
             out.push(RuntimeSummary {
-                host: backend::runtime::resources::runtime_host(
-                    &runtime.name,
-                    &runtime.base_domain,
-                ),
+                host: runtime.host(),
                 name: runtime.name,
                 base_domain: runtime.base_domain,
                 versions: summaries,

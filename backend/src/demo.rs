@@ -51,7 +51,7 @@ pub async fn seed(db: &Database, password: &str) -> Result<Seeded, Error> {
             Err(error) => return Err(Error::Corrupt(format!("demo user {email}: {error}"))),
         }
     }
-    versions::ensure_runtime(db, RUNTIME, "demo.localhost")
+    crate::runtimes::ensure(db, RUNTIME, "demo.localhost")
         .await
         .map_err(|e| Error::Corrupt(format!("demo runtime: {e}")))?;
     for (name, text) in MANIFESTS {

@@ -63,6 +63,7 @@ pub mod manifest_file;
 pub mod metrics;
 pub mod password;
 pub mod runtime;
+pub mod runtimes;
 pub mod throttle;
 pub mod users;
 pub mod versions;

@@ -33,8 +33,8 @@ pub struct VersionRecord {
     /// What the runtime's Ingress points at now (as the leader last saw or
     /// made it): this version, another, or nothing.
     pub serving_version: Option<String>,
-    /// The runtime's base domain: it is served at `<runtime>.<base_domain>`.
-    pub base_domain: String,
+    /// The host the runtime's published version is served at.
+    pub host: String,
 }
 
 impl VersionRecord {
@@ -94,17 +94,11 @@ impl From<sqlx::Error> for VersionError {
 
 type Result<T, E = VersionError> = std::result::Result<T, E>;
 
-fn actor_name(actor: &Actor) -> &str {
-    match actor {
-        Actor::User { email, .. } => email,
-        Actor::System => "system",
-    }
-}
-
 /// A version with its runtime's routing; `WHERE` clauses name `v.` columns.
 const VERSION_SELECT: &str = "SELECT v.runtime, v.name, v.description, v.manifest, v.status, \
      v.status_changed_at, v.status_actor, v.status_action, v.error_message, v.created_at, \
-     v.created_by, r.serving_version, r.base_domain \
+     v.created_by, r.serving_version, \
+     COALESCE(r.host, r.name || '.' || r.base_domain) AS host \
      FROM versions v JOIN runtimes r ON r.name = v.runtime";
 
 fn version_from_row<R>(row: &R) -> Result<VersionRecord>
@@ -133,7 +127,7 @@ where
         created_at: row.try_get("created_at")?,
         created_by: row.try_get("created_by")?,
         serving_version: row.try_get("serving_version")?,
-        base_domain: row.try_get("base_domain")?,
+        host: row.try_get("host")?,
     })
 }
 
@@ -151,27 +145,6 @@ macro_rules! fetch_version {
             None => None,
         }
     }};
-}
-
-/// Creates the runtime if it does not exist yet (idempotent).
-pub async fn ensure_runtime(db: &Database, name: &str, base_domain: &str) -> Result<()> {
-    lifecycle::validate_dns_label(name).map_err(|e| {
-        VersionError::Invalid(vec![FieldError {
-            path: "runtime".into(),
-            message: e.to_string(),
-        }])
-    })?;
-    let sql = "INSERT INTO runtimes (name, base_domain, created_at) VALUES ($1, $2, $3) \
-               ON CONFLICT (name) DO NOTHING";
-    let at = now_timestamp();
-    on_pool!(db, |pool| sqlx::query(sql)
-        .bind(name)
-        .bind(base_domain)
-        .bind(&at)
-        .execute(pool)
-        .await
-        .map(drop))?;
-    Ok(())
 }
 
 pub async fn get(db: &Database, runtime: &str, version: &str) -> Result<VersionRecord> {
@@ -215,7 +188,7 @@ pub async fn register(
     let manifest_json = serde_json::to_string(manifest)
         .map_err(|e| VersionError::Store(crate::Error::Corrupt(e.to_string())))?;
     let at = now_timestamp();
-    let by = actor_name(actor).to_owned();
+    let by = actor.name().to_owned();
     let mut record = VersionRecord {
         runtime: runtime.to_owned(),
         name: manifest.name.clone(),
@@ -229,19 +202,20 @@ pub async fn register(
         created_at: at.clone(),
         created_by: by.clone(),
         serving_version: None,
-        base_domain: String::new(),
+        host: String::new(),
     };
     let insert = "INSERT INTO versions (runtime, name, description, manifest, status, status_changed_at, \
                   status_actor, status_action, created_at, created_by) \
                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
-    let runtime_exists = "SELECT base_domain, serving_version FROM runtimes WHERE name = $1";
+    let runtime_exists = "SELECT COALESCE(host, name || '.' || base_domain), serving_version, settings \
+                          FROM runtimes WHERE name = $1";
     let exists = "SELECT name FROM versions WHERE runtime = $1 AND name = $2";
     write_tx!(VersionError, db, |conn| {
-        let known: Option<(String, Option<String>)> = sqlx::query_as(runtime_exists)
+        let known: Option<(String, Option<String>, String)> = sqlx::query_as(runtime_exists)
             .bind(runtime)
             .fetch_optional(&mut *conn)
             .await?;
-        let Some((base_domain, serving_version)) = known else {
+        let Some((host, serving_version, settings)) = known else {
             AuditConn::append_entry(
                 &mut *conn,
                 &refused_entry(serde_json::json!({"unknown_runtime": runtime})),
@@ -251,7 +225,16 @@ pub async fn register(
                 runtime.to_owned(),
             )));
         };
-        record.base_domain = base_domain;
+        // What the manifest asks of the runtime (a hardware class, more
+        // than its maxima) is checked against the runtime as it is now.
+        let settings: lifecycle::RuntimeSettings = serde_json::from_str(&settings)
+            .map_err(|_| crate::Error::Corrupt(format!("runtimes.settings of {runtime:?}")))?;
+        if let Err(problems) = settings.check(manifest) {
+            let details = serde_json::json!({ "invalid": problems.iter().map(ToString::to_string).collect::<Vec<_>>() });
+            AuditConn::append_entry(&mut *conn, &refused_entry(details)).await?;
+            return Ok(TxEnd::Refuse(VersionError::Invalid(problems)));
+        }
+        record.host = host;
         record.serving_version = serving_version;
         let taken: Option<String> = sqlx::query_scalar(exists)
             .bind(runtime)
@@ -323,7 +306,7 @@ async fn compare_and_set(
     expected: Status,
     reason: &Reason,
 ) -> Result<Applied> {
-    let by = actor_name(actor).to_owned();
+    let by = actor.name().to_owned();
     let set_status = "UPDATE versions SET status = $1, status_changed_at = $2, status_actor = $3, \
                       status_action = $4, error_message = NULL \
                       WHERE runtime = $5 AND name = $6 AND status = $7";
@@ -471,37 +454,6 @@ pub async fn apply_system_event(
         AuditConn::append_entry(&mut *conn, &entry).await?;
         Ok(TxEnd::Commit(Some(transition)))
     })
-}
-
-/// A runtime: one namespace, the domain its published version is served
-/// under, and where its traffic is.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RuntimeRecord {
-    pub name: String,
-    pub base_domain: String,
-    /// The version the runtime's Ingress points at, as the leader last saw
-    /// or made it; `None` when there is no Ingress.
-    pub serving_version: Option<String>,
-    /// Why the Ingress could not be brought in line, while it cannot.
-    pub routing_error: Option<String>,
-}
-
-pub async fn runtimes(db: &Database) -> Result<Vec<RuntimeRecord>> {
-    let sql =
-        "SELECT name, base_domain, serving_version, routing_error FROM runtimes ORDER BY name";
-    let rows: Vec<(String, String, Option<String>, Option<String>)> =
-        on_pool!(db, |pool| sqlx::query_as(sql).fetch_all(pool).await?);
-    Ok(rows
-        .into_iter()
-        .map(
-            |(name, base_domain, serving_version, routing_error)| RuntimeRecord {
-                name,
-                base_domain,
-                serving_version,
-                routing_error,
-            },
-        )
-        .collect())
 }
 
 /// Records where a runtime's traffic is (`serving`: what its Ingress points

@@ -92,7 +92,7 @@ impl Setup {
         let emulator = kube_emulator::start("127.0.0.1:0".parse().expect("addr"), config)
             .await
             .expect("emulator starts");
-        versions::ensure_runtime(&db.db, "demo", "apps.example.com")
+        backend::runtimes::ensure(&db.db, "demo", "apps.example.com")
             .await
             .expect("runtime");
         for text in [
@@ -1099,4 +1099,186 @@ async fn versions_start_in_a_namespace_that_enforces_restricted() {
                 .is_some_and(|m| m.iter().any(|m| m.mount_path == "/tmp"))
         );
     }
+}
+
+fn details(entry: &backend::audit::Entry) -> serde_json::Value {
+    serde_json::from_str(&entry.details).expect("details are JSON")
+}
+
+fn admin() -> Actor {
+    actors::user(2, "admin@example.com", "admin")
+}
+
+/// The runtime's routing settings as an admin changes them on the settings
+/// page, with the version that serves left alone.
+async fn change_settings(s: &Setup, change: impl FnOnce(&mut lifecycle::RuntimeSettings)) {
+    let current = backend::runtimes::get(&s.db.db, "demo")
+        .await
+        .expect("runtime");
+    let mut draft = backend::runtimes::RuntimeDraft {
+        description: current.description,
+        base_domain: current.base_domain,
+        settings: current.settings,
+    };
+    change(&mut draft.settings);
+    backend::runtimes::update(
+        &s.db.db,
+        &admin(),
+        "demo",
+        &draft,
+        &Reason::parse("integration test").expect("reason"),
+    )
+    .await
+    .expect("settings saved");
+}
+
+// A runtime's host, class, TLS and annotations reach its Ingress through the
+// level-triggered routing pass, audited as a settings change and not as
+// drift; a runtime is deleted only once none of its versions runs.
+#[tokio::test]
+async fn runtime_settings_reach_the_ingress_and_deletion_waits_for_stopped_versions() {
+    let s = Setup::new().await;
+    s.act("v1", Action::Start).await;
+    s.settles("v1", Status::Started).await;
+    s.act("v1", Action::Publish).await;
+    change_settings(&s, |settings| {
+        settings.host = Some("fraud.example.org".into());
+        settings.ingress_class = Some("nginx-public".into());
+        settings.tls = lifecycle::Tls::Secret {
+            secret: "fraud-cert".into(),
+        };
+        settings.ingress_annotations = [(
+            "nginx.ingress.kubernetes.io/ssl-redirect".to_owned(),
+            "true".to_owned(),
+        )]
+        .into();
+    })
+    .await;
+    let ingresses: Api<Ingress> = Api::namespaced(s.client.clone(), "demo");
+    let host_of =
+        |ingress: Ingress| -> Option<String> { ingress.spec?.rules?.first()?.host.clone() };
+    eventually("the Ingress follows the settings", DRIFT, || async {
+        let found = ingresses.get("demo").await.ok().and_then(host_of);
+        found.as_deref() == Some("fraud.example.org")
+    })
+    .await;
+    let followed = ingresses.get("demo").await.expect("Ingress");
+    let spec = followed.spec.expect("spec");
+    assert_eq!(spec.ingress_class_name.as_deref(), Some("nginx-public"));
+    let tls = &spec.tls.expect("tls")[0];
+    assert_eq!(tls.secret_name.as_deref(), Some("fraud-cert"));
+    assert_eq!(
+        tls.hosts.as_deref(),
+        Some(&["fraud.example.org".to_owned()][..])
+    );
+    let annotations = followed.metadata.annotations.expect("annotations");
+    assert_eq!(
+        annotations
+            .get("nginx.ingress.kubernetes.io/ssl-redirect")
+            .map(String::as_str),
+        Some("true")
+    );
+    assert!(
+        routing_entries(&s, AuditAction::RoutingCorrected)
+            .await
+            .is_empty(),
+        "a settings change is not drift"
+    );
+    let changes = routing_entries(&s, AuditAction::RuntimeUpdate).await;
+    assert_eq!(changes.len(), 1);
+    let change = details(&changes[0]);
+    assert_eq!(
+        change["old"]["settings"]["ingress_class"],
+        serde_json::Value::Null
+    );
+    assert_eq!(change["new"]["settings"]["ingress_class"], "nginx-public");
+    assert_eq!(change["routing"], true);
+    assert_eq!(s.record("v1").await.host, "fraud.example.org");
+
+    // Removing an annotation removes it from the Ingress too.
+    change_settings(&s, |settings| settings.ingress_annotations.clear()).await;
+    eventually("the annotation is gone", DRIFT, || async {
+        ingresses.get("demo").await.is_ok_and(|ingress| {
+            !ingress
+                .metadata
+                .annotations
+                .unwrap_or_default()
+                .contains_key("nginx.ingress.kubernetes.io/ssl-redirect")
+        })
+    })
+    .await;
+
+    let reason = Reason::parse("decommissioned").expect("reason");
+    let refused = backend::runtimes::delete(&s.db.db, &admin(), "demo", &reason).await;
+    match refused {
+        Err(backend::runtimes::RuntimesError::Running { running, .. }) => {
+            assert_eq!(running, ["v1"])
+        }
+        other => panic!("deleting a runtime that runs v1: {other:?}"),
+    }
+    let denied = routing_entries(&s, AuditAction::RuntimeDelete).await;
+    assert_eq!(denied.len(), 1);
+    assert_eq!(denied[0].outcome, "denied");
+
+    s.act("v1", Action::Unpublish).await;
+    s.act("v1", Action::Stop).await;
+    s.settles("v1", Status::Stopped).await;
+    backend::runtimes::delete(&s.db.db, &admin(), "demo", &reason)
+        .await
+        .expect("an empty runtime is deleted");
+    assert!(matches!(
+        backend::runtimes::get(&s.db.db, "demo").await,
+        Err(backend::runtimes::RuntimesError::Unknown(_))
+    ));
+    let deleted = routing_entries(&s, AuditAction::RuntimeDelete).await;
+    assert_eq!(deleted.len(), 2);
+    let accepted = deleted
+        .iter()
+        .find(|e| e.outcome == "accepted")
+        .expect("the deletion is audited");
+    assert_eq!(
+        details(accepted)["versions"].as_array().map(Vec::len),
+        Some(4)
+    );
+}
+
+// An image from a registry that wants credentials fails with the kubelet's
+// words until the runtime names a pull secret that exists in its namespace.
+#[tokio::test]
+async fn a_private_image_starts_once_the_runtime_names_its_pull_secret() {
+    let s = Setup::new().await;
+    let private = r#"{"name": "secret", "entrypoint": {"image": "registry.example.com/private/gw:1", "port": 8080},
+      "processes": [{"name": "worker", "image": "registry.example.com/worker:1"}]}"#;
+    let manifest = manifest_file::parse(private.as_bytes()).expect("manifest");
+    versions::register(&s.db.db, &Actor::System, "demo", &manifest)
+        .await
+        .expect("registered");
+    s.act("secret", Action::Start).await;
+    let failed = s.settles("secret", Status::Error).await;
+    let message = failed.error_message.expect("message");
+    assert!(message.contains("pull access denied"), "{message}");
+
+    let secrets: Api<k8s_openapi::api::core::v1::Secret> =
+        Api::namespaced(s.client.clone(), "demo");
+    let secret = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": "registry-credentials"},
+        "type": "kubernetes.io/dockerconfigjson",
+        "stringData": {".dockerconfigjson": "{\"auths\":{\"registry.example.com\":{\"auth\":\"dTpw\"}}}"},
+    }))
+    .expect("secret");
+    secrets
+        .create(&PostParams::default(), &secret)
+        .await
+        .expect("secret created");
+    change_settings(&s, |settings| {
+        settings.image_pull_secrets = vec!["registry-credentials".into()]
+    })
+    .await;
+    s.act("secret", Action::Stop).await;
+    s.settles("secret", Status::Stopped).await;
+    s.act("secret", Action::Start).await;
+    s.settles("secret", Status::Started).await;
+    let changes = routing_entries(&s, AuditAction::RuntimeUpdate).await;
+    assert_eq!(details(&changes[0])["workloads"], true);
+    assert_eq!(details(&changes[0])["routing"], false);
 }

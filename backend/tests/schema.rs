@@ -5,7 +5,68 @@
 
 use std::{path::PathBuf, process::Command};
 
-use backend::{manifest_file, runtime::resources};
+use backend::{manifest_file, runtime::resources, runtimes::RuntimeRecord};
+use lifecycle::{
+    RuntimeSettings, Tls,
+    workload::{Placement, Quantities, Resources, Toleration},
+};
+
+fn runtime(settings: RuntimeSettings) -> RuntimeRecord {
+    RuntimeRecord {
+        name: "demo".into(),
+        description: String::new(),
+        base_domain: "apps.example.com".into(),
+        settings,
+        created_at: "2026-12-02T00:00:00Z".into(),
+        created_by: "admin@example.com".into(),
+        updated_at: None,
+        serving_version: None,
+        routing_error: None,
+    }
+}
+
+/// A runtime as a production platform team configures one: every setting
+/// that reaches an object set.
+fn production() -> RuntimeRecord {
+    runtime(RuntimeSettings {
+        host: Some("fraud.example.org".into()),
+        ingress_class: Some("nginx-public".into()),
+        tls: Tls::Issuer {
+            issuer: "letsencrypt".into(),
+            cluster: true,
+        },
+        ingress_annotations: [(
+            "nginx.ingress.kubernetes.io/proxy-body-size".to_owned(),
+            "8m".to_owned(),
+        )]
+        .into(),
+        image_pull_secrets: vec!["registry-credentials".into()],
+        default_resources: Resources {
+            requests: Quantities {
+                cpu: Some("50m".into()),
+                memory: Some("64Mi".into()),
+            },
+            limits: Quantities {
+                cpu: Some("1".into()),
+                memory: Some("512Mi".into()),
+            },
+        },
+        placements: [(
+            "gpu".to_owned(),
+            Placement {
+                node_selector: [("accelerator".to_owned(), "a100".to_owned())].into(),
+                tolerations: vec![Toleration {
+                    key: "nvidia.com/gpu".into(),
+                    operator: Some("Exists".into()),
+                    value: None,
+                    effect: Some("NoSchedule".into()),
+                }],
+            },
+        )]
+        .into(),
+        ..RuntimeSettings::default()
+    })
+}
 
 /// The Kubernetes version k8s-openapi is built for (its `v1_34` feature).
 const KUBERNETES_VERSION: &str = "1.34.0";
@@ -55,30 +116,43 @@ fn assert_all_pass(files: &[PathBuf]) {
 fn generated_objects_pass_the_strict_kubernetes_schema() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut files = Vec::new();
-    for (name, text) in [
+    let examples = [
         ("v1", include_str!("../../examples/manifests/v1.yaml")),
         ("v2", include_str!("../../examples/manifests/v2.yaml")),
+        ("v3", include_str!("../../examples/manifests/v3.yaml")),
         (
             "broken",
             include_str!("../../examples/manifests/broken.json"),
         ),
-    ] {
+    ];
+    let runtimes = [
+        ("plain", runtime(RuntimeSettings::default())),
+        ("prod", production()),
+    ];
+    for ((example, text), (kind, rt)) in examples
+        .iter()
+        .flat_map(|e| runtimes.iter().map(move |r| (e, r)))
+    {
+        let name = format!("{example}-{kind}");
         let manifest = manifest_file::parse(text.as_bytes()).expect("example parses");
         let uid = "6a1f1c7e-0000-4000-8000-000000000001";
         let mut objects = vec![
             resources::namespace("demo"),
             resources::config_map("demo", &manifest),
             resources::service("demo", &manifest, uid),
-            resources::ingress("demo", "apps.example.com", &manifest.name),
+            resources::ingress(rt, &manifest.name),
         ];
         objects.extend(
             resources::node_specs(&manifest)
                 .iter()
-                .map(|node| resources::deployment("demo", &manifest, node, uid)),
+                .map(|node| resources::deployment("demo", &rt.settings, &manifest, node, uid)),
         );
         for (i, object) in objects.iter().enumerate() {
             let path = dir.path().join(format!("{name}-{i}.yaml"));
-            std::fs::write(&path, serde_yaml_ng::to_string(object).expect("yaml")).expect("write");
+            // JSON, as the console sends them (and valid YAML): a YAML
+            // writer leaves a timestamp-like annotation unquoted, which the
+            // validator's YAML reader then takes for a date.
+            std::fs::write(&path, serde_json::to_string(object).expect("json")).expect("write");
             files.push(path);
         }
     }
@@ -93,6 +167,7 @@ fn the_validator_rejects_what_kubernetes_rejects() {
         .expect("example parses");
     let mut bad = resources::deployment(
         "demo",
+        &RuntimeSettings::default(),
         &manifest,
         &resources::node_specs(&manifest)[0],
         "uid",

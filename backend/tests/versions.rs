@@ -17,7 +17,7 @@ use testkit::{actors, db::TestDb};
 async fn databases() -> Vec<(&'static str, TestDb)> {
     let all = testkit::db::databases().await;
     for (_, t) in &all {
-        versions::ensure_runtime(&t.db, "demo", "demo.example.com")
+        backend::runtimes::ensure(&t.db, "demo", "demo.example.com")
             .await
             .expect("runtime");
     }
@@ -36,6 +36,7 @@ fn manifest(name: &str) -> Manifest {
             image: "registry.example.com/entry:1".into(),
             port: 8080,
             readiness: None,
+            ..Default::default()
         },
         processes: vec![Process {
             name: "worker".into(),
@@ -44,6 +45,7 @@ fn manifest(name: &str) -> Manifest {
             env: Default::default(),
             inputs: vec!["entrypoint".into()],
             readiness: None,
+            ..Default::default()
         }],
         config: Default::default(),
     }

@@ -22,6 +22,9 @@ text_enum! {
         Retention => "audit.retention",
         RoutingSwitched => "runtime.routing_switched",
         RoutingCorrected => "runtime.routing_corrected",
+        RuntimeCreate => "runtime.create",
+        RuntimeUpdate => "runtime.update",
+        RuntimeDelete => "runtime.delete",
     }
 }
 
@@ -63,6 +66,9 @@ impl AuditAction {
             Self::Retention => "Audit retention",
             Self::RoutingSwitched => "System: traffic switched",
             Self::RoutingCorrected => "System: Ingress corrected",
+            Self::RuntimeCreate => "Runtime created",
+            Self::RuntimeUpdate => "Runtime settings changed",
+            Self::RuntimeDelete => "Runtime deleted",
         };
         words.to_owned()
     }

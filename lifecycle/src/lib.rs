@@ -10,16 +10,23 @@ mod text_enum;
 pub mod audit;
 pub mod manifest;
 mod names;
+pub mod quantity;
 mod reason;
 mod roles;
+pub mod runtime;
 mod status;
 mod transition;
+pub mod workload;
 
 pub use audit::{AuditAction, Outcome};
 pub use manifest::{FieldError, Manifest};
-pub use names::{MAX_DNS_LABEL, NameError, validate_dns_label, validate_dns_label_max};
+pub use names::{
+    MAX_DNS_LABEL, NameError, is_dns_subdomain, is_label_value, is_qualified_name,
+    validate_dns_label, validate_dns_label_max,
+};
 pub use reason::{MAX_REASON_CHARS, Reason, ReasonError};
 pub use roles::{Permission, Role};
+pub use runtime::{RuntimeSettings, Tls};
 pub use status::{
     Action, Health, NodeState, NodeStatus, Routing, Status, SystemEvent, UnknownStatus,
     VersionLive, health_of,

@@ -7,7 +7,10 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 
-use crate::names::{MAX_DNS_LABEL, validate_dns_label};
+use crate::{
+    names::{MAX_DNS_LABEL, validate_dns_label},
+    workload::{Probes, Resources, validate_port},
+};
 
 /// The name of the entrypoint node, in graphs, inputs and resource names.
 pub const ENTRYPOINT: &str = "entrypoint";
@@ -31,15 +34,24 @@ pub struct Manifest {
     pub config: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Entrypoint {
     pub image: String,
     pub port: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub readiness: Option<Probe>,
+    #[serde(default, skip_serializing_if = "Resources::is_empty")]
+    pub resources: Resources,
+    #[serde(default, skip_serializing_if = "Probes::is_empty")]
+    pub probes: Probes,
+    /// A hardware class of the runtime (its node selector and tolerations).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub placement: Option<String>,
 }
 
+/// The first round's readiness check (HTTP `GET path` on `port`), kept
+/// beside `probes.readiness`, which also offers TCP and exec.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Probe {
@@ -47,7 +59,7 @@ pub struct Probe {
     pub port: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Process {
     pub name: String,
@@ -61,6 +73,19 @@ pub struct Process {
     pub inputs: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub readiness: Option<Probe>,
+    #[serde(default, skip_serializing_if = "Resources::is_empty")]
+    pub resources: Resources,
+    #[serde(default, skip_serializing_if = "Probes::is_empty")]
+    pub probes: Probes,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub placement: Option<String>,
+    /// The port a process serves on (its container port, named `http`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u32>,
+    /// The process calls the Kubernetes API: its pods get the service
+    /// account token every other pod goes without.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub kubernetes_api: bool,
 }
 
 fn one() -> u32 {
@@ -112,6 +137,14 @@ impl Manifest {
         if let Some(probe) = &self.entrypoint.readiness {
             validate_probe(probe, "entrypoint.readiness", &mut errors);
         }
+        validate_workload(
+            "entrypoint",
+            &self.entrypoint.resources,
+            &self.entrypoint.probes,
+            self.entrypoint.placement.as_deref(),
+            self.entrypoint.readiness.is_some(),
+            &mut errors,
+        );
         self.validate_processes(&mut errors);
         self.validate_graph(&mut errors);
         self.validate_config(&mut errors);
@@ -190,6 +223,17 @@ impl Manifest {
             if let Some(probe) = &p.readiness {
                 validate_probe(probe, &at("readiness"), errors);
             }
+            if let Some(port) = p.port {
+                validate_port(port, &at("port"), errors);
+            }
+            validate_workload(
+                &format!("processes[{i}]"),
+                &p.resources,
+                &p.probes,
+                p.placement.as_deref(),
+                p.readiness.is_some(),
+                errors,
+            );
         }
     }
 
@@ -299,17 +343,17 @@ impl Manifest {
 }
 
 #[derive(Default)]
-struct Errors(Vec<FieldError>);
+pub(crate) struct Errors(Vec<FieldError>);
 
 impl Errors {
-    fn push(&mut self, path: impl Into<String>, message: impl Into<String>) {
+    pub(crate) fn push(&mut self, path: impl Into<String>, message: impl Into<String>) {
         self.0.push(FieldError {
             path: path.into(),
             message: message.into(),
         });
     }
 
-    fn finish(self) -> Result<(), Vec<FieldError>> {
+    pub(crate) fn finish(self) -> Result<(), Vec<FieldError>> {
         if self.0.is_empty() {
             Ok(())
         } else {
@@ -333,9 +377,27 @@ fn validate_image(image: &str, path: &str, errors: &mut Errors) {
     }
 }
 
-fn validate_port(port: u32, path: &str, errors: &mut Errors) {
-    if !(1..=65535).contains(&port) {
-        errors.push(path, "must be between 1 and 65535");
+/// A node's resources, probes and placement.
+fn validate_workload(
+    path: &str,
+    resources: &Resources,
+    probes: &Probes,
+    placement: Option<&str>,
+    legacy_readiness: bool,
+    errors: &mut Errors,
+) {
+    resources.validate(&format!("{path}.resources"), errors);
+    probes.validate(&format!("{path}.probes"), errors);
+    if legacy_readiness && probes.readiness.is_some() {
+        errors.push(
+            format!("{path}.probes.readiness"),
+            format!("{path}.readiness is set too: keep one of them"),
+        );
+    }
+    if let Some(placement) = placement
+        && let Err(e) = validate_dns_label(placement)
+    {
+        errors.push(format!("{path}.placement"), e.to_string());
     }
 }
 
@@ -366,6 +428,11 @@ mod tests {
             env: BTreeMap::new(),
             inputs: inputs.iter().map(|s| s.to_string()).collect(),
             readiness: None,
+            resources: Resources::default(),
+            probes: Probes::default(),
+            placement: None,
+            port: None,
+            kubernetes_api: false,
         }
     }
 
@@ -380,6 +447,9 @@ mod tests {
                     path: "/healthz".into(),
                     port: 8080,
                 }),
+                resources: Resources::default(),
+                probes: Probes::default(),
+                placement: None,
             },
             processes: vec![
                 process("ingest", &["entrypoint"]),
@@ -525,5 +595,81 @@ mod tests {
         let json =
             r#"{"name":"v1","entrypoint":{"image":"e","port":80},"processes":[],"replica":3}"#;
         assert!(serde_json::from_str::<Manifest>(json).is_err());
+    }
+
+    #[test]
+    fn resources_probes_placement_and_ports_are_validated_with_paths() {
+        use crate::workload::{Check, ExecCheck, Quantities};
+        let mut m = valid();
+        m.processes[0].resources.requests = Quantities {
+            cpu: Some("2".into()),
+            memory: Some("lots".into()),
+        };
+        m.processes[0].resources.limits.cpu = Some("1".into());
+        m.processes[0].probes.liveness = Some(Check {
+            exec: Some(ExecCheck { command: vec![] }),
+            ..Check::default()
+        });
+        m.processes[0].port = Some(70000);
+        m.processes[1].placement = Some("GPU!".into());
+        m.entrypoint.probes.readiness = Some(Check::http("ready", 8080));
+        let errors: Vec<String> = m
+            .validate()
+            .err()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|e| e.path)
+            .collect();
+        assert_eq!(
+            errors,
+            [
+                "entrypoint.probes.readiness.http.path",
+                "entrypoint.probes.readiness",
+                "processes[0].port",
+                "processes[0].resources.requests.memory",
+                "processes[0].resources.requests.cpu",
+                "processes[0].probes.liveness.exec.command",
+                "processes[1].placement",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_runtime_refuses_classes_it_lacks_and_resources_above_its_maxima() {
+        use crate::{RuntimeSettings, workload::Quantities};
+        let mut m = valid();
+        m.processes[0].placement = Some("gpu".into());
+        m.processes[1].resources.limits.memory = Some("8Gi".into());
+        let runtime = RuntimeSettings {
+            max_resources: Quantities {
+                cpu: None,
+                memory: Some("4Gi".into()),
+            },
+            ..RuntimeSettings::default()
+        };
+        let problems = runtime.check(&m).err().unwrap_or_default();
+        let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            text,
+            [
+                "processes[0].placement: \"gpu\": the runtime offers no hardware classes",
+                "processes[1].resources.limits.memory: 8Gi is above the runtime's maximum of 4Gi",
+            ]
+        );
+        let with_gpu = RuntimeSettings {
+            placements: [("gpu".to_owned(), Default::default())].into(),
+            ..RuntimeSettings::default()
+        };
+        m.processes[1].resources.limits.memory = None;
+        assert_eq!(with_gpu.check(&m), Ok(()));
+    }
+
+    #[test]
+    fn manifests_without_the_new_fields_read_and_write_as_before() {
+        let json = serde_json::to_value(valid()).expect("serializes");
+        let process = &json["processes"][0];
+        for absent in ["resources", "probes", "placement", "port", "kubernetes_api"] {
+            assert!(process.get(absent).is_none(), "{absent} is omitted");
+        }
     }
 }

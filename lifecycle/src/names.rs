@@ -46,6 +46,40 @@ pub fn validate_dns_label_max(name: &str, max: usize) -> Result<(), NameError> {
     Ok(())
 }
 
+/// A DNS-1123 subdomain (Secret, IngressClass and host names): dot-separated
+/// labels, at most 253 characters.
+pub fn is_dns_subdomain(name: &str) -> bool {
+    name.len() <= 253
+        && name
+            .split('.')
+            .all(|label| validate_dns_label(label).is_ok())
+}
+
+/// A label or annotation key: an optional DNS-subdomain prefix and `/`, then
+/// a name of at most 63 letters, digits, '-', '_' and '.', alphanumeric at
+/// both ends.
+pub fn is_qualified_name(key: &str) -> bool {
+    let (prefix, name) = match key.rsplit_once('/') {
+        Some((prefix, name)) => (Some(prefix), name),
+        None => (None, key),
+    };
+    prefix.is_none_or(is_dns_subdomain) && !name.is_empty() && is_label_value(name)
+}
+
+/// A label value: empty, or at most 63 letters, digits, '-', '_' and '.',
+/// alphanumeric at both ends.
+pub fn is_label_value(value: &str) -> bool {
+    let bytes = value.as_bytes();
+    let alnum = |b: &u8| b.is_ascii_alphanumeric();
+    value.is_empty()
+        || (bytes.len() <= MAX_DNS_LABEL
+            && bytes
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+            && bytes.first().is_some_and(alnum)
+            && bytes.last().is_some_and(alnum))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -67,5 +101,25 @@ mod tests {
         for name in ["V1", "-a", "a-", "a_b", "a.b", "ünï", "a b"] {
             assert_eq!(validate_dns_label(name), Err(NameError::Invalid), "{name}");
         }
+    }
+
+    #[test]
+    fn qualified_names_subdomains_and_label_values() {
+        for ok in [
+            "app",
+            "cert-manager.io/cluster-issuer",
+            "nvidia.com/gpu",
+            "a.b_c-d",
+        ] {
+            assert!(is_qualified_name(ok), "{ok}");
+        }
+        for bad in ["", "/x", "Bad Prefix/x", "x/", "-x", "a/b/c!"] {
+            assert!(!is_qualified_name(bad), "{bad}");
+        }
+        assert!(is_dns_subdomain("demo.apps.example.com"));
+        assert!(!is_dns_subdomain("demo..example.com"));
+        assert!(!is_dns_subdomain("Demo.example.com"));
+        assert!(is_label_value("") && is_label_value("A100_x"));
+        assert!(!is_label_value("-a") && !is_label_value(&"a".repeat(64)));
     }
 }

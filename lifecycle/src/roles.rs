@@ -21,6 +21,8 @@ text_enum! {
         ReadAudit => "read_audit",
         /// Create users, change roles, disable, revoke sessions, reset passwords.
         ManageUsers => "manage_users",
+        /// Create runtimes, change their settings, delete empty ones.
+        ManageRuntimes => "manage_runtimes",
     }
 }
 
@@ -31,7 +33,7 @@ impl Role {
             Permission::Operate | Permission::ReadAudit => {
                 matches!(self, Role::Manager | Role::Admin)
             }
-            Permission::ManageUsers => self == Role::Admin,
+            Permission::ManageUsers | Permission::ManageRuntimes => self == Role::Admin,
         }
     }
 
@@ -54,6 +56,9 @@ impl Permission {
             }
             Permission::ReadAudit => "Only managers and admins can read the audit log.",
             Permission::ManageUsers => "Only admins can manage users.",
+            Permission::ManageRuntimes => {
+                "Only admins can create runtimes or change their settings."
+            }
         }
     }
 }
@@ -66,12 +71,12 @@ mod tests {
     fn the_role_table_of_the_design() {
         use Permission::*;
         let table = [
-            (Role::Viewer, [true, false, false, false]),
-            (Role::Manager, [true, true, true, false]),
-            (Role::Admin, [true, true, true, true]),
+            (Role::Viewer, [true, false, false, false, false]),
+            (Role::Manager, [true, true, true, false, false]),
+            (Role::Admin, [true, true, true, true, true]),
         ];
         for (role, expected) in table {
-            for (permission, allowed) in [View, Operate, ReadAudit, ManageUsers]
+            for (permission, allowed) in [View, Operate, ReadAudit, ManageUsers, ManageRuntimes]
                 .into_iter()
                 .zip(expected)
             {

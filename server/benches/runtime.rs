@@ -41,6 +41,7 @@ fn manifest_with(name: &str, processes: usize) -> Manifest {
             image: "registry.example.com/gw:1".into(),
             port: 8080,
             readiness: None,
+            ..Default::default()
         },
         processes: (0..processes)
             .map(|i| manifest::Process {
@@ -50,6 +51,7 @@ fn manifest_with(name: &str, processes: usize) -> Manifest {
                 env: Default::default(),
                 inputs: vec!["entrypoint".into()],
                 readiness: None,
+                ..Default::default()
             })
             .collect(),
         config: Default::default(),

@@ -72,9 +72,9 @@ pub async fn version_register(args: RegisterArgs) -> ExitCode {
     let base_domain = args
         .base_domain
         .unwrap_or_else(|| format!("{}.localhost", args.runtime));
-    let result = match versions::ensure_runtime(&db, &args.runtime, &base_domain).await {
+    let result = match backend::runtimes::ensure(&db, &args.runtime, &base_domain).await {
         Ok(()) => versions::register(&db, &cli_actor(), &args.runtime, &manifest).await,
-        Err(error) => Err(error),
+        Err(error) => Err(error.into()),
     };
     db.close().await;
     match result {

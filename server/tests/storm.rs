@@ -73,7 +73,7 @@ async fn fifty_clients_for_a_minute_leave_a_consistent_console_and_cluster() {
     );
     let template = include_str!("../../examples/manifests/v1.yaml");
     for runtime in RUNTIMES {
-        versions::ensure_runtime(&app.db, runtime, "apps.example.com")
+        backend::runtimes::ensure(&app.db, runtime, "apps.example.com")
             .await
             .expect("runtime");
     }

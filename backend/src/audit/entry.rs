@@ -22,6 +22,14 @@ pub enum Actor {
 }
 
 impl Actor {
+    /// The user's email, or `system`: how records name who changed them.
+    pub fn name(&self) -> &str {
+        match self {
+            Self::User { email, .. } => email,
+            Self::System => "system",
+        }
+    }
+
     pub(super) fn kind(&self) -> &'static str {
         match self {
             Self::User { .. } => "user",

@@ -18,3 +18,9 @@ pub enum RuntimeError {
     #[error(transparent)]
     Version(#[from] VersionError),
 }
+
+impl From<crate::runtimes::RuntimesError> for RuntimeError {
+    fn from(error: crate::runtimes::RuntimesError) -> Self {
+        Self::Version(error.into())
+    }
+}

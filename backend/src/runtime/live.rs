@@ -3,7 +3,7 @@
 
 use lifecycle::{Health, NodeState, VersionLive};
 
-use super::{pods, resources};
+use super::pods;
 use crate::versions::VersionRecord;
 
 /// Node states when no cluster can be asked: what the database implies.
@@ -18,7 +18,7 @@ pub(super) fn finish_live(
     health: Health,
 ) -> VersionLive {
     let routing = record.routing();
-    let host = routing.map(|_| resources::runtime_host(&record.runtime, &record.base_domain));
+    let host = routing.map(|_| record.host.clone());
     VersionLive {
         routing,
         host,

@@ -19,6 +19,10 @@ impl Context {
     pub(super) async fn apply_version(&self, record: &VersionRecord) -> Result<(), RuntimeError> {
         let ns = record.runtime.as_str();
         let manifest = &record.manifest;
+        // The runtime's workload defaults as they are at this start.
+        let settings = crate::runtimes::get(&self.db, ns)
+            .await
+            .map(|runtime| runtime.settings)?;
         let namespaces: Api<Namespace> = Api::all(self.kube.client.clone());
         match self
             .kube
@@ -60,7 +64,7 @@ impl Context {
         let nodes = resources::node_specs(manifest);
         let applied_deployments = try_join_all(nodes.iter().map(|node| {
             let name = lifecycle::manifest::resource_name(&manifest.name, node.name);
-            let object = resources::deployment(ns, manifest, node, &owner_uid);
+            let object = resources::deployment(ns, &settings, manifest, node, &owner_uid);
             let deployments = &deployments;
             async move {
                 self.kube

@@ -78,7 +78,7 @@ impl Context {
         for (_, pass) in lock(&self.routing).drain() {
             pass.task.abort();
         }
-        for runtime in versions::runtimes(&self.db).await? {
+        for runtime in crate::runtimes::list(&self.db).await? {
             self.ensure_watcher(&runtime.name);
         }
         Ok(())
@@ -88,7 +88,7 @@ impl Context {
         self: &Arc<Self>,
         drives: &mut HashMap<VersionKey, (String, JoinHandle<()>)>,
     ) -> Result<(), RuntimeError> {
-        let records = versions::runtimes(&self.db).await?;
+        let records = crate::runtimes::list(&self.db).await?;
         self.route_every_runtime(&records);
         let runtimes: Vec<String> = records.into_iter().map(|r| r.name).collect();
         for runtime in &runtimes {

@@ -6,7 +6,7 @@
 //! undone in the database, never in the cluster: the Ingress keeps pointing
 //! at the version that served, which is published again.
 
-use std::sync::Arc;
+use std::{collections::BTreeMap, sync::Arc};
 
 use k8s_openapi::api::networking::v1::Ingress;
 use kube::{
@@ -25,32 +25,75 @@ use super::{
 };
 use crate::{
     audit::{Actor, NewEntry},
-    versions::{self, RuntimeRecord, VersionRecord},
+    runtimes::{self, RuntimeRecord},
+    versions::{self, VersionRecord},
 };
 
-/// What a runtime's Ingress points at: host and Service.
+/// What a runtime's Ingress is, as far as the console decides it: host,
+/// Service, class, TLS and annotations. Any difference is corrected.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Target {
     host: String,
     service: String,
+    class: Option<String>,
+    tls_secret: Option<String>,
+    annotations: BTreeMap<String, String>,
+    /// Which change of the runtime's settings the Ingress was applied
+    /// from: a difference with the same revision is drift, one with an
+    /// older revision is a settings change reaching the cluster.
+    revision: Option<String>,
+}
+
+/// Annotations others put on every object (`kubectl apply`'s own record):
+/// not the runtime's to compare.
+fn compared(annotations: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    annotations
+        .iter()
+        .filter(|(key, _)| {
+            !key.starts_with("kubectl.kubernetes.io/") && *key != resources::SETTINGS_REVISION
+        })
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
 }
 
 impl Target {
     fn wanted(runtime: &RuntimeRecord, version: &str) -> Self {
         Self {
-            host: resources::runtime_host(&runtime.name, &runtime.base_domain),
+            host: runtime.host(),
             service: resources::service_name(version),
+            class: runtime.settings.ingress_class.clone(),
+            tls_secret: runtime.settings.tls_secret(&runtime.name),
+            annotations: runtime.settings.annotations(),
+            revision: Some(resources::settings_revision(runtime)),
         }
     }
 
     fn of(ingress: &Ingress) -> Option<Self> {
-        let rule = ingress.spec.as_ref()?.rules.as_ref()?.first()?;
+        let spec = ingress.spec.as_ref()?;
+        let rule = spec.rules.as_ref()?.first()?;
         let path = rule.http.as_ref()?.paths.first()?;
         let service = path.backend.service.as_ref()?;
         let port = service.port.as_ref()?.number?;
+        let tls = spec.tls.as_ref().and_then(|tls| tls.first());
         (port == resources::SERVICE_PORT).then(|| Self {
             host: rule.host.clone().unwrap_or_default(),
             service: service.name.clone(),
+            class: spec.ingress_class_name.clone(),
+            tls_secret: tls.and_then(|tls| {
+                // TLS for another host than the rule's is not this runtime's.
+                let hosts = tls.hosts.as_deref().unwrap_or_default();
+                hosts
+                    .iter()
+                    .any(|h| Some(h) == rule.host.as_ref())
+                    .then(|| tls.secret_name.clone())
+                    .flatten()
+            }),
+            annotations: compared(&ingress.metadata.annotations.clone().unwrap_or_default()),
+            revision: ingress
+                .metadata
+                .annotations
+                .as_ref()
+                .and_then(|a| a.get(resources::SETTINGS_REVISION).cloned()),
         })
     }
 
@@ -110,7 +153,7 @@ impl Context {
     /// it said when the reconciler last looked: the pass before may have
     /// just recorded a switch).
     async fn route_runtime(&self, name: &str) -> Result<(), RuntimeError> {
-        let Some(runtime) = versions::runtimes(&self.db)
+        let Some(runtime) = runtimes::list(&self.db)
             .await?
             .into_iter()
             .find(|r| r.name == name)
@@ -142,7 +185,42 @@ impl Context {
             }
             return Ok(());
         }
+        let settings_changed = own_target.as_ref().is_some_and(|own| {
+            target
+                .as_ref()
+                .is_some_and(|t| t.service == own.service && t.revision != own.revision)
+        });
         match self.correct(runtime, wanted, &found).await {
+            Ok(()) if runtime.serving_version == serving && settings_changed => {
+                // The runtime's settings changed (audited when they did):
+                // the Ingress now follows them.
+                tracing::info!(runtime = %runtime.name, host = %runtime.host(), "Ingress follows the runtime's settings");
+                if let Some(version) = &serving {
+                    self.record_event(
+                        &VersionKey::new(&runtime.name, version),
+                        Happened {
+                            reason: "SettingsApplied",
+                            message: format!(
+                                "system: the runtime's Ingress follows its changed settings; {} is served",
+                                runtime.host()
+                            ),
+                            warning: false,
+                        },
+                    );
+                }
+                if runtime.routing_error.is_some() {
+                    versions::record_routing(
+                        &self.db,
+                        &runtime.name,
+                        serving.as_deref(),
+                        None,
+                        None,
+                    )
+                    .await?;
+                }
+                self.changed_routing(runtime, serving.as_deref());
+                Ok(())
+            }
             Ok(()) if runtime.serving_version == serving => {
                 // The database already had this: the cluster drifted.
                 let mut differences: Vec<String> =
@@ -224,7 +302,7 @@ impl Context {
         let name = resources::ingress_name(&runtime.name);
         match wanted {
             Some(version) => {
-                let object = resources::ingress(&runtime.name, &runtime.base_domain, &version.name);
+                let object = resources::ingress(runtime, &version.name);
                 self.kube
                     .apply(&api, &name, &object, format!("applying Ingress {name}"))
                     .await?;
@@ -278,7 +356,7 @@ impl Context {
                         reason: "Serving",
                         message: format!(
                             "system: the runtime's Ingress points here; {} is served",
-                            resources::runtime_host(&runtime.name, &runtime.base_domain)
+                            runtime.host()
                         ),
                         warning: false,
                     },
