@@ -10,6 +10,7 @@ mod text_enum;
 pub mod audit;
 pub mod manifest;
 mod names;
+mod problems;
 pub mod quantity;
 mod reason;
 mod roles;

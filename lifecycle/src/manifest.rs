@@ -7,8 +7,10 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::problems::FieldError;
 use crate::{
     names::{MAX_DNS_LABEL, validate_dns_label},
+    problems::Errors,
     workload::{Probes, Resources, validate_port},
 };
 
@@ -90,19 +92,6 @@ pub struct Process {
 
 fn one() -> u32 {
     1
-}
-
-/// One problem, located.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FieldError {
-    pub path: String,
-    pub message: String,
-}
-
-impl std::fmt::Display for FieldError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.path, self.message)
-    }
 }
 
 /// Name of the Kubernetes objects of one node of a version.
@@ -338,26 +327,6 @@ impl Manifest {
                 "config",
                 format!("must be at most {MAX_CONFIG_BYTES} bytes in all"),
             );
-        }
-    }
-}
-
-#[derive(Default)]
-pub(crate) struct Errors(Vec<FieldError>);
-
-impl Errors {
-    pub(crate) fn push(&mut self, path: impl Into<String>, message: impl Into<String>) {
-        self.0.push(FieldError {
-            path: path.into(),
-            message: message.into(),
-        });
-    }
-
-    pub(crate) fn finish(self) -> Result<(), Vec<FieldError>> {
-        if self.0.is_empty() {
-            Ok(())
-        } else {
-            Err(self.0)
         }
     }
 }
@@ -632,36 +601,6 @@ mod tests {
                 "processes[1].placement",
             ]
         );
-    }
-
-    #[test]
-    fn a_runtime_refuses_classes_it_lacks_and_resources_above_its_maxima() {
-        use crate::{RuntimeSettings, workload::Quantities};
-        let mut m = valid();
-        m.processes[0].placement = Some("gpu".into());
-        m.processes[1].resources.limits.memory = Some("8Gi".into());
-        let runtime = RuntimeSettings {
-            max_resources: Quantities {
-                cpu: None,
-                memory: Some("4Gi".into()),
-            },
-            ..RuntimeSettings::default()
-        };
-        let problems = runtime.check(&m).err().unwrap_or_default();
-        let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
-        assert_eq!(
-            text,
-            [
-                "processes[0].placement: \"gpu\": the runtime offers no hardware classes",
-                "processes[1].resources.limits.memory: 8Gi is above the runtime's maximum of 4Gi",
-            ]
-        );
-        let with_gpu = RuntimeSettings {
-            placements: [("gpu".to_owned(), Default::default())].into(),
-            ..RuntimeSettings::default()
-        };
-        m.processes[1].resources.limits.memory = None;
-        assert_eq!(with_gpu.check(&m), Ok(()));
     }
 
     #[test]

@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     Manifest,
-    manifest::{Errors, FieldError},
     names::{is_dns_subdomain, is_qualified_name, validate_dns_label},
+    problems::{Errors, FieldError},
     workload::{Placement, Quantities, Resources},
 };
 
@@ -334,5 +334,46 @@ mod tests {
             paths(s.validate("apps.example.com")),
             ["default_resources.limits.cpu"]
         );
+    }
+
+    #[test]
+    fn a_runtime_refuses_classes_it_lacks_and_resources_above_its_maxima() {
+        let mut m: Manifest = serde_json::from_value(serde_json::json!({
+            "name": "v1",
+            "entrypoint": {"image": "registry.example.com/gw:1", "port": 8080},
+            "processes": [
+                {"name": "ingest", "image": "registry.example.com/ingest:1", "placement": "gpu"},
+                {"name": "score", "image": "registry.example.com/score:1",
+                 "resources": {"limits": {"memory": "8Gi"}}},
+            ],
+        }))
+        .expect("manifest");
+        let runtime = RuntimeSettings {
+            max_resources: Quantities {
+                cpu: None,
+                memory: Some("4Gi".into()),
+            },
+            ..RuntimeSettings::default()
+        };
+        let text: Vec<String> = runtime
+            .check(&m)
+            .err()
+            .unwrap_or_default()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            text,
+            [
+                "processes[0].placement: \"gpu\": the runtime offers no hardware classes",
+                "processes[1].resources.limits.memory: 8Gi is above the runtime's maximum of 4Gi",
+            ]
+        );
+        let with_gpu = RuntimeSettings {
+            placements: [("gpu".to_owned(), Placement::default())].into(),
+            ..RuntimeSettings::default()
+        };
+        m.processes[1].resources.limits.memory = None;
+        assert_eq!(with_gpu.check(&m), Ok(()));
     }
 }

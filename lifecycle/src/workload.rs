@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{manifest::Errors, quantity};
+use crate::{problems::Errors, quantity};
 
 /// CPU and memory, as Kubernetes quantities (`250m`, `512Mi`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
