@@ -12,6 +12,7 @@ mod live_client;
 mod pages;
 #[cfg(feature = "ssr")]
 mod response;
+pub mod runtimes;
 #[cfg(feature = "ssr")]
 pub mod server;
 mod site;
@@ -74,6 +75,11 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/login") view=pages::SignIn ssr=SsrMode::InOrder/>
                         <Route path=path!("/users") view=pages::Users ssr=SsrMode::InOrder/>
                         <Route path=path!("/runtimes") view=pages::Runtimes ssr=SsrMode::InOrder/>
+                        <Route
+                            path=path!("/runtimes/:runtime/settings")
+                            view=pages::RuntimeSettingsPage
+                            ssr=SsrMode::InOrder
+                        />
                         <Route
                             path=path!("/runtimes/:runtime/versions/:version")
                             view=pages::VersionPage

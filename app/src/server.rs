@@ -10,6 +10,7 @@ use backend::{
     audit::{self, NewEntry},
     auth::{AuthServices, AuthSession, SessionUser, SignInError},
     manifest_file::ManifestError,
+    runtimes::RuntimesError,
     users::UserError,
     versions::VersionError,
 };
@@ -133,6 +134,19 @@ impl From<VersionError> for ConsoleError {
             | VersionError::Refused(_) => Self::Conflict(error.to_string()),
             VersionError::NoCluster => Self::NotConfigured(error.to_string()),
             VersionError::Store(error) => unavailable(error),
+        }
+    }
+}
+
+impl From<RuntimesError> for ConsoleError {
+    fn from(error: RuntimesError) -> Self {
+        match error {
+            RuntimesError::Invalid(problems) => Self::InvalidFields(problems),
+            RuntimesError::Unknown(_) => Self::NotFound(error.to_string()),
+            RuntimesError::Exists(_) | RuntimesError::Running { .. } => {
+                Self::Conflict(error.to_string())
+            }
+            RuntimesError::Store(error) => unavailable(error),
         }
     }
 }

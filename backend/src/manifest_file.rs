@@ -58,7 +58,7 @@ pub fn parse(input: &[u8]) -> Result<Manifest, ManifestError> {
 /// whole number from 0 to 65535... found the text "x" (line 2, column 30)`.
 /// The parser speaks of the Rust types it fills (`struct Entrypoint`,
 /// `u32`, `a sequence`); the person uploading wrote YAML.
-fn describe(error: &serde_yaml_ng::Error) -> String {
+pub(crate) fn describe(error: &serde_yaml_ng::Error) -> String {
     let text = error.to_string();
     // The location is appended as " at line L column C"; it is said again
     // below from the error's own location.

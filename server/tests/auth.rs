@@ -177,6 +177,40 @@ async fn every_server_function_against_every_role() {
             }),
             [S::FORBIDDEN, S::SERVICE_UNAVAILABLE, S::SERVICE_UNAVAILABLE],
         ),
+        (
+            "/api/runtimes/get",
+            Box::new(|_| form(&[("runtime", "demo")])),
+            [S::OK; 3],
+        ),
+        (
+            "/api/runtimes/create",
+            Box::new(|role| {
+                form(&[
+                    ("name", &format!("by-{role}")),
+                    ("fields[base_domain]", "example.com"),
+                    ("reason", "matrix test"),
+                ])
+            }),
+            admin_only,
+        ),
+        (
+            "/api/runtimes/update",
+            Box::new(|_| {
+                form(&[
+                    ("runtime", "demo"),
+                    ("fields[base_domain]", "demo.localhost"),
+                    ("fields[ingress_class]", "nginx"),
+                    ("reason", "matrix test"),
+                ])
+            }),
+            admin_only,
+        ),
+        (
+            // The admin's pass created it just before.
+            "/api/runtimes/delete",
+            Box::new(|_| form(&[("runtime", "by-admin"), ("reason", "matrix test")])),
+            admin_only,
+        ),
         ("/api/users/list", Box::new(|_| String::new()), admin_only),
         (
             "/api/users/create",
@@ -222,10 +256,10 @@ async fn every_server_function_against_every_role() {
         }
     }
     // Every refused change is audited (reads are not): the viewer's
-    // registration and start, and five user changes each from viewer and
-    // manager.
+    // registration and start, and five user changes and three runtime
+    // changes each from viewer and manager.
     let denied = denied_entries(&app).await;
-    assert_eq!(denied.len(), 12, "{denied:?}");
+    assert_eq!(denied.len(), 18, "{denied:?}");
     let register = denied
         .iter()
         .find(|e| e.action == "version.register")
@@ -246,6 +280,15 @@ async fn every_server_function_against_every_role() {
         .expect("lookup")
         .expect("target");
     assert_eq!(target.user.role, Role::Manager, "the admin's change only");
+    let runtimes: Vec<String> = backend::runtimes::list(&app.db)
+        .await
+        .expect("runtimes")
+        .into_iter()
+        .map(|r| r.name)
+        .collect();
+    assert_eq!(runtimes, ["demo"], "the admin's runtime came and went");
+    let demo = backend::runtimes::get(&app.db, "demo").await.expect("demo");
+    assert_eq!(demo.settings.ingress_class.as_deref(), Some("nginx"));
     assert!(target.user.disabled);
     let listed = users::list(&app.db).await.expect("list");
     assert!(listed.iter().any(|u| u.email == "new-by-admin@example.com"));

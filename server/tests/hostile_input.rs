@@ -103,6 +103,33 @@ const FUNCTIONS: &[(&str, &[&str])] = &[
             "user", "action", "runtime", "version", "outcome", "from", "to", "before",
         ],
     ),
+    ("/api/runtimes/get", &["runtime"]),
+    (
+        "/api/runtimes/create",
+        &[
+            "name",
+            "fields[base_domain]",
+            "fields[host]",
+            "fields[tls]",
+            "fields[annotations]",
+            "fields[workloads]",
+            "reason",
+        ],
+    ),
+    // Deleting is left out: an admin deleting the (empty) demo runtime with
+    // a valid reason is no loss, but the pages checked below would be gone.
+    (
+        "/api/runtimes/update",
+        &[
+            "runtime",
+            "fields[base_domain]",
+            "fields[ingress_class]",
+            "fields[pull_secrets]",
+            "fields[pod_security]",
+            "fields[workloads]",
+            "reason",
+        ],
+    ),
     ("/api/users/list", &[]),
     (
         "/api/users/create",
@@ -246,6 +273,7 @@ async fn hostile_server_function_input_gets_safe_typed_answers_and_loses_nothing
         "/users",
         "/runtimes",
         "/runtimes/demo/versions/v1",
+        "/runtimes/demo/settings",
     ] {
         let page = app.send(get(path, Some(&admin))).await;
         assert_eq!(page.status, StatusCode::OK, "{path}");

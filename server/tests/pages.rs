@@ -132,6 +132,190 @@ async fn the_runtimes_list_shows_status_and_the_register_form_to_managers() {
     assert!(page.body.contains("Register a version"));
 }
 
+// An admin creates a runtime from the form's fields (every problem named
+// at once), changes it and is told when each change takes effect; others
+// read the settings only; an empty runtime is deleted, audited with what it
+// was.
+#[tokio::test]
+async fn runtimes_are_created_changed_and_deleted_from_their_settings_page() {
+    use common::{call, form};
+    let app = TestApp::new().await;
+    let admin = app.sign_in("admin@example.com").await;
+    let create = |fields: &[(&str, &str)]| {
+        let mut all = vec![("name", "payments"), ("reason", "new team")];
+        all.extend_from_slice(fields);
+        call("/api/runtimes/create", &form(&all), Some(&admin))
+    };
+
+    let refused = app
+        .send(create(&[
+            ("fields[host]", "Not A Host"),
+            ("fields[annotations]", "just-a-word"),
+            ("fields[pull_secrets]", "ok, Bad_Secret"),
+            ("fields[tls]", "secret"),
+            (
+                "fields[workloads]",
+                "default_resources: {requests: {cpu: lots}}",
+            ),
+        ]))
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.body
+    );
+    let paths: Vec<String> = refused.json()["InvalidFields"]
+        .as_array()
+        .expect("problems")
+        .iter()
+        .filter_map(|p| p["path"].as_str().map(str::to_owned))
+        .collect();
+    for path in [
+        "host",
+        "ingress_annotations",
+        "image_pull_secrets[1]",
+        "tls.secret",
+        "default_resources.requests.cpu",
+    ] {
+        assert!(
+            paths.iter().any(|p| p == path),
+            "{path} missing from {paths:?}"
+        );
+    }
+    assert!(
+        backend::runtimes::get(&app.db, "payments").await.is_err(),
+        "nothing saved"
+    );
+
+    let created = app
+        .send(create(&[
+            ("fields[description]", "Card payments"),
+            ("fields[host]", "pay.example.com"),
+            ("fields[ingress_class]", "nginx"),
+            ("fields[tls]", "secret"),
+            ("fields[tls_secret]", "pay-cert"),
+            ("fields[annotations]", "nginx.ingress.kubernetes.io/proxy-body-size=8m\n"),
+            ("fields[pull_secrets]", "registry-a, registry-b"),
+            ("fields[pod_security]", "restricted"),
+            (
+                "fields[workloads]",
+                "default_resources:\n  requests: {cpu: 100m, memory: 128Mi}\nplacements:\n  gpu:\n    node_selector: {accelerator: nvidia}\n",
+            ),
+        ]))
+        .await;
+    assert_eq!(created.status, StatusCode::OK, "{}", created.body);
+    let record = backend::runtimes::get(&app.db, "payments")
+        .await
+        .expect("created");
+    assert_eq!(record.host(), "pay.example.com");
+    assert_eq!(
+        record.settings.image_pull_secrets,
+        ["registry-a", "registry-b"]
+    );
+    assert_eq!(
+        record.settings.default_resources.requests.cpu.as_deref(),
+        Some("100m")
+    );
+    assert!(record.settings.placements.contains_key("gpu"));
+    let again = app
+        .send(create(&[("fields[host]", "pay.example.com")]))
+        .await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.body);
+
+    // The page shows what was saved, editable for the admin.
+    let page = app
+        .send(get("/runtimes/payments/settings", Some(&admin)))
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    for shown in [
+        r#"value="pay.example.com""#,
+        r#"value="nginx""#,
+        r#"value="pay-cert""#,
+        r#"value="registry-a, registry-b""#,
+        "Save settings",
+        "Delete runtime",
+    ] {
+        assert!(page.body.contains(shown), "{shown}: {}", page.body);
+    }
+    let manager = app.sign_in("manager@example.com").await;
+    let page = app
+        .send(get("/runtimes/payments/settings", Some(&manager)))
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("data-read-only"), "{}", page.body);
+    assert!(page.body.contains(r#"value="pay.example.com""#));
+    assert!(!page.body.contains("Save settings") && !page.body.contains("Delete runtime"));
+    let unknown = app
+        .send(get("/runtimes/nope/settings", Some(&manager)))
+        .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+
+    // Routing and workload changes are told apart.
+    let update = |fields: &[(&str, &str)]| {
+        let mut all = vec![("runtime", "payments"), ("reason", "move host")];
+        all.extend_from_slice(fields);
+        call("/api/runtimes/update", &form(&all), Some(&admin))
+    };
+    let saved = app
+        .send(update(&[
+            ("fields[host]", "payments.example.com"),
+            ("fields[pull_secrets]", "registry-a, registry-b"),
+            (
+                "fields[workloads]",
+                "default_resources:\n  requests: {cpu: 100m, memory: 128Mi}\nplacements:\n  gpu:\n    node_selector: {accelerator: nvidia}\n",
+            ),
+        ]))
+        .await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    assert_eq!(
+        saved.json(),
+        serde_json::json!({"routing": true, "workloads": false})
+    );
+    let saved = app
+        .send(update(&[("fields[host]", "payments.example.com")]))
+        .await;
+    assert_eq!(
+        saved.json(),
+        serde_json::json!({"routing": false, "workloads": true})
+    );
+    let entries = testkit::db::audit_entries(
+        &app.db,
+        audit::Filter {
+            action: Some(AuditAction::RuntimeUpdate),
+            ..audit::Filter::default()
+        },
+    )
+    .await;
+    let (first, details) = entries
+        .iter()
+        .map(|e| {
+            (
+                e,
+                serde_json::from_str::<serde_json::Value>(&e.details).expect("json"),
+            )
+        })
+        .find(|(_, details)| details["routing"] == true)
+        .expect("the host change");
+    assert_eq!(details["old"]["settings"]["host"], "pay.example.com");
+    assert_eq!(details["new"]["settings"]["host"], "payments.example.com");
+    assert_eq!(first.reason.as_deref(), Some("move host"));
+
+    let deleted = app
+        .send(call(
+            "/api/runtimes/delete",
+            &form(&[("runtime", "payments"), ("reason", "team left")]),
+            Some(&admin),
+        ))
+        .await;
+    assert_eq!(deleted.status, StatusCode::OK, "{}", deleted.body);
+    assert!(backend::runtimes::get(&app.db, "payments").await.is_err());
+    let gone = app
+        .send(get("/runtimes/payments/settings", Some(&admin)))
+        .await;
+    assert_eq!(gone.status, StatusCode::NOT_FOUND);
+}
+
 /// Appends `n` entries alternating between two actions, with reasons that
 /// try to break out of HTML and CSV.
 async fn fill_log(app: &TestApp, n: usize) {

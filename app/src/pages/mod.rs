@@ -1,6 +1,7 @@
 mod audit;
 mod home;
 mod not_found;
+mod runtime_settings;
 mod runtimes;
 mod sign_in;
 mod users;
@@ -9,6 +10,7 @@ mod version;
 pub use audit::Audit;
 pub use home::Home;
 pub use not_found::NotFound;
+pub use runtime_settings::RuntimeSettingsPage;
 pub use runtimes::Runtimes;
 pub use sign_in::SignIn;
 pub use users::Users;

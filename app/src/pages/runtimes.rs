@@ -7,10 +7,10 @@ use leptos_meta::Title;
 use lifecycle::{Permission, Status};
 
 use crate::{
-    ConsoleError,
     api::RegisterVersion,
-    components::{StatusBadge, health_class, health_text, short_time},
+    components::{Refusal, RuntimeFieldset, StatusBadge, health_class, health_text, short_time},
     error::page_data,
+    runtimes::{CreateRuntime, RuntimeFields, settings_path},
     versions::{RuntimeSummary, list_runtimes, version_path},
 };
 
@@ -20,11 +20,17 @@ const MAX_UPLOAD_BYTES: f64 = 256.0 * 1024.0;
 #[component]
 pub fn Runtimes() -> impl IntoView {
     let register = ServerAction::<RegisterVersion>::new();
-    // Reload the list after a successful registration only: a refused one
-    // keeps the form (and what was typed) as it is.
+    let create = ServerAction::<CreateRuntime>::new();
+    // Reload the list after a successful registration or creation only: a
+    // refused one keeps the form (and what was typed) as it is.
     let registered = RwSignal::new(0u32);
     Effect::new(move |_| {
         if let Some(Ok(_)) = register.value().get() {
+            registered.update(|n| *n += 1);
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = create.value().get() {
             registered.update(|n| *n += 1);
         }
     });
@@ -33,6 +39,11 @@ pub fn Runtimes() -> impl IntoView {
         list.get()
             .and_then(Result::ok)
             .is_some_and(|view| view.role.allows(Permission::Operate))
+    };
+    let can_create = move || {
+        list.get()
+            .and_then(Result::ok)
+            .is_some_and(|view| view.role.allows(Permission::ManageRuntimes))
     };
     let runtime_names = Signal::derive(move || {
         list.get()
@@ -66,6 +77,9 @@ pub fn Runtimes() -> impl IntoView {
             <Show when=can_register>
                 <RegisterForm register runtime_names/>
             </Show>
+            <Show when=can_create>
+                <NewRuntimeForm create/>
+            </Show>
         </Transition>
     }
 }
@@ -80,6 +94,8 @@ fn RuntimeTable(runtime: RuntimeSummary) -> impl IntoView {
             <p class="muted">
                 "Served at "
                 <a href=format!("https://{}/", runtime.host) data-runtime-host=runtime.host.clone()>{runtime.host.clone()}</a>
+                " · "
+                <a href=settings_path(&runtime.name) data-runtime-settings="">{format!("Settings of {}", runtime.name)}</a>
             </p>
             {if runtime.versions.is_empty() {
                 view! { <p class="muted">"No versions registered."</p> }.into_any()
@@ -151,18 +167,7 @@ fn RegisterForm(
                 </p>
             }
             .into_any(),
-            Err(ConsoleError::InvalidFields(problems)) => view! {
-                <div role="alert" class="form-error">
-                    <p>{format!("The manifest has {} problem(s):", problems.len())}</p>
-                    <ul class="field-errors" data-field-errors="">
-                        {problems.into_iter().map(|p| view! {
-                            <li><code>{p.path}</code>": "{p.message}</li>
-                        }).collect_view()}
-                    </ul>
-                </div>
-            }
-            .into_any(),
-            Err(error) => view! { <p role="alert" class="form-error">{error.to_string()}</p> }.into_any(),
+            Err(error) => view! { <Refusal error subject="manifest"/> }.into_any(),
         })
     };
 
@@ -194,6 +199,49 @@ fn RegisterForm(
                 {outcome}
                 <button type="submit" class="button" disabled=move || pending.get()>
                     {move || if pending.get() { "Registering…" } else { "Register version" }}
+                </button>
+            </ActionForm>
+        </section>
+    }
+}
+
+/// For admins: a runtime with its settings. What a form sends is read by
+/// the server; nothing typed is lost on a refusal.
+#[component]
+fn NewRuntimeForm(create: ServerAction<CreateRuntime>) -> impl IntoView {
+    let pending = create.pending();
+    let outcome = move || {
+        create.value().get().map(|answer| match answer {
+            Ok(name) => view! {
+                <p class="success" role="status">
+                    {format!("Created runtime {name}.")}
+                    " "
+                    <a href=settings_path(&name)>"Open its settings"</a>
+                </p>
+            }
+            .into_any(),
+            Err(error) => view! { <Refusal error subject="runtime"/> }.into_any(),
+        })
+    };
+    let fields = RuntimeFields {
+        tls: "none".into(),
+        pod_security: "restricted".into(),
+        ..RuntimeFields::default()
+    };
+    view! {
+        <section class="card" aria-labelledby="new-runtime-heading">
+            <h2 id="new-runtime-heading">"New runtime"</h2>
+            <ActionForm action=create attr:class="form">
+                <label for="new-runtime-name">"Name"</label>
+                <input id="new-runtime-name" name="name" type="text" required maxlength="63"
+                    pattern="[a-z0-9]([-a-z0-9]*[a-z0-9])?" aria-describedby="new-runtime-name-hint"/>
+                <p id="new-runtime-name-hint" class="hint muted">"Lowercase letters, digits and '-'; also the name of its namespace."</p>
+                <RuntimeFieldset fields/>
+                <label for="new-runtime-reason">"Reason"</label>
+                <input id="new-runtime-reason" name="reason" type="text" required maxlength="1000"/>
+                {outcome}
+                <button type="submit" class="button" disabled=move || pending.get()>
+                    {move || if pending.get() { "Creating…" } else { "Create runtime" }}
                 </button>
             </ActionForm>
         </section>

@@ -15,6 +15,10 @@ use crate::{
     db::{Database, TxEnd},
 };
 
+mod workloads;
+
+pub use workloads::{MAX_WORKLOADS_BYTES, WorkloadDefaults};
+
 pub const MAX_DESCRIPTION_CHARS: usize = 500;
 
 /// A runtime: one namespace (named after it), the host its published
@@ -62,6 +66,16 @@ impl RuntimeDraft {
     }
 
     fn validate(&self) -> Result<(), Vec<FieldError>> {
+        let problems = self.problems();
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems)
+        }
+    }
+
+    /// Every problem of the draft; empty when it may be saved.
+    pub fn problems(&self) -> Vec<FieldError> {
         let mut problems = self
             .settings
             .validate(&self.base_domain)
@@ -73,11 +87,7 @@ impl RuntimeDraft {
                 message: format!("must be at most {MAX_DESCRIPTION_CHARS} characters"),
             });
         }
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(problems)
-        }
+        problems
     }
 
     /// Whether a change from `old` moves the runtime's traffic (the
