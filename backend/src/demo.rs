@@ -20,6 +20,10 @@ pub const USERS: [(&str, Role); 3] = [
     ("viewer@example.com", Role::Viewer),
 ];
 pub const RUNTIME: &str = "demo";
+/// What the demo runtime's settings show: an ingress class and a pull
+/// secret (which the emulated cluster does not need for public images).
+pub const INGRESS_CLASS: &str = "nginx";
+pub const PULL_SECRET: &str = "demo-registry";
 
 const MANIFESTS: [(&str, &str); 3] = [
     ("v1", include_str!("../../examples/manifests/v1.yaml")),
@@ -51,9 +55,7 @@ pub async fn seed(db: &Database, password: &str) -> Result<Seeded, Error> {
             Err(error) => return Err(Error::Corrupt(format!("demo user {email}: {error}"))),
         }
     }
-    crate::runtimes::ensure(db, RUNTIME, "demo.localhost")
-        .await
-        .map_err(|e| Error::Corrupt(format!("demo runtime: {e}")))?;
+    seed_runtime(db, &reason).await?;
     for (name, text) in MANIFESTS {
         match versions::get(db, RUNTIME, name).await {
             Ok(_) => continue,
@@ -69,4 +71,31 @@ pub async fn seed(db: &Database, password: &str) -> Result<Seeded, Error> {
         }
     }
     Ok(seeded)
+}
+
+/// The demo runtime with settings worth showing, created once: an admin's
+/// later changes are kept across restarts.
+async fn seed_runtime(db: &Database, reason: &Reason) -> Result<(), Error> {
+    use crate::runtimes::{self, RuntimeDraft, RuntimesError};
+    match runtimes::get(db, RUNTIME).await {
+        Ok(_) => return Ok(()),
+        Err(RuntimesError::Unknown(_)) => {}
+        Err(RuntimesError::Store(error)) => return Err(error),
+        Err(error) => return Err(Error::Corrupt(format!("demo runtime: {error}"))),
+    }
+    let draft = RuntimeDraft {
+        description: "The demo runtime".into(),
+        base_domain: "demo.localhost".into(),
+        settings: lifecycle::RuntimeSettings {
+            ingress_class: Some(INGRESS_CLASS.into()),
+            image_pull_secrets: vec![PULL_SECRET.into()],
+            ..lifecycle::RuntimeSettings::default()
+        },
+    };
+    match runtimes::create(db, &Actor::System, RUNTIME, &draft, reason).await {
+        // Exists: another replica was faster.
+        Ok(_) | Err(RuntimesError::Exists(_)) => Ok(()),
+        Err(RuntimesError::Store(error)) => Err(error),
+        Err(error) => Err(Error::Corrupt(format!("demo runtime: {error}"))),
+    }
 }

@@ -316,6 +316,42 @@ async fn demo_seeding_is_idempotent_and_never_resets_passwords() {
                 .iter()
                 .all(|v| v.status == lifecycle::Status::Stopped)
         );
+        // The runtime shows an ingress class and a pull secret, and an
+        // admin's later change to it survives the next seeding.
+        let runtime = backend::runtimes::get(&t.db, demo::RUNTIME)
+            .await
+            .expect("demo runtime");
+        assert_eq!(
+            runtime.settings.ingress_class.as_deref(),
+            Some(demo::INGRESS_CLASS)
+        );
+        assert_eq!(runtime.settings.image_pull_secrets, [demo::PULL_SECRET]);
+        let mut draft = backend::runtimes::RuntimeDraft {
+            description: runtime.description,
+            base_domain: runtime.base_domain,
+            settings: runtime.settings,
+        };
+        draft.settings.ingress_class = Some("traefik".into());
+        backend::runtimes::update(
+            &t.db,
+            &backend::audit::Actor::System,
+            demo::RUNTIME,
+            &draft,
+            &lifecycle::Reason::parse("switch controllers").expect("reason"),
+        )
+        .await
+        .expect("changed");
+        demo::seed(&t.db, demo::DEFAULT_PASSWORD)
+            .await
+            .expect("seeds a third time");
+        let runtime = backend::runtimes::get(&t.db, demo::RUNTIME)
+            .await
+            .expect("demo runtime");
+        assert_eq!(
+            runtime.settings.ingress_class.as_deref(),
+            Some("traefik"),
+            "{name}"
+        );
     }
 }
 

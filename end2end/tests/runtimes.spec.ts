@@ -7,7 +7,9 @@ test.describe.serial('runtimes managed in the console', () => {
   test('an admin creates a runtime, with every problem shown first, and changes its routing', async ({ page, consoleProblems }) => {
     await signIn(page, 'admin', '/runtimes');
     await waitForHydration(page);
+    await page.getByRole('link', { name: 'New runtime' }).click();
     const form = page.locator('section[aria-labelledby="new-runtime-heading"]');
+    await expect(form.getByRole('heading', { name: 'Create a runtime' })).toBeVisible();
     await form.getByLabel('Name', { exact: true }).fill('checkout');
     await form.getByLabel('Host', { exact: true }).fill('Not A Host');
     await form.getByLabel('Image pull secrets').fill('registry, Bad_Name');

@@ -61,6 +61,11 @@ pub fn Runtimes() -> impl IntoView {
         <Title text="Runtimes"/>
         <section class="card">
             <h1>"Runtimes"</h1>
+            <Transition fallback=|| ()>
+                <Show when=can_create>
+                    <p><a href="#new-runtime" class="button secondary" data-new-runtime="">"New runtime"</a></p>
+                </Show>
+            </Transition>
             <Transition fallback=|| view! { <p class="muted">"Loading runtimes…"</p> }>
                 {move || list.get().map(|answer| match answer {
                     Ok(view) if view.runtimes.is_empty() => view! {
@@ -229,12 +234,12 @@ fn NewRuntimeForm(create: ServerAction<CreateRuntime>) -> impl IntoView {
         ..RuntimeFields::default()
     };
     view! {
-        <section class="card" aria-labelledby="new-runtime-heading">
-            <h2 id="new-runtime-heading">"New runtime"</h2>
+        <section class="card" id="new-runtime" aria-labelledby="new-runtime-heading">
+            <h2 id="new-runtime-heading">"Create a runtime"</h2>
             <ActionForm action=create attr:class="form">
                 <label for="new-runtime-name">"Name"</label>
                 <input id="new-runtime-name" name="name" type="text" required maxlength="63"
-                    pattern="[a-z0-9]([-a-z0-9]*[a-z0-9])?" aria-describedby="new-runtime-name-hint"/>
+                    aria-describedby="new-runtime-name-hint"/>
                 <p id="new-runtime-name-hint" class="hint muted">"Lowercase letters, digits and '-'; also the name of its namespace."</p>
                 <RuntimeFieldset fields/>
                 <label for="new-runtime-reason">"Reason"</label>
