@@ -10,6 +10,7 @@ pub mod error;
 #[cfg(feature = "hydrate")]
 mod live_client;
 mod pages;
+pub mod releases;
 #[cfg(feature = "ssr")]
 mod response;
 pub mod runtimes;
@@ -75,6 +76,11 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/login") view=pages::SignIn ssr=SsrMode::InOrder/>
                         <Route path=path!("/users") view=pages::Users ssr=SsrMode::InOrder/>
                         <Route path=path!("/runtimes") view=pages::Runtimes ssr=SsrMode::InOrder/>
+                        <Route
+                            path=path!("/runtimes/:runtime/releases")
+                            view=pages::ReleasesPage
+                            ssr=SsrMode::InOrder
+                        />
                         <Route
                             path=path!("/runtimes/:runtime/settings")
                             view=pages::RuntimeSettingsPage

@@ -131,7 +131,9 @@ impl From<VersionError> for ConsoleError {
             }
             VersionError::Duplicate { .. }
             | VersionError::Conflict { .. }
-            | VersionError::Refused(_) => Self::Conflict(error.to_string()),
+            | VersionError::Refused(_)
+            | VersionError::MarkedBad { .. }
+            | VersionError::BadMarkUnchanged { .. } => Self::Conflict(error.to_string()),
             VersionError::NoCluster => Self::NotConfigured(error.to_string()),
             VersionError::Store(error) => unavailable(error),
         }

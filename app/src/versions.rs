@@ -33,6 +33,16 @@ pub struct VersionSummary {
     pub status_changed_at: String,
     /// Where the runtime's traffic is, when it concerns this version.
     pub routing: Option<lifecycle::Routing>,
+    /// Marked bad: it cannot be published.
+    pub bad: bool,
+}
+
+/// Who marked a version bad, when and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BadMarkView {
+    pub reason: String,
+    pub by: String,
+    pub at: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -74,6 +84,7 @@ pub struct VersionDetails {
     /// Another version of the runtime that is published now: publishing
     /// this one moves it back to `started`.
     pub published_other: Option<String>,
+    pub bad: Option<BadMarkView>,
     pub live: VersionLive,
 }
 
@@ -127,8 +138,14 @@ pub async fn get_version_details(
         replicas: p.replicas,
         inputs: p.inputs.clone(),
     }));
+    let bad = record.bad.clone().map(|m| BadMarkView {
+        reason: m.reason,
+        by: m.by,
+        at: m.at,
+    });
     Ok(VersionDetails {
         role: user.role,
+        bad,
         description: record.description,
         created_at: record.created_at,
         created_by: record.created_by,
@@ -219,6 +236,53 @@ pub async fn version_action(
     ssr::live(&services, &runtime, &version).await
 }
 
+/// Marks a version bad (`bad`: true) or clears the mark, with a reason. A
+/// bad version cannot be published until the mark is cleared.
+#[server(endpoint = "version_bad_mark")]
+pub async fn version_bad_mark(
+    runtime: String,
+    version: String,
+    bad: bool,
+    reason: String,
+) -> Result<Option<BadMarkView>, ConsoleError> {
+    use crate::server::{Attempt, require};
+    use lifecycle::{AuditAction, Permission, Reason};
+
+    let action = if bad {
+        AuditAction::MarkBad
+    } else {
+        AuditAction::ClearBad
+    };
+    let (services, user) = require(
+        Permission::Operate,
+        Some(Attempt {
+            action,
+            runtime: Some(runtime.clone()),
+            version: Some(version.clone()),
+        }),
+    )
+    .await?;
+    let reason = Reason::parse(&reason)
+        .map_err(|error| ConsoleError::Invalid(format!("Reason: {error}.")))?;
+    let mark = backend::versions::set_bad_mark(
+        &services.db,
+        &user.actor(),
+        &runtime,
+        &version,
+        bad,
+        &reason,
+    )
+    .await?;
+    if crate::response::plain_form_post() {
+        leptos_axum::redirect(&version_path(&runtime, &version));
+    }
+    Ok(mark.map(|m| BadMarkView {
+        reason: m.reason,
+        by: m.by,
+        at: m.at,
+    }))
+}
+
 /// The newest stored log lines of one node (kept after the version stops).
 #[server(endpoint = "node_logs")]
 pub async fn node_logs(
@@ -285,6 +349,7 @@ pub mod ssr {
                 let routing = record.routing();
                 summaries.push(VersionSummary {
                     routing,
+                    bad: record.bad.is_some(),
                     name: record.name,
                     description: record.description,
                     status: record.status,

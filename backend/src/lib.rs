@@ -62,6 +62,7 @@ pub mod health;
 pub mod manifest_file;
 pub mod metrics;
 pub mod password;
+pub mod releases;
 pub mod runtime;
 pub mod runtimes;
 pub mod throttle;

@@ -15,6 +15,7 @@ use sqlx::Row;
 use crate::{
     audit::{self, Actor, AuditConn, NewEntry, now_timestamp},
     db::{Database, TxEnd},
+    releases,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,6 +36,16 @@ pub struct VersionRecord {
     pub serving_version: Option<String>,
     /// The host the runtime's published version is served at.
     pub host: String,
+    /// Set while the version is marked bad: it cannot be published.
+    pub bad: Option<BadMark>,
+}
+
+/// Who marked a version bad, when and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BadMark {
+    pub reason: String,
+    pub by: String,
+    pub at: String,
 }
 
 impl VersionRecord {
@@ -82,6 +93,13 @@ pub enum VersionError {
         action: String,
         at: String,
     },
+    #[error(
+        "{version} is marked bad by {} at {}: {}. Clear the mark before publishing it.",
+        .mark.by, .mark.at, .mark.reason
+    )]
+    MarkedBad { version: String, mark: BadMark },
+    #[error("{version} is {}.", if *.marked { "already marked bad" } else { "not marked bad" })]
+    BadMarkUnchanged { version: String, marked: bool },
     #[error(transparent)]
     Store(#[from] crate::Error),
 }
@@ -97,7 +115,7 @@ type Result<T, E = VersionError> = std::result::Result<T, E>;
 /// A version with its runtime's routing; `WHERE` clauses name `v.` columns.
 const VERSION_SELECT: &str = "SELECT v.runtime, v.name, v.description, v.manifest, v.status, \
      v.status_changed_at, v.status_actor, v.status_action, v.error_message, v.created_at, \
-     v.created_by, r.serving_version, \
+     v.created_by, v.bad_reason, v.bad_by, v.bad_at, r.serving_version, \
      COALESCE(r.host, r.name || '.' || r.base_domain) AS host \
      FROM versions v JOIN runtimes r ON r.name = v.runtime";
 
@@ -128,6 +146,18 @@ where
         created_by: row.try_get("created_by")?,
         serving_version: row.try_get("serving_version")?,
         host: row.try_get("host")?,
+        bad: match row.try_get::<Option<String>, _>("bad_reason")? {
+            Some(reason) => Some(BadMark {
+                reason,
+                by: row
+                    .try_get::<Option<String>, _>("bad_by")?
+                    .unwrap_or_default(),
+                at: row
+                    .try_get::<Option<String>, _>("bad_at")?
+                    .unwrap_or_default(),
+            }),
+            None => None,
+        },
     })
 }
 
@@ -203,6 +233,7 @@ pub async fn register(
         created_by: by.clone(),
         serving_version: None,
         host: String::new(),
+        bad: None,
     };
     let insert = "INSERT INTO versions (runtime, name, description, manifest, status, status_changed_at, \
                   status_actor, status_action, created_at, created_by) \
@@ -289,7 +320,7 @@ pub async fn apply_action(
     let outcome = match &applied {
         Ok(_) => "accepted",
         Err(VersionError::Conflict { .. }) => "conflict",
-        Err(VersionError::Refused(_)) => "refused",
+        Err(VersionError::Refused(_) | VersionError::MarkedBad { .. }) => "refused",
         Err(VersionError::UnknownVersion { .. }) => "unknown_version",
         Err(_) => "error",
     };
@@ -334,6 +365,19 @@ async fn compare_and_set(
                 by: current.status_actor.clone(),
                 action: current.status_action.clone(),
                 at: current.status_changed_at.clone(),
+            }));
+        }
+        if action == Action::Publish
+            && let Some(mark) = &current.bad
+        {
+            AuditConn::append_entry(
+                &mut *conn,
+                &denied(serde_json::json!({"marked_bad": mark.reason})),
+            )
+            .await?;
+            return Ok(TxEnd::Refuse(VersionError::MarkedBad {
+                version: version.to_owned(),
+                mark: mark.clone(),
             }));
         }
         let transition = match plan(current.status, action) {
@@ -406,6 +450,69 @@ async fn compare_and_set(
     })
 }
 
+/// Marks a version bad (`bad`) or clears its mark, with the reason; both
+/// audited. A bad version cannot be published until the mark is cleared.
+pub async fn set_bad_mark(
+    db: &Database,
+    actor: &Actor,
+    runtime: &str,
+    version: &str,
+    bad: bool,
+    reason: &Reason,
+) -> Result<Option<BadMark>> {
+    let action = if bad {
+        AuditAction::MarkBad
+    } else {
+        AuditAction::ClearBad
+    };
+    let update = "UPDATE versions SET bad_reason = $1, bad_by = $2, bad_at = $3 \
+                  WHERE runtime = $4 AND name = $5";
+    write_tx!(VersionError, db, |conn| {
+        let Some(current) = fetch_version!(&mut *conn, runtime, version) else {
+            return Ok(TxEnd::Refuse(VersionError::UnknownVersion {
+                runtime: runtime.to_owned(),
+                version: version.to_owned(),
+            }));
+        };
+        let entry = |outcome| {
+            NewEntry::new(actor.clone(), action, outcome)
+                .target(runtime, Some(version.to_owned()))
+                .reason(reason.as_str())
+                .statuses(Some(current.status), Some(current.status))
+        };
+        if current.bad.is_some() == bad {
+            AuditConn::append_entry(
+                &mut *conn,
+                &entry(Outcome::Denied).details(serde_json::json!({"unchanged": true})),
+            )
+            .await?;
+            return Ok(TxEnd::Refuse(VersionError::BadMarkUnchanged {
+                version: version.to_owned(),
+                marked: bad,
+            }));
+        }
+        let mark = bad.then(|| BadMark {
+            reason: reason.as_str().to_owned(),
+            by: actor.name().to_owned(),
+            at: now_timestamp(),
+        });
+        sqlx::query(update)
+            .bind(mark.as_ref().map(|m| m.reason.as_str()))
+            .bind(mark.as_ref().map(|m| m.by.as_str()))
+            .bind(mark.as_ref().map(|m| m.at.as_str()))
+            .bind(runtime)
+            .bind(version)
+            .execute(&mut *conn)
+            .await?;
+        let details = match &current.bad {
+            Some(old) => serde_json::json!({"cleared": old.reason}),
+            None => serde_json::json!({}),
+        };
+        AuditConn::append_entry(&mut *conn, &entry(Outcome::Accepted).details(details)).await?;
+        Ok(TxEnd::Commit(mark))
+    })
+}
+
 /// A transition the system makes when the cluster reports an outcome. `None`
 /// when the event no longer applies (the version moved on meanwhile).
 pub async fn apply_system_event(
@@ -467,15 +574,87 @@ pub async fn record_routing(
     entry: Option<NewEntry>,
 ) -> Result<()> {
     let update = "UPDATE runtimes SET serving_version = $1, routing_error = $2 WHERE name = $3";
+    let was_serving = "SELECT serving_version FROM runtimes WHERE name = $1";
+    let status_of = "SELECT status FROM versions WHERE runtime = $1 AND name = $2";
+    let published_by = "SELECT status_actor FROM versions WHERE runtime = $1 AND name = $2";
     write_tx!(VersionError, db, |conn| {
+        let before: Option<Option<String>> = sqlx::query_scalar(was_serving)
+            .bind(runtime)
+            .fetch_optional(&mut *conn)
+            .await?;
         sqlx::query(update)
             .bind(serving)
             .bind(error)
             .bind(runtime)
             .execute(&mut *conn)
             .await?;
-        if let Some(entry) = &entry {
-            AuditConn::append_entry(&mut *conn, entry).await?;
+        let written = match &entry {
+            Some(entry) => Some(AuditConn::append_entry(&mut *conn, entry).await?.id),
+            None => None,
+        };
+        // The release history follows what the Ingress points at, in the
+        // same transaction: one release closes, the next opens.
+        let Some(before) = before else {
+            return Ok(TxEnd::Commit(()));
+        };
+        if before.as_deref() == serving {
+            return Ok(TxEnd::Commit(()));
+        }
+        let at = now_timestamp();
+        if let Some(old) = &before {
+            let cause = match serving {
+                Some(_) => releases::EndCause::Superseded,
+                None => {
+                    let status: Option<String> = sqlx::query_scalar(status_of)
+                        .bind(runtime)
+                        .bind(old)
+                        .fetch_optional(&mut *conn)
+                        .await?;
+                    if status.as_deref() == Some(Status::Error.as_str()) {
+                        releases::EndCause::Failed
+                    } else {
+                        releases::EndCause::Unpublished
+                    }
+                }
+            };
+            sqlx::query(releases::CLOSE_OPEN)
+                .bind(&at)
+                .bind(cause.as_str())
+                .bind(serving)
+                .bind(written)
+                .bind(runtime)
+                .execute(&mut *conn)
+                .await?;
+        }
+        if let Some(new) = serving {
+            let publish: Option<(i64, String, Option<String>)> =
+                sqlx::query_as(releases::LAST_PUBLISH)
+                    .bind(runtime)
+                    .bind(new)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+            let (publish_id, by, why) = match publish {
+                Some((id, by, why)) => (Some(id), by, why),
+                // Its publish entry trimmed away already: who set its status.
+                None => {
+                    let by: Option<String> = sqlx::query_scalar(published_by)
+                        .bind(runtime)
+                        .bind(new)
+                        .fetch_optional(&mut *conn)
+                        .await?;
+                    (None, by.unwrap_or_else(|| "system".into()), None)
+                }
+            };
+            sqlx::query(releases::OPEN)
+                .bind(runtime)
+                .bind(new)
+                .bind(&by)
+                .bind(why)
+                .bind(publish_id)
+                .bind(&at)
+                .bind(written)
+                .execute(&mut *conn)
+                .await?;
         }
         Ok(TxEnd::Commit(()))
     })

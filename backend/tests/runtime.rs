@@ -1282,3 +1282,140 @@ async fn a_private_image_starts_once_the_runtime_names_its_pull_secret() {
     assert_eq!(details(&changes[0])["workloads"], true);
     assert_eq!(details(&changes[0])["routing"], false);
 }
+
+// The release history follows what the Ingress pointed at, and answers
+// "what was serving at T" at every boundary of a scripted sequence: two
+// publishes, a publish whose switch fails, an unpublish and a publish again.
+#[tokio::test]
+async fn release_history_answers_what_served_at_every_instant() {
+    use backend::releases::{self, EndCause};
+    let settings = Settings {
+        switch_deadline: Duration::from_secs(2),
+        call_timeout: Duration::from_secs(1),
+        ..fast_settings()
+    };
+    let s = Setup::with(fast_emulator(), settings).await;
+    for v in ["v1", "v2"] {
+        s.act(v, Action::Start).await;
+        s.settles(v, Status::Started).await;
+    }
+    let before_any = chrono::Utc::now();
+    s.act("v1", Action::Publish).await;
+    s.act("v2", Action::Publish).await;
+    // A publish whose switch cannot be made: v2 keeps serving, no release.
+    s.faults(serde_json::json!({"fail_writes_to": ["ingresses"]}))
+        .await;
+    s.services
+        .act(
+            &actors::manager(),
+            "demo",
+            "v1",
+            Action::Publish,
+            Status::Started,
+            &Reason::parse("switch under faults").expect("reason"),
+        )
+        .await
+        .expect("accepted");
+    eventually("v1's failed switch is undone", DEADLINE, || async {
+        let v1 = s.record("v1").await;
+        v1.status == Status::Started && v1.error_message.is_some()
+    })
+    .await;
+    s.faults(serde_json::json!({"fail_writes_to": []})).await;
+    s.act("v2", Action::Unpublish).await;
+    s.act("v1", Action::Publish).await;
+
+    let page = releases::history(&s.db.db, "demo", None, 50)
+        .await
+        .expect("history");
+    let [third, second, first] = page.releases.as_slice() else {
+        panic!("three releases: {:#?}", page.releases);
+    };
+    assert_eq!(page.older, None);
+    assert_eq!(
+        (
+            first.version.as_str(),
+            first.end_cause,
+            first.superseded_by.as_deref()
+        ),
+        ("v1", Some(EndCause::Superseded), Some("v2"))
+    );
+    assert_eq!(first.ended_at.as_ref(), Some(&second.started_at));
+    assert_eq!(
+        (
+            second.version.as_str(),
+            second.end_cause,
+            second.superseded_by.as_deref()
+        ),
+        ("v2", Some(EndCause::Unpublished), None)
+    );
+    assert_eq!(
+        (third.version.as_str(), third.ended_at.as_deref()),
+        ("v1", None)
+    );
+    for release in [first, second, third] {
+        assert_eq!(release.published_by, "manager@example.com");
+        assert_eq!(release.publish_reason.as_deref(), Some("integration test"));
+    }
+    // The entries they link to are the publish and the routing switch.
+    let entries = testkit::db::audit_entries(&s.db.db, backend::audit::Filter::default()).await;
+    let entry = |id: Option<i64>| {
+        entries
+            .iter()
+            .find(|e| Some(e.id) == id)
+            .unwrap_or_else(|| panic!("entry {id:?}"))
+    };
+    assert_eq!(entry(third.publish_audit_id).action, "version.publish");
+    assert_eq!(
+        entry(third.opened_audit_id).action,
+        "runtime.routing_switched"
+    );
+    assert_eq!(
+        entry(second.closed_audit_id).action,
+        "runtime.routing_switched"
+    );
+
+    let at = |text: &str| releases::parse_instant(text).expect("instant");
+    let just_before = |text: &str| at(text) - chrono::Duration::microseconds(1);
+    let db = &s.db.db;
+    let serving = |instant: chrono::DateTime<chrono::Utc>| async move {
+        releases::serving_at(db, "demo", instant)
+            .await
+            .expect("answer")
+            .map(|r| r.id)
+    };
+    let ended = second.ended_at.as_deref().expect("ended");
+    let expectations = [
+        (before_any, None),
+        (just_before(&first.started_at), None),
+        (at(&first.started_at), Some(first.id)),
+        (just_before(&second.started_at), Some(first.id)),
+        (at(&second.started_at), Some(second.id)),
+        (just_before(ended), Some(second.id)),
+        (at(ended), None),
+        (just_before(&third.started_at), None),
+        (at(&third.started_at), Some(third.id)),
+        (chrono::Utc::now(), Some(third.id)),
+    ];
+    for (instant, expected) in expectations {
+        assert_eq!(serving(instant).await, expected, "at {instant:?}");
+    }
+    // Keyset pages, newest first.
+    let newest = releases::history(&s.db.db, "demo", None, 2)
+        .await
+        .expect("page");
+    assert_eq!(
+        newest.releases.iter().map(|r| r.id).collect::<Vec<_>>(),
+        [third.id, second.id]
+    );
+    let older = releases::history(&s.db.db, "demo", newest.older, 2)
+        .await
+        .expect("page");
+    assert_eq!(
+        (
+            older.releases.iter().map(|r| r.id).collect::<Vec<_>>(),
+            older.older
+        ),
+        (vec![first.id], None)
+    );
+}

@@ -190,6 +190,43 @@ test.describe.serial('operating versions', () => {
     await expect(page.locator('[data-version-status]')).toHaveAttribute('data-version-status', /stopping|stopped/);
     await context.close();
   });
+
+  test('the release history says what served when; a version marked bad cannot be published until cleared', async ({ page, consoleProblems }) => {
+    // By now v1 served, then v2 (which was unpublished): newest first.
+    await signIn(page, 'viewer', '/runtimes');
+    await page.getByRole('link', { name: 'Releases of demo' }).click();
+    await expect(page).toHaveURL(/\/runtimes\/demo\/releases$/);
+    const rows = page.locator('tr[data-release-version]');
+    await expect(rows).toHaveCount(2);
+    await expect(rows.nth(0)).toHaveAttribute('data-release-version', 'v2');
+    await expect(rows.nth(0)).toHaveAttribute('data-release-state', 'ended');
+    await expect(rows.nth(1)).toContainText('superseded by v2');
+    await expect(rows.nth(1)).toContainText('Fraud scoring 1.0 <b>takes</b> traffic');
+    // What served when v2 started serving: v2.
+    const started = await rows.nth(0).locator('time').getAttribute('datetime');
+    await page.getByLabel('Serving at (UTC, RFC 3339)').fill(started ?? '');
+    await page.getByRole('button', { name: 'Look up' }).click();
+    await expect(page.locator('[data-serving-version]')).toHaveText('v2');
+
+    await signIn(page, 'manager', v('v1'));
+    await waitForHydration(page);
+    await page.getByRole('textbox', { name: 'Reason' }).fill('Leaks memory under load');
+    await page.getByRole('button', { name: 'Mark bad' }).click();
+    await expect(page.locator('[data-version-bad="true"]')).toContainText('Leaks memory under load');
+    const publish = page.getByRole('button', { name: 'Publish', exact: true });
+    await expect(publish).toBeDisabled();
+    await expect(publish).toHaveAccessibleDescription(/Marked bad/);
+    await page.getByRole('textbox', { name: 'Reason' }).fill('Fixed by the new pool size');
+    await page.getByRole('button', { name: 'Clear bad mark' }).click();
+    await expect(page.locator('[data-version-bad="true"]')).toHaveCount(0);
+    await act(page, 'Publish', 'Back on v1');
+    await expect(page.locator('[data-version-status]')).toHaveAttribute('data-version-status', 'published');
+    // The release opens when the Ingress points at v1, just after.
+    await expect(page.locator('p[data-routing]')).toHaveAttribute('data-routing', 'serving');
+    await page.goto('/runtimes/demo/releases');
+    await expect(page.locator('tr[data-release-version]').first()).toHaveAttribute('data-release-state', 'serving');
+    expect(consoleProblems).toEqual([]);
+  });
 });
 
 test('a viewer sees every action disabled with the reason, and no /audit', async ({ page, consoleProblems }) => {

@@ -25,6 +25,8 @@ text_enum! {
         RuntimeCreate => "runtime.create",
         RuntimeUpdate => "runtime.update",
         RuntimeDelete => "runtime.delete",
+        MarkBad => "version.mark_bad",
+        ClearBad => "version.clear_bad",
     }
 }
 
@@ -69,6 +71,8 @@ impl AuditAction {
             Self::RuntimeCreate => "Runtime created",
             Self::RuntimeUpdate => "Runtime settings changed",
             Self::RuntimeDelete => "Runtime deleted",
+            Self::MarkBad => "Marked bad",
+            Self::ClearBad => "Bad mark cleared",
         };
         words.to_owned()
     }

@@ -183,6 +183,24 @@ async fn every_server_function_against_every_role() {
             [S::OK; 3],
         ),
         (
+            // The manager marks v1 bad, the admin clears the mark.
+            "/api/version_bad_mark",
+            Box::new(|role| {
+                form(&[
+                    ("runtime", "demo"),
+                    ("version", "v1"),
+                    ("bad", if role == "admin" { "false" } else { "true" }),
+                    ("reason", "matrix test"),
+                ])
+            }),
+            [S::FORBIDDEN, S::OK, S::OK],
+        ),
+        (
+            "/api/releases/get",
+            Box::new(|_| form(&[("runtime", "demo"), ("at", "2026-12-07T00:00:00Z")])),
+            [S::OK; 3],
+        ),
+        (
             "/api/runtimes/create",
             Box::new(|role| {
                 form(&[
@@ -256,10 +274,10 @@ async fn every_server_function_against_every_role() {
         }
     }
     // Every refused change is audited (reads are not): the viewer's
-    // registration and start, and five user changes and three runtime
-    // changes each from viewer and manager.
+    // registration, start and bad mark, and five user changes and three
+    // runtime changes each from viewer and manager.
     let denied = denied_entries(&app).await;
-    assert_eq!(denied.len(), 18, "{denied:?}");
+    assert_eq!(denied.len(), 19, "{denied:?}");
     let register = denied
         .iter()
         .find(|e| e.action == "version.register")

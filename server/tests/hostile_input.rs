@@ -104,6 +104,11 @@ const FUNCTIONS: &[(&str, &[&str])] = &[
         ],
     ),
     ("/api/runtimes/get", &["runtime"]),
+    ("/api/releases/get", &["runtime", "before", "at"]),
+    (
+        "/api/version_bad_mark",
+        &["runtime", "version", "bad", "reason"],
+    ),
     (
         "/api/runtimes/create",
         &[
@@ -274,6 +279,7 @@ async fn hostile_server_function_input_gets_safe_typed_answers_and_loses_nothing
         "/runtimes",
         "/runtimes/demo/versions/v1",
         "/runtimes/demo/settings",
+        "/runtimes/demo/releases",
     ] {
         let page = app.send(get(path, Some(&admin))).await;
         assert_eq!(page.status, StatusCode::OK, "{path}");

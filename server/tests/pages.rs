@@ -544,3 +544,118 @@ async fn every_page_finishes_rendering_under_concurrency() {
     }
     builders.await.expect("routers built");
 }
+
+// The release history page and the JSON point-in-time answer read the same
+// rows: the routing records (the leader's, here called directly) open and
+// close releases; every signed-in user reads them.
+#[tokio::test]
+async fn release_history_and_what_served_at_an_instant() {
+    let app = TestApp::new().await;
+    let viewer = app.sign_in("viewer@example.com").await;
+    let before_any = chrono::Utc::now();
+    for serving in [Some("v1"), Some("v2"), None] {
+        backend::versions::record_routing(&app.db, "demo", serving, None, None)
+            .await
+            .expect("routing recorded");
+    }
+    let history = backend::releases::history(&app.db, "demo", None, 10)
+        .await
+        .expect("history");
+    let [v2, v1] = history.releases.as_slice() else {
+        panic!("two releases: {:?}", history.releases);
+    };
+
+    let page = app
+        .send(get("/runtimes/demo/releases", Some(&viewer)))
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let rows: Vec<&str> = page
+        .body
+        .match_indices("data-release-version=\"")
+        .map(|(i, m)| {
+            let rest = &page.body[i + m.len()..];
+            &rest[..rest.find('"').unwrap_or(0)]
+        })
+        .collect();
+    assert_eq!(rows, ["v2", "v1"], "newest first");
+    assert!(page.body.contains("superseded by v2"), "{}", page.body);
+    assert!(!page.body.contains("data-release-state=\"serving\""));
+
+    // While v1 served: the page and the JSON say so, who published it too.
+    let during = v1.started_at.clone();
+    let answer = app
+        .send(get(
+            &format!("/runtimes/demo/releases?at={during}"),
+            Some(&viewer),
+        ))
+        .await;
+    assert!(
+        answer.body.contains("data-serving-version=\"v1\""),
+        "{}",
+        answer.body
+    );
+    let json = app
+        .send(get(
+            &format!("/api/runtimes/demo/serving?at={during}"),
+            Some(&viewer),
+        ))
+        .await;
+    assert_eq!(json.status, StatusCode::OK, "{}", json.body);
+    assert_eq!(json.json()["serving"]["version"], "v1");
+    // After the last one ended: nothing; before the runtime: it did not exist.
+    let after = app
+        .send(get(
+            &format!(
+                "/api/runtimes/demo/serving?at={}",
+                v2.ended_at.as_deref().expect("ended")
+            ),
+            Some(&viewer),
+        ))
+        .await;
+    assert_eq!(after.json()["serving"], serde_json::Value::Null);
+    let ancient = app
+        .send(get(
+            "/api/runtimes/demo/serving?at=2000-01-01T00:00:00%2B01:00",
+            Some(&viewer),
+        ))
+        .await;
+    assert_eq!(ancient.json()["at"], "1999-12-31T23:00:00.000000Z");
+    assert_eq!(ancient.json()["before_runtime"], true);
+    let quiet = app
+        .send(get(
+            &format!(
+                "/api/runtimes/demo/serving?at={}",
+                before_any.format("%Y-%m-%dT%H:%M:%S%.6fZ")
+            ),
+            Some(&viewer),
+        ))
+        .await;
+    assert_eq!(
+        (&quiet.json()["serving"], &quiet.json()["before_runtime"]),
+        (&serde_json::Value::Null, &serde_json::Value::Bool(false))
+    );
+
+    // Bad input is a clear refusal, never a 5xx; strangers are turned away.
+    let bad = app
+        .send(get(
+            "/api/runtimes/demo/serving?at=yesterday",
+            Some(&viewer),
+        ))
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains("RFC 3339"), "{}", bad.body);
+    let bad_page = app
+        .send(get("/runtimes/demo/releases?at=yesterday", Some(&viewer)))
+        .await;
+    assert_eq!(bad_page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let unknown = app
+        .send(get("/api/runtimes/nope/serving", Some(&viewer)))
+        .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    let unknown_page = app
+        .send(get("/runtimes/nope/releases", Some(&viewer)))
+        .await;
+    assert_eq!(unknown_page.status, StatusCode::NOT_FOUND);
+    let anonymous = app.send(get("/api/runtimes/demo/serving", None)).await;
+    assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+}

@@ -10,6 +10,7 @@ use lifecycle::{Permission, Status};
 use crate::{
     components::{Refusal, RuntimeFieldset, StatusBadge, short_time},
     error::page_data,
+    releases::releases_path,
     runtimes::{DeleteRuntime, RuntimeView, SettingsSaved, UpdateRuntime, get_runtime},
     versions::version_path,
 };
@@ -85,7 +86,7 @@ fn SettingsScreen(view: RuntimeView, update: ServerAction<UpdateRuntime>) -> imp
             <h1>{format!("Settings of {name}")}</h1>
             <dl class="status-list">
                 <dt>"Served at"</dt><dd data-runtime-host=host.clone()>{host.clone()}</dd>
-                <dt>"Serving"</dt><dd>{serving_version.unwrap_or_else(|| "nothing".into())}</dd>
+                <dt>"Serving"</dt><dd>{serving_version.unwrap_or_else(|| "nothing".into())}" · "<a href=releases_path(&name)>"Release history"</a></dd>
                 <dt>"Created"</dt><dd><time datetime=created_at.clone()>{short_time(&created_at)}</time>{format!(" by {}", if created_by.is_empty() { "the system" } else { &created_by })}</dd>
                 {updated_at.map(|at| view! { <dt>"Changed"</dt><dd><time datetime=at.clone()>{short_time(&at)}</time></dd> })}
             </dl>

@@ -10,6 +10,7 @@ use crate::{
     api::RegisterVersion,
     components::{Refusal, RuntimeFieldset, StatusBadge, health_class, health_text, short_time},
     error::page_data,
+    releases::releases_path,
     runtimes::{CreateRuntime, RuntimeFields, settings_path},
     versions::{RuntimeSummary, list_runtimes, version_path},
 };
@@ -101,6 +102,8 @@ fn RuntimeTable(runtime: RuntimeSummary) -> impl IntoView {
                 <a href=format!("https://{}/", runtime.host) data-runtime-host=runtime.host.clone()>{runtime.host.clone()}</a>
                 " · "
                 <a href=settings_path(&runtime.name) data-runtime-settings="">{format!("Settings of {}", runtime.name)}</a>
+                " · "
+                <a href=releases_path(&runtime.name) data-runtime-releases="">{format!("Releases of {}", runtime.name)}</a>
             </p>
             {if runtime.versions.is_empty() {
                 view! { <p class="muted">"No versions registered."</p> }.into_any()
@@ -128,6 +131,9 @@ fn RuntimeTable(runtime: RuntimeSummary) -> impl IntoView {
                                                 <a href=version_path(&name, &v.name)>{v.name.clone()}</a>
                                                 {published.then(|| view! {
                                                     " " <span class="published-marker" data-published="">"★ published"</span>
+                                                })}
+                                                {v.bad.then(|| view! {
+                                                    " " <span class="bad-marker" data-version-bad="true">"marked bad"</span>
                                                 })}
                                                 {routing.map(|routing| view! {
                                                     " " <span class=format!("routing routing-{routing}") data-routing=routing.as_str()>{routing.label()}</span>

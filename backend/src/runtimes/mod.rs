@@ -374,6 +374,7 @@ pub async fn delete(db: &Database, actor: &Actor, name: &str, reason: &Reason) -
         for sql in [
             "DELETE FROM node_logs WHERE runtime = $1",
             "DELETE FROM versions WHERE runtime = $1",
+            "DELETE FROM releases WHERE runtime = $1",
             "DELETE FROM runtimes WHERE name = $1",
         ] {
             sqlx::query(sql).bind(name).execute(&mut *conn).await?;

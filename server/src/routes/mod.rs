@@ -14,6 +14,7 @@ pub mod csp_report;
 pub mod health;
 pub mod live;
 pub mod metrics;
+pub mod serving;
 
 fn refuse(code: StatusCode, message: &str) -> Response {
     (code, Json(serde_json::json!({ "error": message }))).into_response()

@@ -15,9 +15,12 @@ use crate::{
 
 /// Why `action` is not offered to `role` on a version in `status`, or
 /// `None` when it is.
-pub fn disabled_reason(role: Role, status: Status, action: Action) -> Option<String> {
+pub fn disabled_reason(role: Role, status: Status, action: Action, bad: bool) -> Option<String> {
     if !role.allows(Permission::Operate) {
         return Some(Permission::Operate.refusal().to_owned());
+    }
+    if bad && action == Action::Publish {
+        return Some("Marked bad: clear the mark before publishing it.".to_owned());
     }
     available_actions(status)
         .into_iter()
@@ -58,6 +61,7 @@ fn pending_label(action: Action) -> &'static str {
 pub fn ActionButtons(
     role: Role,
     status: Signal<Status>,
+    marked: Signal<bool>,
     dialog: RwSignal<Option<(Action, Status)>>,
     path: String,
 ) -> impl IntoView {
@@ -66,7 +70,7 @@ pub fn ActionButtons(
         // the dialog open.
         <form method="get" action=path class="actions" aria-label="Actions">
             {Action::ALL.into_iter().map(|action| {
-                let why = move || disabled_reason(role, status.get(), action);
+                let why = move || disabled_reason(role, status.get(), action, marked.get());
                 let why_id = format!("why-{action}");
                 view! {
                     <div class="action">
@@ -202,20 +206,26 @@ mod tests {
     fn viewers_get_the_role_reason_and_managers_the_status_reason() {
         for action in Action::ALL {
             assert_eq!(
-                disabled_reason(Role::Viewer, Status::Started, action).as_deref(),
+                disabled_reason(Role::Viewer, Status::Started, action, false).as_deref(),
                 Some(Permission::Operate.refusal())
             );
         }
         assert_eq!(
-            disabled_reason(Role::Manager, Status::Stopped, Action::Start),
+            disabled_reason(Role::Manager, Status::Stopped, Action::Start, false),
             None
         );
         assert_eq!(
-            disabled_reason(Role::Manager, Status::Published, Action::Stop).as_deref(),
+            disabled_reason(Role::Manager, Status::Published, Action::Stop, false).as_deref(),
             Some("Stop is not possible: the version is published; unpublish it first.")
         );
         assert_eq!(
-            disabled_reason(Role::Admin, Status::Started, Action::Publish),
+            disabled_reason(Role::Admin, Status::Started, Action::Publish, false),
+            None
+        );
+        let bad = disabled_reason(Role::Manager, Status::Started, Action::Publish, true);
+        assert!(bad.is_some_and(|why| why.contains("Marked bad")));
+        assert_eq!(
+            disabled_reason(Role::Manager, Status::Started, Action::Stop, true),
             None
         );
     }

@@ -8,6 +8,7 @@
 //! stream updates the status and the nodes.
 
 mod actions;
+mod bad_mark;
 mod live;
 mod nodes;
 mod timeline;
@@ -25,6 +26,7 @@ use crate::{
     versions::{VersionDetails, get_version_details, version_path},
 };
 use actions::{ActionButtons, ReasonDialog, disabled_reason};
+use bad_mark::BadMark;
 #[cfg(feature = "hydrate")]
 use live::{Source, apply_update};
 use nodes::{NodeLogs, NodeTable};
@@ -74,8 +76,11 @@ fn VersionScreen(details: VersionDetails) -> impl IntoView {
         created_by,
         graph,
         published_other,
+        bad,
         live: initial,
     } = details;
+    let bad = RwSignal::new(bad);
+    let marked = Signal::derive(move || bad.with(Option::is_some));
     let runtime = initial.runtime.clone();
     let version = initial.version.clone();
     let live = RwSignal::new(initial);
@@ -138,7 +143,9 @@ fn VersionScreen(details: VersionDetails) -> impl IntoView {
     let from_url = query
         .with_untracked(|q| q.get("action"))
         .and_then(|a| a.parse::<Action>().ok())
-        .filter(|&a| disabled_reason(role, status.get_untracked(), a).is_none())
+        .filter(|&a| {
+            disabled_reason(role, status.get_untracked(), a, marked.get_untracked()).is_none()
+        })
         .map(|a| (a, status.get_untracked()));
     let dialog = RwSignal::new(from_url);
     let selected = RwSignal::new(None::<String>);
@@ -193,7 +200,8 @@ fn VersionScreen(details: VersionDetails) -> impl IntoView {
                 {move || live.with(|l| l.error_message.clone()).map(|message| view! {
                     <p class="error" data-version-error="">{message}</p>
                 })}
-                <ActionButtons role status dialog path=path.clone()/>
+                <ActionButtons role status marked dialog path=path.clone()/>
+                <BadMark role runtime=runtime.clone() version=version.clone() bad/>
             </section>
             <section class="card" aria-labelledby="graph-heading">
                 <h2 id="graph-heading">"Processes"</h2>

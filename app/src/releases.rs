@@ -1,0 +1,150 @@
+//! The release history of a runtime: what served its traffic when, newest
+//! first, and what served at an instant. Readable by everyone signed in.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::ConsoleError;
+
+/// Where a runtime's release history lives.
+pub fn releases_path(runtime: &str) -> String {
+    format!("/runtimes/{}/releases", crate::audit::encode(runtime))
+}
+
+/// How many releases a page shows.
+pub const PAGE: u32 = 25;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReleaseRow {
+    pub id: i64,
+    pub version: String,
+    pub published_by: String,
+    pub publish_reason: Option<String>,
+    pub started_at: String,
+    pub ended_at: Option<String>,
+    /// `superseded`, `unpublished` or `failed` once it ended.
+    pub end_cause: Option<String>,
+    pub superseded_by: Option<String>,
+    pub seconds_served: i64,
+}
+
+/// What served at the instant asked about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServingAnswer {
+    /// The instant, in UTC.
+    pub at: String,
+    pub release: Option<ReleaseRow>,
+    pub before_runtime: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReleasesView {
+    pub runtime: String,
+    pub releases: Vec<ReleaseRow>,
+    /// The cursor of the next, older page.
+    pub older: Option<i64>,
+    pub answer: Option<ServingAnswer>,
+}
+
+/// A page of a runtime's history, and the answer for `at` (RFC 3339) when
+/// asked.
+#[server(endpoint = "releases/get")]
+pub async fn runtime_releases(
+    runtime: String,
+    before: Option<i64>,
+    at: Option<String>,
+) -> Result<ReleasesView, ConsoleError> {
+    use crate::server::{require, unavailable};
+    use lifecycle::Permission;
+
+    let (services, _user) = require(Permission::View, None).await?;
+    let now = chrono::Utc::now();
+    let answer = match at.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
+        None => None,
+        Some(text) => Some(ssr::answer(&services.db, &runtime, text, now).await?),
+    };
+    // An unknown runtime is a 404 even without `at`.
+    backend::runtimes::get(&services.db, &runtime).await?;
+    let page = backend::releases::history(&services.db, &runtime, before, PAGE)
+        .await
+        .map_err(unavailable)?;
+    Ok(ReleasesView {
+        runtime,
+        releases: page.releases.iter().map(|r| ssr::row(r, now)).collect(),
+        older: page.older,
+        answer,
+    })
+}
+
+/// "3 h 12 min", "45 s": how long a release served.
+pub fn served_for(seconds: i64) -> String {
+    let (days, hours, minutes) = (seconds / 86_400, seconds / 3600 % 24, seconds / 60 % 60);
+    match (days, hours, minutes) {
+        (0, 0, 0) => format!("{seconds} s"),
+        (0, 0, m) => format!("{m} min {} s", seconds % 60),
+        (0, h, m) => format!("{h} h {m} min"),
+        (d, h, _) => format!("{d} d {h} h"),
+    }
+}
+
+#[cfg(feature = "ssr")]
+pub mod ssr {
+    use backend::releases::{self, Release};
+    use chrono::{DateTime, Utc};
+
+    use super::{ReleaseRow, ServingAnswer};
+    use crate::{ConsoleError, server::unavailable};
+
+    pub fn row(release: &Release, now: DateTime<Utc>) -> ReleaseRow {
+        ReleaseRow {
+            id: release.id,
+            version: release.version.clone(),
+            published_by: release.published_by.clone(),
+            publish_reason: release.publish_reason.clone(),
+            started_at: release.started_at.clone(),
+            ended_at: release.ended_at.clone(),
+            end_cause: release.end_cause.map(|c| c.as_str().to_owned()),
+            superseded_by: release.superseded_by.clone(),
+            seconds_served: release.seconds_served(now),
+        }
+    }
+
+    /// The one reading of "what served at": the page and the JSON route.
+    pub async fn answer(
+        db: &backend::Database,
+        runtime: &str,
+        at: &str,
+        now: DateTime<Utc>,
+    ) -> Result<ServingAnswer, ConsoleError> {
+        let instant = releases::parse_instant(at).ok_or_else(|| {
+            ConsoleError::Invalid(
+                "at: an instant in RFC 3339, for example 2026-12-07T14:05:00Z.".into(),
+            )
+        })?;
+        let found = releases::answer_at(db, runtime, instant)
+            .await
+            .map_err(unavailable)?
+            .ok_or_else(|| {
+                ConsoleError::NotFound(format!("There is no runtime named {runtime:?}."))
+            })?;
+        Ok(ServingAnswer {
+            at: found.at,
+            release: found.release.as_ref().map(|r| row(r, now)),
+            before_runtime: found.before_runtime,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::served_for;
+
+    #[test]
+    fn durations_read_in_the_largest_units_that_matter() {
+        assert_eq!(served_for(0), "0 s");
+        assert_eq!(served_for(59), "59 s");
+        assert_eq!(served_for(61), "1 min 1 s");
+        assert_eq!(served_for(3 * 3600 + 12 * 60 + 5), "3 h 12 min");
+        assert_eq!(served_for(2 * 86_400 + 3600), "2 d 1 h");
+    }
+}
