@@ -50,6 +50,7 @@ test-e2e:
 ## then bench/REPORT.md with every figure and the command behind it
 bench: tools-run tools-test build-release
 	scripts/with-postgres.sh cargo bench -p backend --bench audit_log
+	cargo bench -p backend --bench releases
 	cargo bench -p kube-emulator --bench throughput
 	cargo bench -p server --bench runtime
 	cargo bench -p server --bench load

@@ -44,6 +44,12 @@ pub struct ReleasesView {
     /// The cursor of the next, older page.
     pub older: Option<i64>,
     pub answer: Option<ServingAnswer>,
+    /// Whether the caller may roll back.
+    pub may_operate: bool,
+    /// What the runtime's Ingress points at now.
+    pub serving: Option<String>,
+    /// The version `Roll back` publishes: the previous release's.
+    pub previous: Option<String>,
 }
 
 /// A page of a runtime's history, and the answer for `at` (RFC 3339) when
@@ -57,14 +63,17 @@ pub async fn runtime_releases(
     use crate::server::{require, unavailable};
     use lifecycle::Permission;
 
-    let (services, _user) = require(Permission::View, None).await?;
+    let (services, user) = require(Permission::View, None).await?;
     let now = chrono::Utc::now();
     let answer = match at.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
         None => None,
         Some(text) => Some(ssr::answer(&services.db, &runtime, text, now).await?),
     };
     // An unknown runtime is a 404 even without `at`.
-    backend::runtimes::get(&services.db, &runtime).await?;
+    let record = backend::runtimes::get(&services.db, &runtime).await?;
+    let previous = backend::releases::rollback_target(&services.db, &runtime, None)
+        .await
+        .map_err(unavailable)?;
     let page = backend::releases::history(&services.db, &runtime, before, PAGE)
         .await
         .map_err(unavailable)?;
@@ -73,7 +82,44 @@ pub async fn runtime_releases(
         releases: page.releases.iter().map(|r| ssr::row(r, now)).collect(),
         older: page.older,
         answer,
+        may_operate: user.role.allows(Permission::Operate),
+        serving: record.serving_version,
+        previous,
     })
+}
+
+/// Rolls the runtime back to its previous release's version, or to the
+/// earlier release's version `to`: a publish, marked as a rollback in the
+/// audit log. Answers the version now published.
+#[server(endpoint = "releases/roll_back")]
+pub async fn roll_back(
+    runtime: String,
+    to: Option<String>,
+    reason: String,
+) -> Result<String, ConsoleError> {
+    use crate::server::{Attempt, require};
+    use lifecycle::{AuditAction, Permission, Reason};
+
+    let (services, user) = require(
+        Permission::Operate,
+        Some(Attempt {
+            action: AuditAction::Publish,
+            runtime: Some(runtime.clone()),
+            version: to.clone(),
+        }),
+    )
+    .await?;
+    let reason = Reason::parse(&reason)
+        .map_err(|error| ConsoleError::Invalid(format!("Reason: {error}.")))?;
+    let to = to.filter(|v| !v.trim().is_empty());
+    let (version, applied) = services
+        .roll_back(&user.actor(), &runtime, to.as_deref(), &reason)
+        .await?;
+    crate::server::attach_receipt(applied.audit_id, &applied.audit_hash);
+    if crate::response::plain_form_post() {
+        leptos_axum::redirect(&releases_path(&runtime));
+    }
+    Ok(version)
 }
 
 /// "3 h 12 min", "45 s": how long a release served.

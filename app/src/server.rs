@@ -126,9 +126,9 @@ impl From<VersionError> for ConsoleError {
     fn from(error: VersionError) -> Self {
         match error {
             VersionError::Invalid(problems) => Self::InvalidFields(problems),
-            VersionError::UnknownRuntime(_) | VersionError::UnknownVersion { .. } => {
-                Self::NotFound(error.to_string())
-            }
+            VersionError::UnknownRuntime(_)
+            | VersionError::UnknownVersion { .. }
+            | VersionError::NoRollbackTarget { .. } => Self::NotFound(error.to_string()),
             VersionError::Duplicate { .. }
             | VersionError::Conflict { .. }
             | VersionError::Refused(_)

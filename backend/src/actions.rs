@@ -10,6 +10,7 @@ use lifecycle::{Action, Reason, Status};
 use crate::{
     Services,
     audit::Actor,
+    releases,
     runtime::VersionKey,
     versions::{self, Applied, VersionError},
 };
@@ -25,12 +26,69 @@ impl Services {
         expected: Status,
         reason: &Reason,
     ) -> Result<Applied, VersionError> {
+        self.act_noted(actor, runtime, version, action, expected, reason, None)
+            .await
+    }
+
+    /// Rolls the runtime back: publishes the version of its previous
+    /// release (or of the earlier release with version `to`) through the
+    /// same path, the audit entry marked as a rollback from the version
+    /// serving now. The version must be `started` (a warm standby); the
+    /// lifecycle table refuses anything else, audited as denied. Answers
+    /// the version published.
+    pub async fn roll_back(
+        &self,
+        actor: &Actor,
+        runtime: &str,
+        to: Option<&str>,
+        reason: &Reason,
+    ) -> Result<(String, Applied), VersionError> {
+        let target = releases::rollback_target(&self.db, runtime, to)
+            .await?
+            .ok_or_else(|| VersionError::NoRollbackTarget {
+                runtime: runtime.to_owned(),
+                to: to.map(str::to_owned),
+            })?;
+        let record = versions::get(&self.db, runtime, &target).await?;
+        let from = record.serving_version.clone().unwrap_or_default();
+        self.act_noted(
+            actor,
+            runtime,
+            &target,
+            Action::Publish,
+            record.status,
+            reason,
+            Some(&from),
+        )
+        .await
+        .map(|applied| (target, applied))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn act_noted(
+        &self,
+        actor: &Actor,
+        runtime: &str,
+        version: &str,
+        action: Action,
+        expected: Status,
+        reason: &Reason,
+        rollback_from: Option<&str>,
+    ) -> Result<Applied, VersionError> {
         let Some(cluster) = &self.runtime else {
             return Err(VersionError::NoCluster);
         };
-        let applied =
-            versions::apply_action(&self.db, actor, runtime, version, action, expected, reason)
-                .await?;
+        let applied = versions::apply_action_noted(
+            &self.db,
+            actor,
+            runtime,
+            version,
+            action,
+            expected,
+            reason,
+            rollback_from,
+        )
+        .await?;
         let by = match actor {
             Actor::User { email, .. } => email.as_str(),
             Actor::System => "system",

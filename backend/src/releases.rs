@@ -194,6 +194,23 @@ pub async fn serving_at(
     Ok(found.filter(|release| release.ended_at.as_ref().is_none_or(|end| *end > at)))
 }
 
+/// The version a rollback publishes: the most recent earlier release's
+/// (with version `to` when named) other than the one serving now.
+pub async fn rollback_target(
+    db: &Database,
+    runtime: &str,
+    to: Option<&str>,
+) -> Result<Option<String>, Error> {
+    let sql = "SELECT version FROM releases WHERE runtime = $1 AND ended_at IS NOT NULL \
+               AND version <> COALESCE((SELECT serving_version FROM runtimes WHERE name = $1), '') \
+               AND ($2 = '' OR version = $2) ORDER BY id DESC LIMIT 1";
+    Ok(on_pool!(db, |pool| sqlx::query_scalar(sql)
+        .bind(runtime)
+        .bind(to.unwrap_or(""))
+        .fetch_optional(pool)
+        .await?))
+}
+
 /// What served a runtime at an instant, as the history page and the JSON
 /// route answer it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

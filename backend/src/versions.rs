@@ -100,6 +100,8 @@ pub enum VersionError {
     MarkedBad { version: String, mark: BadMark },
     #[error("{version} is {}.", if *.marked { "already marked bad" } else { "not marked bad" })]
     BadMarkUnchanged { version: String, marked: bool },
+    #[error("There is no earlier release of {runtime} to roll back to{}.", .to.as_ref().map(|v| format!(" with {v}")).unwrap_or_default())]
+    NoRollbackTarget { runtime: String, to: Option<String> },
     #[error(transparent)]
     Store(#[from] crate::Error),
 }
@@ -316,7 +318,33 @@ pub async fn apply_action(
     expected: Status,
     reason: &Reason,
 ) -> Result<Applied> {
-    let applied = compare_and_set(db, actor, runtime, version, action, expected, reason).await;
+    apply_action_noted(db, actor, runtime, version, action, expected, reason, None).await
+}
+
+/// `apply_action`, for a publish that rolls the runtime back from
+/// `rollback_from`: its audit entry (accepted or denied) says so.
+#[allow(clippy::too_many_arguments)]
+pub async fn apply_action_noted(
+    db: &Database,
+    actor: &Actor,
+    runtime: &str,
+    version: &str,
+    action: Action,
+    expected: Status,
+    reason: &Reason,
+    rollback_from: Option<&str>,
+) -> Result<Applied> {
+    let applied = compare_and_set(
+        db,
+        actor,
+        runtime,
+        version,
+        action,
+        expected,
+        reason,
+        rollback_from,
+    )
+    .await;
     let outcome = match &applied {
         Ok(_) => "accepted",
         Err(VersionError::Conflict { .. }) => "conflict",
@@ -328,6 +356,7 @@ pub async fn apply_action(
     applied
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn compare_and_set(
     db: &Database,
     actor: &Actor,
@@ -336,7 +365,14 @@ async fn compare_and_set(
     action: Action,
     expected: Status,
     reason: &Reason,
+    rollback_from: Option<&str>,
 ) -> Result<Applied> {
+    let noted = |mut details: serde_json::Value| {
+        if let Some(from) = rollback_from {
+            details["rollback"] = serde_json::json!({ "from": from });
+        }
+        details
+    };
     let by = actor.name().to_owned();
     let set_status = "UPDATE versions SET status = $1, status_changed_at = $2, status_actor = $3, \
                       status_action = $4, error_message = NULL \
@@ -355,7 +391,7 @@ async fn compare_and_set(
                 .target(runtime, Some(version.to_owned()))
                 .reason(reason.as_str())
                 .statuses(Some(current.status), None)
-                .details(details)
+                .details(noted(details))
         };
         if current.status != expected {
             AuditConn::append_entry(&mut *conn, &denied(serde_json::json!({"conflict": {"expected": expected, "by": current.status_actor}}))).await?;
@@ -436,10 +472,10 @@ async fn compare_and_set(
             .target(runtime, Some(version.to_owned()))
             .reason(reason.as_str())
             .statuses(Some(transition.from), Some(transition.to))
-            .details(match &demoted {
+            .details(noted(match &demoted {
                 Some(other) => serde_json::json!({"demoted": other}),
                 None => serde_json::json!({}),
-            });
+            }));
         let written = AuditConn::append_entry(&mut *conn, &entry).await?;
         Ok(TxEnd::Commit(Applied {
             transition,

@@ -1419,3 +1419,80 @@ async fn release_history_answers_what_served_at_every_instant() {
         (vec![first.id], None)
     );
 }
+
+// Rolling back publishes the previous release's version, still started (a
+// warm standby), so the traffic moves without a new pod; the audit entry is a
+// publish marked as a rollback from the version that served. A version that
+// is not started is refused, audited as denied.
+#[tokio::test]
+async fn a_rollback_publishes_the_warm_previous_release_without_new_pods() {
+    let s = Setup::new().await;
+    for v in ["v1", "v2"] {
+        s.act(v, Action::Start).await;
+        s.settles(v, Status::Started).await;
+    }
+    s.act("v1", Action::Publish).await;
+    s.act("v2", Action::Publish).await;
+    let pods_before: Vec<Option<String>> = {
+        let mut names: Vec<_> = s
+            .version_objects::<Pod>("v1")
+            .await
+            .into_iter()
+            .map(|p| p.metadata.name)
+            .collect();
+        names.sort();
+        names
+    };
+    let reason = Reason::parse("v2 drops orders").expect("reason");
+    let (version, _) = s
+        .services
+        .roll_back(&actors::manager(), "demo", None, &reason)
+        .await
+        .expect("rolled back");
+    assert_eq!(version, "v1");
+    eventually("v1 serves again", DEADLINE, || async {
+        s.record("v1").await.routing() == Some(Routing::Serving)
+    })
+    .await;
+    assert_eq!(s.record("v2").await.status, Status::Started);
+    let mut pods_after: Vec<Option<String>> = s
+        .version_objects::<Pod>("v1")
+        .await
+        .into_iter()
+        .map(|p| p.metadata.name)
+        .collect();
+    pods_after.sort();
+    assert_eq!(pods_after, pods_before, "no new pods");
+    let publishes = routing_entries(&s, AuditAction::Publish).await;
+    let rollback = publishes
+        .iter()
+        .find(|e| e.outcome == "accepted" && e.details.contains("rollback"))
+        .expect("the rollback's publish entry");
+    assert_eq!(rollback.version.as_deref(), Some("v1"));
+    assert_eq!(details(rollback)["rollback"]["from"], "v2");
+    assert_eq!(rollback.reason.as_deref(), Some("v2 drops orders"));
+
+    // Back to v2 by name, then v2 stopped: it cannot take the traffic.
+    s.act("v2", Action::Stop).await;
+    s.settles("v2", Status::Stopped).await;
+    let refused = s
+        .services
+        .roll_back(&actors::manager(), "demo", Some("v2"), &reason)
+        .await
+        .expect_err("a stopped version is refused");
+    assert!(refused.to_string().contains("stopped"), "{refused}");
+    let denied = routing_entries(&s, AuditAction::Publish)
+        .await
+        .into_iter()
+        .find(|e| e.outcome == "denied" && e.version.as_deref() == Some("v2"))
+        .expect("the refusal is audited");
+    assert_eq!(details(&denied)["rollback"]["from"], "v1");
+    assert_eq!(s.record("v1").await.status, Status::Published);
+    // Nothing served before v1's first release: no target by that name.
+    assert!(
+        s.services
+            .roll_back(&actors::manager(), "demo", Some("crashy"), &reason)
+            .await
+            .is_err()
+    );
+}

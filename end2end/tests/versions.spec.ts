@@ -191,7 +191,7 @@ test.describe.serial('operating versions', () => {
     await context.close();
   });
 
-  test('the release history says what served when; a version marked bad cannot be published until cleared', async ({ page, consoleProblems }) => {
+  test('the release history says what served when; a version marked bad cannot be published until cleared; a rollback goes back', async ({ page, browser, baseURL, consoleProblems }) => {
     // By now v1 served, then v2 (which was unpublished): newest first.
     await signIn(page, 'viewer', '/runtimes');
     await page.getByRole('link', { name: 'Releases of demo' }).click();
@@ -208,8 +208,14 @@ test.describe.serial('operating versions', () => {
     await page.getByRole('button', { name: 'Look up' }).click();
     await expect(page.locator('[data-serving-version]')).toHaveText('v2');
 
-    await signIn(page, 'manager', v('v1'));
-    await waitForHydration(page);
+    const manager = await signedInPage(browser, baseURL, 'manager', v('v1'));
+    await markBadPublishAndRollBack(manager);
+    await manager.context().close();
+    expect(consoleProblems).toEqual([]);
+  });
+});
+
+async function markBadPublishAndRollBack(page: Page) {
     await page.getByRole('textbox', { name: 'Reason' }).fill('Leaks memory under load');
     await page.getByRole('button', { name: 'Mark bad' }).click();
     await expect(page.locator('[data-version-bad="true"]')).toContainText('Leaks memory under load');
@@ -224,10 +230,32 @@ test.describe.serial('operating versions', () => {
     // The release opens when the Ingress points at v1, just after.
     await expect(page.locator('p[data-routing]')).toHaveAttribute('data-routing', 'serving');
     await page.goto('/runtimes/demo/releases');
-    await expect(page.locator('tr[data-release-version]').first()).toHaveAttribute('data-release-state', 'serving');
-    expect(consoleProblems).toEqual([]);
-  });
-});
+    await waitForHydration(page);
+    const rows = page.locator('tr[data-release-version]');
+    await expect(rows.first()).toHaveAttribute('data-release-state', 'serving');
+    await expect(rows.first()).toHaveAttribute('data-release-version', 'v1');
+
+    // v2 is stopped by now: start it, then roll back to it from the history.
+    await page.goto(v('v2'));
+    await waitForHydration(page);
+    await act(page, 'Start', 'Warm standby for the rollback');
+    await expect(page.locator('[data-version-status]')).toHaveAttribute('data-version-status', 'started');
+    await page.goto('/runtimes/demo/releases');
+    await waitForHydration(page);
+    await page.getByRole('button', { name: 'Roll back', exact: true }).click();
+    const dialog = page.getByRole('dialog');
+    await expect(dialog).toContainText('Roll back demo to v2');
+    await dialog.getByRole('textbox', { name: 'Reason' }).fill('v1 drops orders');
+    await dialog.getByRole('button', { name: 'Roll back', exact: true }).click();
+    await expect(dialog).toBeHidden();
+    // The release opens when the leader has switched the Ingress, just after.
+    await expect(async () => {
+      await page.reload();
+      await expect(rows.first()).toHaveAttribute('data-release-version', 'v2', { timeout: 1000 });
+    }).toPass();
+    await expect(rows.first()).toHaveAttribute('data-release-state', 'serving');
+    await expect(rows.first()).toContainText('v1 drops orders');
+}
 
 test('a viewer sees every action disabled with the reason, and no /audit', async ({ page, consoleProblems }) => {
   await signIn(page, 'viewer', v('v1'));

@@ -196,6 +196,12 @@ async fn every_server_function_against_every_role() {
             [S::FORBIDDEN, S::OK, S::OK],
         ),
         (
+            // Nothing has served the demo runtime: no release to go back to.
+            "/api/releases/roll_back",
+            Box::new(|_| form(&[("runtime", "demo"), ("reason", "matrix test")])),
+            [S::FORBIDDEN, S::NOT_FOUND, S::NOT_FOUND],
+        ),
+        (
             "/api/releases/get",
             Box::new(|_| form(&[("runtime", "demo"), ("at", "2026-12-07T00:00:00Z")])),
             [S::OK; 3],
@@ -274,10 +280,10 @@ async fn every_server_function_against_every_role() {
         }
     }
     // Every refused change is audited (reads are not): the viewer's
-    // registration, start and bad mark, and five user changes and three
-    // runtime changes each from viewer and manager.
+    // registration, start, bad mark and rollback, and five user changes and
+    // three runtime changes each from viewer and manager.
     let denied = denied_entries(&app).await;
-    assert_eq!(denied.len(), 19, "{denied:?}");
+    assert_eq!(denied.len(), 20, "{denied:?}");
     let register = denied
         .iter()
         .find(|e| e.action == "version.register")

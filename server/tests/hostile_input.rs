@@ -105,6 +105,7 @@ const FUNCTIONS: &[(&str, &[&str])] = &[
     ),
     ("/api/runtimes/get", &["runtime"]),
     ("/api/releases/get", &["runtime", "before", "at"]),
+    ("/api/releases/roll_back", &["runtime", "to", "reason"]),
     (
         "/api/version_bad_mark",
         &["runtime", "version", "bad", "reason"],

@@ -3,7 +3,7 @@
 //! instant (`?at=<RFC 3339>`), for everyone signed in. The parameters are the
 //! URL's, so an answer ("what was live at 14:05?") can be shared.
 
-use leptos::prelude::*;
+use leptos::{html, prelude::*};
 use leptos_meta::Title;
 use leptos_router::{
     components::Form,
@@ -11,10 +11,11 @@ use leptos_router::{
 };
 
 use crate::{
-    components::short_time,
+    components::{dialog, short_time},
     error::page_data,
     releases::{
-        ReleaseRow, ReleasesView, ServingAnswer, releases_path, runtime_releases, served_for,
+        ReleaseRow, ReleasesView, RollBack, ServingAnswer, releases_path, runtime_releases,
+        served_for,
     },
     runtimes::settings_path,
     versions::version_path,
@@ -28,16 +29,17 @@ pub fn ReleasesPage() -> impl IntoView {
     let before =
         Memo::new(move |_| query.with(|q| q.get("before").and_then(|b| b.parse::<i64>().ok())));
     let at = Memo::new(move |_| query.with(|q| q.get("at")));
+    let roll_back = ServerAction::<RollBack>::new();
     // Blocking: an unknown runtime (404) or a bad instant (422) is the
-    // page's status.
+    // page's status. A rollback reloads it.
     let page = Resource::new_blocking(
-        move || (runtime(), before.get(), at.get()),
-        |(runtime, before, at)| page_data(runtime_releases(runtime, before, at)),
+        move || (runtime(), before.get(), at.get(), roll_back.version().get()),
+        |(runtime, before, at, _)| page_data(runtime_releases(runtime, before, at)),
     );
     view! {
         <Transition fallback=|| view! { <p class="muted">"Loading releases…"</p> }>
             {move || page.get().map(|answer| match answer {
-                Ok(view) => view! { <History view asked=at.get().unwrap_or_default()/> }.into_any(),
+                Ok(view) => view! { <History view asked=at.get().unwrap_or_default() roll_back/> }.into_any(),
                 Err(error) => view! {
                     <Title text="Releases"/>
                     <section class="card">
@@ -52,13 +54,45 @@ pub fn ReleasesPage() -> impl IntoView {
 }
 
 #[component]
-fn History(view: ReleasesView, asked: String) -> impl IntoView {
+fn History(view: ReleasesView, asked: String, roll_back: ServerAction<RollBack>) -> impl IntoView {
     let ReleasesView {
         runtime,
         releases,
         older,
         answer,
+        may_operate,
+        serving,
+        previous,
     } = view;
+    // The dialog: `Some(None)` rolls back to the previous release,
+    // `Some(Some(v))` to an older one with version `v`.
+    let open = RwSignal::new(None::<Option<String>>);
+    let offer = may_operate
+        .then_some(previous.clone())
+        .flatten()
+        .map(|previous| {
+            view! {
+                <p class="rollback">
+                    <RollbackButton to=None open/>
+                    " "
+                    <span class="muted">{format!(
+                        "Publishes {previous}, the previous release, again{}.",
+                        serving.as_ref().map(|s| format!(" in place of {s}")).unwrap_or_default()
+                    )}</span>
+                </p>
+            }
+        });
+    // Older releases get their own button; the previous and the serving
+    // one do not.
+    let older_target = {
+        let (serving, previous) = (serving.clone(), previous.clone());
+        move |version: &str| {
+            (may_operate
+                && Some(version) != serving.as_deref()
+                && Some(version) != previous.as_deref())
+            .then(|| version.to_owned())
+        }
+    };
     let path = releases_path(&runtime);
     let older = older.map(|id| format!("{path}?before={id}"));
     view! {
@@ -79,15 +113,92 @@ fn History(view: ReleasesView, asked: String) -> impl IntoView {
         </section>
         <section class="card" aria-labelledby="history-heading">
             <h2 id="history-heading">"History"</h2>
+            {offer}
             {if releases.is_empty() {
                 view! { <p class="muted" data-no-releases="">"No version has served this runtime yet."</p> }.into_any()
             } else {
-                view! { <ReleaseTable releases runtime=runtime.clone()/> }.into_any()
+                let rows = releases
+                    .into_iter()
+                    .map(|r| {
+                        let target = older_target(&r.version);
+                        (r, target)
+                    })
+                    .collect();
+                view! { <ReleaseTable rows runtime=runtime.clone() open with_actions=may_operate/> }.into_any()
             }}
             <nav class="pager" aria-label="Release pages">
                 {older.map(|href| view! { <a href=href rel="next">"Older releases"</a> })}
             </nav>
         </section>
+        {move || open.get().map(|to| view! {
+            <RollbackDialog runtime=runtime.clone() to fallback=previous.clone().unwrap_or_default() open roll_back/>
+        })}
+    }
+}
+
+#[component]
+fn RollbackButton(to: Option<String>, open: RwSignal<Option<Option<String>>>) -> impl IntoView {
+    let id = format!("roll-back-{}", to.clone().unwrap_or_default());
+    // The previous release's button is the one named `Roll back`; a row's
+    // names its version.
+    let label = to.as_ref().map(|v| format!("Roll back to {v}"));
+    view! {
+        <button type="button" class="button secondary" id=id aria-label=label
+            on:click=move |_| open.set(Some(to.clone()))>
+            "Roll back"
+        </button>
+    }
+}
+
+#[component]
+fn RollbackDialog(
+    runtime: String,
+    to: Option<String>,
+    fallback: String,
+    open: RwSignal<Option<Option<String>>>,
+    roll_back: ServerAction<RollBack>,
+) -> impl IntoView {
+    let container = NodeRef::<html::Div>::new();
+    let target = to.clone().unwrap_or(fallback);
+    let opener = format!("roll-back-{}", to.clone().unwrap_or_default());
+    let close = move || {
+        open.set(None);
+        dialog::focus_by_id(&opener);
+    };
+    dialog::keep_focus_inside(container, close.clone());
+    let pending = roll_back.pending();
+    // Only an answer that comes while this dialog is open closes it.
+    let opened_at = roll_back.version().get_untracked();
+    Effect::new(move |_| {
+        if roll_back.version().get() > opened_at && matches!(roll_back.value().get(), Some(Ok(_))) {
+            open.set(None);
+        }
+    });
+    let error = move || {
+        (roll_back.version().get() > opened_at)
+            .then(|| roll_back.value().get().and_then(Result::err))
+            .flatten()
+            .map(|e| e.to_string())
+    };
+    let cancel = close.clone();
+    view! {
+        <div class="dialog-backdrop">
+            <div class="dialog" role="dialog" aria-modal="true" aria-labelledby="rollback-title" node_ref=container>
+                <h2 id="rollback-title">{format!("Roll back {runtime} to {target}")}</h2>
+                <p>{format!("{target} is published again and takes the runtime's traffic; it must be started.")}</p>
+                <ActionForm action=roll_back attr:class="form">
+                    <input type="hidden" name="runtime" value=runtime.clone()/>
+                    <input type="hidden" name="to" value=to.clone().unwrap_or_default()/>
+                    <label for="rollback-reason">"Reason"</label>
+                    <textarea id="rollback-reason" name="reason" required autofocus rows="3"></textarea>
+                    <div role="alert" class="form-error" data-dialog-error="">{error}</div>
+                    <div class="dialog-buttons">
+                        <button type="button" class="button secondary" on:click=move |_| cancel()>"Cancel"</button>
+                        <button type="submit" class="button primary" disabled=move || pending.get()>"Roll back"</button>
+                    </div>
+                </ActionForm>
+            </div>
+        </div>
     }
 }
 
@@ -117,7 +228,13 @@ fn Answer(answer: ServingAnswer, runtime: String) -> impl IntoView {
 }
 
 #[component]
-fn ReleaseTable(releases: Vec<ReleaseRow>, runtime: String) -> impl IntoView {
+fn ReleaseTable(
+    /// Each release, with the version a rollback from its row would publish.
+    rows: Vec<(ReleaseRow, Option<String>)>,
+    runtime: String,
+    open: RwSignal<Option<Option<String>>>,
+    with_actions: bool,
+) -> impl IntoView {
     view! {
         <div class="table-scroll">
             <table class="table">
@@ -128,10 +245,11 @@ fn ReleaseTable(releases: Vec<ReleaseRow>, runtime: String) -> impl IntoView {
                         <th scope="col">"Started serving"</th>
                         <th scope="col">"Ended"</th>
                         <th scope="col">"Served for"</th>
+                        {with_actions.then(|| view! { <th scope="col">"Roll back to"</th> })}
                     </tr>
                 </thead>
                 <tbody>
-                    {releases.into_iter().map(|r| {
+                    {rows.into_iter().map(|(r, target)| {
                         let state = if r.ended_at.is_some() { "ended" } else { "serving" };
                         let ended = match (&r.ended_at, r.end_cause.as_deref()) {
                             (None, _) => "Serving now".to_owned(),
@@ -144,6 +262,9 @@ fn ReleaseTable(releases: Vec<ReleaseRow>, runtime: String) -> impl IntoView {
                             (Some(at), None) => short_time(at),
                         };
                         let reason = r.publish_reason.clone().unwrap_or_default();
+                        let action = with_actions.then(|| view! {
+                            <td>{target.map(|to| view! { <RollbackButton to=Some(to) open/> })}</td>
+                        });
                         view! {
                             <tr data-release-version=r.version.clone() data-release-state=state>
                                 <th scope="row"><a href=version_path(&runtime, &r.version)>{r.version.clone()}</a></th>
@@ -151,6 +272,7 @@ fn ReleaseTable(releases: Vec<ReleaseRow>, runtime: String) -> impl IntoView {
                                 <td><time datetime=r.started_at.clone()>{short_time(&r.started_at)}</time></td>
                                 <td>{ended}</td>
                                 <td>{served_for(r.seconds_served)}</td>
+                                {action}
                             </tr>
                         }
                     }).collect_view()}
