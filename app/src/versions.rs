@@ -85,6 +85,9 @@ pub struct VersionDetails {
     /// this one moves it back to `started`.
     pub published_other: Option<String>,
     pub bad: Option<BadMarkView>,
+    /// While this version is published: the version `Roll back` publishes
+    /// (the previous release's).
+    pub rollback_to: Option<String>,
     pub live: VersionLive,
 }
 
@@ -143,9 +146,17 @@ pub async fn get_version_details(
         by: m.by,
         at: m.at,
     });
+    let rollback_to = if record.status == Status::Published {
+        backend::releases::rollback_target(&services.db, &runtime, None)
+            .await
+            .map_err(unavailable)?
+    } else {
+        None
+    };
     Ok(VersionDetails {
         role: user.role,
         bad,
+        rollback_to,
         description: record.description,
         created_at: record.created_at,
         created_by: record.created_by,

@@ -229,6 +229,11 @@ async function markBadPublishAndRollBack(page: Page) {
     await expect(page.locator('[data-version-status]')).toHaveAttribute('data-version-status', 'published');
     // The release opens when the Ingress points at v1, just after.
     await expect(page.locator('p[data-routing]')).toHaveAttribute('data-routing', 'serving');
+    // The published version's screen offers the rollback too, after a reload
+    // (the previous release is read with the page).
+    await page.reload();
+    await expect(page.locator('p.rollback')).toContainText('Publishes v2, the previous release, again.');
+    await expect(page.getByRole('button', { name: 'Roll back', exact: true })).toBeVisible();
     await page.goto('/runtimes/demo/releases');
     await waitForHydration(page);
     const rows = page.locator('tr[data-release-version]');

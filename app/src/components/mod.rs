@@ -2,11 +2,13 @@ pub mod dialog;
 mod graph;
 mod header;
 mod problems;
+mod rollback;
 mod runtime_fields;
 mod status;
 
 pub use graph::ProcessGraph;
 pub use header::Header;
 pub use problems::Refusal;
+pub use rollback::{RollbackButton, RollbackDialog, RollbackTarget};
 pub use runtime_fields::RuntimeFieldset;
 pub use status::{StatusBadge, health_class, health_text, node_icon, short_time};

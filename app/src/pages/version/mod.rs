@@ -21,8 +21,12 @@ use lifecycle::VersionLive;
 use lifecycle::{Action, Permission, Routing, Status};
 
 use crate::{
-    components::{ProcessGraph, StatusBadge, health_class, health_text, short_time},
+    components::{
+        ProcessGraph, RollbackButton, RollbackDialog, RollbackTarget, StatusBadge, health_class,
+        health_text, short_time,
+    },
     error::page_data,
+    releases::RollBack,
     versions::{VersionDetails, get_version_details, version_path},
 };
 use actions::{ActionButtons, ReasonDialog, disabled_reason};
@@ -77,6 +81,7 @@ fn VersionScreen(details: VersionDetails) -> impl IntoView {
         graph,
         published_other,
         bad,
+        rollback_to,
         live: initial,
     } = details;
     let bad = RwSignal::new(bad);
@@ -148,6 +153,8 @@ fn VersionScreen(details: VersionDetails) -> impl IntoView {
         })
         .map(|a| (a, status.get_untracked()));
     let dialog = RwSignal::new(from_url);
+    let rollback: RollbackTarget = RwSignal::new(None);
+    let roll_back = ServerAction::<RollBack>::new();
     let selected = RwSignal::new(None::<String>);
 
     let title = version.clone();
@@ -202,6 +209,15 @@ fn VersionScreen(details: VersionDetails) -> impl IntoView {
                 })}
                 <ActionButtons role status marked dialog path=path.clone()/>
                 <BadMark role runtime=runtime.clone() version=version.clone() bad/>
+                {(role.allows(Permission::Operate)).then_some(rollback_to.clone()).flatten().map(|previous| view! {
+                    <Show when=move || status.get() == Status::Published>
+                        <p class="rollback">
+                            <RollbackButton to=None open=rollback/>
+                            " "
+                            <span class="muted">{format!("Publishes {previous}, the previous release, again.")}</span>
+                        </p>
+                    </Show>
+                })}
             </section>
             <section class="card" aria-labelledby="graph-heading">
                 <h2 id="graph-heading">"Processes"</h2>
@@ -216,6 +232,9 @@ fn VersionScreen(details: VersionDetails) -> impl IntoView {
                 <Timeline runtime=runtime.clone() version=version.clone() status_changes/>
             })}
         </div>
+        {let runtime = runtime.clone(); move || rollback.get().map(|to| view! {
+            <RollbackDialog runtime=runtime.clone() to fallback=rollback_to.clone().unwrap_or_default() open=rollback roll_back/>
+        })}
         {move || dialog.get().map(|(action, expected)| view! {
             <ReasonDialog
                 runtime=runtime.clone()
