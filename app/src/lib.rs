@@ -77,6 +77,11 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/users") view=pages::Users ssr=SsrMode::InOrder/>
                         <Route path=path!("/runtimes") view=pages::Runtimes ssr=SsrMode::InOrder/>
                         <Route
+                            path=path!("/runtimes/:runtime/diff")
+                            view=pages::DiffPage
+                            ssr=SsrMode::InOrder
+                        />
+                        <Route
                             path=path!("/runtimes/:runtime/releases")
                             view=pages::ReleasesPage
                             ssr=SsrMode::InOrder

@@ -122,6 +122,51 @@ pub async fn roll_back(
     Ok(version)
 }
 
+/// Where two versions' comparison lives.
+pub fn diff_path(runtime: &str, from: &str, to: &str) -> String {
+    use crate::audit::encode;
+    format!(
+        "/runtimes/{}/diff?from={}&to={}",
+        encode(runtime),
+        encode(from),
+        encode(to)
+    )
+}
+
+/// One field that differs between two versions' manifests.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiffRow {
+    /// Where, for example `processes.worker.image`.
+    pub path: String,
+    /// `added`, `removed` or `changed`.
+    pub kind: String,
+    pub from: Option<String>,
+    pub to: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VersionDiff {
+    pub runtime: String,
+    pub from: String,
+    pub to: String,
+    pub changes: Vec<DiffRow>,
+    /// Fields the same on both sides, folded.
+    pub unchanged: usize,
+}
+
+/// Compares two versions' manifests field by field; for everyone signed in.
+#[server(endpoint = "releases/diff")]
+pub async fn compare_versions(
+    runtime: String,
+    from: String,
+    to: String,
+) -> Result<VersionDiff, ConsoleError> {
+    use lifecycle::Permission;
+
+    let (services, _) = crate::server::require(Permission::View, None).await?;
+    ssr::diff(&services.db, &runtime, &from, &to).await
+}
+
 /// "3 h 12 min", "45 s": how long a release served.
 pub fn served_for(seconds: i64) -> String {
     let (days, hours, minutes) = (seconds / 86_400, seconds / 3600 % 24, seconds / 60 % 60);
@@ -138,7 +183,7 @@ pub mod ssr {
     use backend::releases::{self, Release};
     use chrono::{DateTime, Utc};
 
-    use super::{ReleaseRow, ServingAnswer};
+    use super::{DiffRow, ReleaseRow, ServingAnswer, VersionDiff};
     use crate::{ConsoleError, server::unavailable};
 
     pub fn row(release: &Release, now: DateTime<Utc>) -> ReleaseRow {
@@ -153,6 +198,33 @@ pub mod ssr {
             superseded_by: release.superseded_by.clone(),
             seconds_served: release.seconds_served(now),
         }
+    }
+
+    /// The comparison the diff page and its JSON download show.
+    pub async fn diff(
+        db: &backend::Database,
+        runtime: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<VersionDiff, ConsoleError> {
+        let old = backend::versions::get(db, runtime, from).await?;
+        let new = backend::versions::get(db, runtime, to).await?;
+        let (changes, unchanged) = backend::diff::manifests(&old.manifest, &new.manifest);
+        Ok(VersionDiff {
+            runtime: runtime.to_owned(),
+            from: from.to_owned(),
+            to: to.to_owned(),
+            changes: changes
+                .into_iter()
+                .map(|c| DiffRow {
+                    path: c.path,
+                    kind: c.kind.as_str().to_owned(),
+                    from: c.from,
+                    to: c.to,
+                })
+                .collect(),
+            unchanged,
+        })
     }
 
     /// The one reading of "what served at": the page and the JSON route.

@@ -57,6 +57,7 @@ pub mod auth;
 pub mod cluster;
 pub mod db;
 pub mod demo;
+pub mod diff;
 pub mod error;
 pub mod health;
 pub mod manifest_file;

@@ -207,6 +207,10 @@ test.describe.serial('operating versions', () => {
     await page.getByLabel('Serving at (UTC, RFC 3339)').fill(started ?? '');
     await page.getByRole('button', { name: 'Look up' }).click();
     await expect(page.locator('[data-serving-version]')).toHaveText('v2');
+    // What changed from v1 to v2, field by field.
+    await page.getByRole('link', { name: 'What changed in v2' }).click();
+    await expect(page.locator('tr[data-diff-path="processes.score.image"]')).toHaveAttribute('data-diff-kind', 'changed');
+    await expect(page.locator('tr[data-diff-path="processes.rules"]')).toHaveAttribute('data-diff-kind', 'added');
 
     const manager = await signedInPage(browser, baseURL, 'manager', v('v1'));
     await markBadPublishAndRollBack(manager);

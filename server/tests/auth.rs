@@ -202,6 +202,11 @@ async fn every_server_function_against_every_role() {
             [S::FORBIDDEN, S::NOT_FOUND, S::NOT_FOUND],
         ),
         (
+            "/api/releases/diff",
+            Box::new(|_| form(&[("runtime", "demo"), ("from", "v1"), ("to", "v2")])),
+            [S::OK; 3],
+        ),
+        (
             "/api/releases/get",
             Box::new(|_| form(&[("runtime", "demo"), ("at", "2026-12-07T00:00:00Z")])),
             [S::OK; 3],

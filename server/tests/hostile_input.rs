@@ -106,6 +106,7 @@ const FUNCTIONS: &[(&str, &[&str])] = &[
     ("/api/runtimes/get", &["runtime"]),
     ("/api/releases/get", &["runtime", "before", "at"]),
     ("/api/releases/roll_back", &["runtime", "to", "reason"]),
+    ("/api/releases/diff", &["runtime", "from", "to"]),
     (
         "/api/version_bad_mark",
         &["runtime", "version", "bad", "reason"],
@@ -281,6 +282,7 @@ async fn hostile_server_function_input_gets_safe_typed_answers_and_loses_nothing
         "/runtimes/demo/versions/v1",
         "/runtimes/demo/settings",
         "/runtimes/demo/releases",
+        "/runtimes/demo/diff?from=v1&to=v2",
     ] {
         let page = app.send(get(path, Some(&admin))).await;
         assert_eq!(page.status, StatusCode::OK, "{path}");

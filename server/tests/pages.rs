@@ -659,3 +659,58 @@ async fn release_history_and_what_served_at_an_instant() {
     let anonymous = app.send(get("/api/runtimes/demo/serving", None)).await;
     assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
 }
+
+// Two versions compared field by field, on the page and as JSON.
+#[tokio::test]
+async fn two_versions_are_compared_field_by_field() {
+    let app = TestApp::new().await;
+    let viewer = app.sign_in("viewer@example.com").await;
+    let page = app
+        .send(get("/runtimes/demo/diff?from=v1&to=v2", Some(&viewer)))
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    for (path, kind) in [
+        ("processes.score.image", "changed"),
+        ("processes.rules", "added"),
+        ("processes.enrich.env.LOG_LEVEL", "removed"),
+    ] {
+        let row = format!("data-diff-path=\"{path}\" data-diff-kind=\"{kind}\"");
+        assert!(page.body.contains(&row), "{row} in {}", page.body);
+    }
+    assert!(
+        !page
+            .body
+            .contains("data-diff-path=\"processes.enrich.replicas\"")
+    );
+
+    let json = app
+        .send(get("/api/runtimes/demo/diff?from=v1&to=v2", Some(&viewer)))
+        .await;
+    assert_eq!(json.status, StatusCode::OK, "{}", json.body);
+    let changes = json.json()["changes"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let inputs = changes
+        .iter()
+        .find(|c| c["path"] == "processes.score.inputs")
+        .expect("inputs changed");
+    assert_eq!(inputs["to"], r#"["enrich","rules"]"#);
+
+    let unknown = app
+        .send(get("/api/runtimes/demo/diff?from=v1&to=v7", Some(&viewer)))
+        .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    let unknown_page = app
+        .send(get("/runtimes/demo/diff?from=v1&to=v7", Some(&viewer)))
+        .await;
+    assert_eq!(unknown_page.status, StatusCode::NOT_FOUND);
+    let incomplete = app
+        .send(get("/api/runtimes/demo/diff?from=v1", Some(&viewer)))
+        .await;
+    assert_eq!(incomplete.status, StatusCode::BAD_REQUEST);
+    let anonymous = app
+        .send(get("/api/runtimes/demo/diff?from=v1&to=v2", None))
+        .await;
+    assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+}

@@ -1,4 +1,5 @@
 mod audit;
+mod diff;
 mod home;
 mod not_found;
 mod releases;
@@ -9,6 +10,7 @@ mod users;
 mod version;
 
 pub use audit::Audit;
+pub use diff::DiffPage;
 pub use home::Home;
 pub use not_found::NotFound;
 pub use releases::ReleasesPage;

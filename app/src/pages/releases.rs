@@ -14,8 +14,8 @@ use crate::{
     components::{RollbackButton, RollbackDialog, short_time},
     error::page_data,
     releases::{
-        ReleaseRow, ReleasesView, RollBack, ServingAnswer, releases_path, runtime_releases,
-        served_for,
+        ReleaseRow, ReleasesView, RollBack, ServingAnswer, diff_path, releases_path,
+        runtime_releases, served_for,
     },
     runtimes::settings_path,
     versions::version_path,
@@ -195,6 +195,9 @@ fn ReleaseTable(
                             (Some(at), Some(cause)) => format!("{}: {cause}", short_time(at)),
                             (Some(at), None) => short_time(at),
                         };
+                        let compare = r.superseded_by.clone().map(|next| view! {
+                            " " <a href=diff_path(&runtime, &r.version, &next) data-release-diff="">{format!("What changed in {next}")}</a>
+                        });
                         let reason = r.publish_reason.clone().unwrap_or_default();
                         let action = with_actions.then(|| view! {
                             <td>{target.map(|to| view! { <RollbackButton to=Some(to) open/> })}</td>
@@ -204,7 +207,7 @@ fn ReleaseTable(
                                 <th scope="row"><a href=version_path(&runtime, &r.version)>{r.version.clone()}</a></th>
                                 <td>{r.published_by.clone()}<br/><span class="muted">{reason}</span></td>
                                 <td><time datetime=r.started_at.clone()>{short_time(&r.started_at)}</time></td>
-                                <td>{ended}</td>
+                                <td>{ended}{compare}</td>
                                 <td>{served_for(r.seconds_served)}</td>
                                 {action}
                             </tr>

@@ -11,6 +11,7 @@ use lifecycle::Permission;
 
 pub mod audit_export;
 pub mod csp_report;
+pub mod diff;
 pub mod health;
 pub mod live;
 pub mod metrics;
