@@ -1,0 +1,189 @@
+//! An operator's lifecycle action: the compare-and-set on the status with
+//! its audit entry.
+
+use lifecycle::{Action, AuditAction, Outcome, Reason, Status, demotion_on_publish, plan};
+
+use super::record::{Applied, Result, VersionError};
+use crate::{
+    audit::{Actor, AuditConn, NewEntry, now_timestamp},
+    db::{Database, TxEnd},
+};
+
+/// An operator's lifecycle action: allowed only from the status the operator
+/// saw (`expected`) and only if the lifecycle table allows it.
+pub async fn apply_action(
+    db: &Database,
+    actor: &Actor,
+    runtime: &str,
+    version: &str,
+    action: Action,
+    expected: Status,
+    reason: &Reason,
+) -> Result<Applied> {
+    apply_action_noted(db, actor, runtime, version, action, expected, reason, None).await
+}
+
+/// `apply_action`, for a publish that rolls the runtime back from
+/// `rollback_from`: its audit entry (accepted or denied) says so.
+#[allow(clippy::too_many_arguments)]
+pub async fn apply_action_noted(
+    db: &Database,
+    actor: &Actor,
+    runtime: &str,
+    version: &str,
+    action: Action,
+    expected: Status,
+    reason: &Reason,
+    rollback_from: Option<&str>,
+) -> Result<Applied> {
+    let applied = compare_and_set(
+        db,
+        actor,
+        runtime,
+        version,
+        action,
+        expected,
+        reason,
+        rollback_from,
+    )
+    .await;
+    let outcome = match &applied {
+        Ok(_) => "accepted",
+        Err(VersionError::Conflict { .. }) => "conflict",
+        Err(VersionError::Refused(_) | VersionError::MarkedBad { .. }) => "refused",
+        Err(VersionError::UnknownVersion { .. }) => "unknown_version",
+        Err(_) => "error",
+    };
+    crate::metrics::action(action.as_str(), outcome);
+    applied
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn compare_and_set(
+    db: &Database,
+    actor: &Actor,
+    runtime: &str,
+    version: &str,
+    action: Action,
+    expected: Status,
+    reason: &Reason,
+    rollback_from: Option<&str>,
+) -> Result<Applied> {
+    let noted = |mut details: serde_json::Value| {
+        if let Some(from) = rollback_from {
+            details["rollback"] = serde_json::json!({ "from": from });
+        }
+        details
+    };
+    let by = actor.name().to_owned();
+    let set_status = "UPDATE versions SET status = $1, status_changed_at = $2, status_actor = $3, \
+                      status_action = $4, error_message = NULL \
+                      WHERE runtime = $5 AND name = $6 AND status = $7";
+    let find_published =
+        "SELECT name FROM versions WHERE runtime = $1 AND status = 'published' AND name <> $2";
+    write_tx!(VersionError, db, |conn| {
+        let Some(current) = fetch_version!(&mut *conn, runtime, version) else {
+            return Ok(TxEnd::Refuse(VersionError::UnknownVersion {
+                runtime: runtime.to_owned(),
+                version: version.to_owned(),
+            }));
+        };
+        let denied = |details: serde_json::Value| {
+            NewEntry::new(actor.clone(), action.into(), Outcome::Denied)
+                .target(runtime, Some(version.to_owned()))
+                .reason(reason.as_str())
+                .statuses(Some(current.status), None)
+                .details(noted(details))
+        };
+        if current.status != expected {
+            AuditConn::append_entry(&mut *conn, &denied(serde_json::json!({"conflict": {"expected": expected, "by": current.status_actor}}))).await?;
+            return Ok(TxEnd::Refuse(VersionError::Conflict {
+                version: version.to_owned(),
+                current: current.status,
+                by: current.status_actor.clone(),
+                action: current.status_action.clone(),
+                at: current.status_changed_at.clone(),
+            }));
+        }
+        if action == Action::Publish
+            && let Some(mark) = &current.bad
+        {
+            AuditConn::append_entry(
+                &mut *conn,
+                &denied(serde_json::json!({"marked_bad": mark.reason})),
+            )
+            .await?;
+            return Ok(TxEnd::Refuse(VersionError::MarkedBad {
+                version: version.to_owned(),
+                mark: mark.clone(),
+            }));
+        }
+        let transition = match plan(current.status, action) {
+            Ok(t) => t,
+            Err(refusal) => {
+                AuditConn::append_entry(
+                    &mut *conn,
+                    &denied(serde_json::json!({"refused": refusal.hint})),
+                )
+                .await?;
+                return Ok(TxEnd::Refuse(VersionError::Refused(refusal)));
+            }
+        };
+        let at = now_timestamp();
+        let mut demoted = None;
+        if transition.to == Status::Published {
+            let other: Option<String> = sqlx::query_scalar(find_published)
+                .bind(runtime)
+                .bind(version)
+                .fetch_optional(&mut *conn)
+                .await?;
+            if let Some(other) = other
+                && let Some(demotion) = demotion_on_publish(Status::Published)
+            {
+                sqlx::query(set_status)
+                    .bind(demotion.to.as_str())
+                    .bind(&at)
+                    .bind(&by)
+                    .bind(AuditAction::Publish.as_str())
+                    .bind(runtime)
+                    .bind(&other)
+                    .bind(demotion.from.as_str())
+                    .execute(&mut *conn)
+                    .await?;
+                demoted = Some(other);
+            }
+        }
+        let changed = sqlx::query(set_status)
+            .bind(transition.to.as_str())
+            .bind(&at)
+            .bind(&by)
+            .bind(AuditAction::from(action).as_str())
+            .bind(runtime)
+            .bind(version)
+            .bind(transition.from.as_str())
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+        if changed != 1 {
+            // The lock makes this unreachable; refuse rather than half-apply.
+            return Err(VersionError::Store(crate::Error::Corrupt(
+                "status changed under the write lock".into(),
+            )));
+        }
+        let entry = NewEntry::new(actor.clone(), action.into(), Outcome::Accepted)
+            .target(runtime, Some(version.to_owned()))
+            .reason(reason.as_str())
+            .statuses(Some(transition.from), Some(transition.to))
+            .details(noted(match &demoted {
+                Some(other) => serde_json::json!({"demoted": other}),
+                None => serde_json::json!({}),
+            }));
+        let written = AuditConn::append_entry(&mut *conn, &entry).await?;
+        Ok(TxEnd::Commit(Applied {
+            transition,
+            demoted,
+            audit_id: written.id,
+            audit_hash: written.hash,
+        }))
+    })
+}
