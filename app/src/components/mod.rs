@@ -1,6 +1,7 @@
 pub mod dialog;
 mod graph;
 mod header;
+mod page_error;
 mod problems;
 mod rollback;
 mod runtime_fields;
@@ -8,6 +9,7 @@ mod status;
 
 pub use graph::ProcessGraph;
 pub use header::Header;
+pub use page_error::PageError;
 pub use problems::Refusal;
 pub use rollback::{RollbackButton, RollbackDialog, RollbackTarget};
 pub use runtime_fields::RuntimeFieldset;

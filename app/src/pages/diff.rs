@@ -7,6 +7,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::{
+    components::PageError,
     error::page_data,
     releases::{VersionDiff, compare_versions, releases_path},
     versions::version_path,
@@ -34,14 +35,7 @@ pub fn DiffPage() -> impl IntoView {
         <Transition fallback=|| view! { <p class="muted">"Comparing…"</p> }>
             {move || diff.get().map(|answer| match answer {
                 Ok(diff) => view! { <Comparison diff/> }.into_any(),
-                Err(error) => view! {
-                    <Title text="Compare versions"/>
-                    <section class="card">
-                        <h1>"Compare versions"</h1>
-                        <p class="error" role="alert" data-error="">{error.to_string()}</p>
-                        <p><a href="/runtimes">"All runtimes"</a></p>
-                    </section>
-                }.into_any(),
+                Err(error) => view! { <PageError title="Compare versions" error/> }.into_any(),
             })}
         </Transition>
     }

@@ -11,7 +11,7 @@ use leptos_router::{
 };
 
 use crate::{
-    components::{RollbackButton, RollbackDialog, short_time},
+    components::{PageError, RollbackButton, RollbackDialog, RollbackTarget, short_time},
     error::page_data,
     releases::{
         ReleaseRow, ReleasesView, RollBack, ServingAnswer, diff_path, releases_path,
@@ -40,14 +40,7 @@ pub fn ReleasesPage() -> impl IntoView {
         <Transition fallback=|| view! { <p class="muted">"Loading releases…"</p> }>
             {move || page.get().map(|answer| match answer {
                 Ok(view) => view! { <History view asked=at.get().unwrap_or_default() roll_back/> }.into_any(),
-                Err(error) => view! {
-                    <Title text="Releases"/>
-                    <section class="card">
-                        <h1>"Releases"</h1>
-                        <p class="error" role="alert" data-error="">{error.to_string()}</p>
-                        <p><a href=releases_path(&runtime())>"All releases"</a></p>
-                    </section>
-                }.into_any(),
+                Err(error) => view! { <PageError title="Releases" error/> }.into_any(),
             })}
         </Transition>
     }
@@ -166,7 +159,7 @@ fn ReleaseTable(
     /// Each release, with the version a rollback from its row would publish.
     rows: Vec<(ReleaseRow, Option<String>)>,
     runtime: String,
-    open: crate::components::RollbackTarget,
+    open: RollbackTarget,
     with_actions: bool,
 ) -> impl IntoView {
     view! {

@@ -8,7 +8,7 @@ use leptos_router::hooks::{use_navigate, use_params_map};
 use lifecycle::{Permission, Status};
 
 use crate::{
-    components::{Refusal, RuntimeFieldset, StatusBadge, short_time},
+    components::{PageError, Refusal, RuntimeFieldset, StatusBadge, short_time},
     error::page_data,
     releases::releases_path,
     runtimes::{DeleteRuntime, RuntimeView, SettingsSaved, UpdateRuntime, get_runtime},
@@ -36,14 +36,7 @@ pub fn RuntimeSettingsPage() -> impl IntoView {
         <Transition fallback=|| view! { <p class="muted">"Loading the runtime…"</p> }>
             {move || view_data.get().map(|answer| match answer {
                 Ok(view) => view! { <SettingsScreen view update/> }.into_any(),
-                Err(error) => view! {
-                    <Title text="Runtime"/>
-                    <section class="card">
-                        <h1>"Runtime"</h1>
-                        <p class="error" role="alert" data-error="">{error.to_string()}</p>
-                        <p><a href="/runtimes">"All runtimes"</a></p>
-                    </section>
-                }.into_any(),
+                Err(error) => view! { <PageError title="Runtime" error/> }.into_any(),
             })}
         </Transition>
     }

@@ -22,8 +22,8 @@ use lifecycle::{Action, Permission, Routing, Status};
 
 use crate::{
     components::{
-        ProcessGraph, RollbackButton, RollbackDialog, RollbackTarget, StatusBadge, health_class,
-        health_text, short_time,
+        PageError, ProcessGraph, RollbackButton, RollbackDialog, RollbackTarget, StatusBadge,
+        health_class, health_text, short_time,
     },
     error::page_data,
     releases::RollBack,
@@ -56,16 +56,7 @@ pub fn VersionPage() -> impl IntoView {
         <Suspense fallback=|| view! { <p class="muted">"Loading the version…"</p> }>
             {move || details.get().map(|answer| match answer {
                 Ok(details) => view! { <VersionScreen details/> }.into_any(),
-                Err(error) => {
-                                        view! {
-                    <Title text="Version"/>
-                    <section class="card">
-                        <h1>"Version"</h1>
-                        <p class="error" role="alert" data-error="">{error.to_string()}</p>
-                        <p><a href="/runtimes">"All runtimes"</a></p>
-                    </section>
-                    }.into_any()
-                }
+                Err(error) => view! { <PageError title="Version" error/> }.into_any(),
             })}
         </Suspense>
     }
