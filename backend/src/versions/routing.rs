@@ -21,8 +21,6 @@ pub async fn record_routing(
 ) -> Result<()> {
     let update = "UPDATE runtimes SET serving_version = $1, routing_error = $2 WHERE name = $3";
     let was_serving = "SELECT serving_version FROM runtimes WHERE name = $1";
-    let status_of = "SELECT status FROM versions WHERE runtime = $1 AND name = $2";
-    let published_by = "SELECT status_actor FROM versions WHERE runtime = $1 AND name = $2";
     write_tx!(VersionError, db, |conn| {
         let before: Option<Option<String>> = sqlx::query_scalar(was_serving)
             .bind(runtime)
@@ -51,12 +49,8 @@ pub async fn record_routing(
             let cause = match serving {
                 Some(_) => releases::EndCause::Superseded,
                 None => {
-                    let status: Option<String> = sqlx::query_scalar(status_of)
-                        .bind(runtime)
-                        .bind(old)
-                        .fetch_optional(&mut *conn)
-                        .await?;
-                    if status.as_deref() == Some(Status::Error.as_str()) {
+                    let old = fetch_version!(&mut *conn, runtime, old);
+                    if old.is_some_and(|v| v.status == Status::Error) {
                         releases::EndCause::Failed
                     } else {
                         releases::EndCause::Unpublished
@@ -83,11 +77,7 @@ pub async fn record_routing(
                 Some((id, by, why)) => (Some(id), by, why),
                 // Its publish entry trimmed away already: who set its status.
                 None => {
-                    let by: Option<String> = sqlx::query_scalar(published_by)
-                        .bind(runtime)
-                        .bind(new)
-                        .fetch_optional(&mut *conn)
-                        .await?;
+                    let by = fetch_version!(&mut *conn, runtime, new).map(|v| v.status_actor);
                     (None, by.unwrap_or_else(|| "system".into()), None)
                 }
             };
