@@ -37,6 +37,16 @@ pub struct ServingAnswer {
     pub before_runtime: bool,
 }
 
+/// A rollback to a stopped version that waits for its start: the version
+/// is published once ready, as `by`, in place of `from`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingRollbackView {
+    pub version: String,
+    pub from: String,
+    pub by: String,
+    pub at: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReleasesView {
     pub runtime: String,
@@ -50,6 +60,9 @@ pub struct ReleasesView {
     pub serving: Option<String>,
     /// The version `Roll back` publishes: the previous release's.
     pub previous: Option<String>,
+    /// The runtime's stopped versions: a rollback to one starts it first.
+    pub stopped: Vec<String>,
+    pub pending: Option<PendingRollbackView>,
 }
 
 /// A page of a runtime's history, and the answer for `at` (RFC 3339) when
@@ -77,6 +90,14 @@ pub async fn runtime_releases(
     let page = backend::releases::history(&services.db, &runtime, before, PAGE)
         .await
         .map_err(unavailable)?;
+    let stopped = backend::versions::list(&services.db, &runtime)
+        .await
+        .map_err(unavailable)?
+        .into_iter()
+        .filter(|v| v.status == lifecycle::Status::Stopped)
+        .map(|v| v.name)
+        .collect();
+    let pending = ssr::pending(&services.db, &runtime).await?;
     Ok(ReleasesView {
         runtime,
         releases: page.releases.iter().map(|r| ssr::row(r, now)).collect(),
@@ -85,17 +106,21 @@ pub async fn runtime_releases(
         may_operate: user.role.allows(Permission::Operate),
         serving: record.serving_version,
         previous,
+        stopped,
+        pending,
     })
 }
 
 /// Rolls the runtime back to its previous release's version, or to the
 /// earlier release's version `to`: a publish, marked as a rollback in the
-/// audit log. Answers the version now published.
+/// audit log. A stopped version, with `start_first`, is started now and
+/// published once it is ready. Answers the version rolled back to.
 #[server(endpoint = "releases/roll_back")]
 pub async fn roll_back(
     runtime: String,
     to: Option<String>,
     reason: String,
+    #[server(default)] start_first: Option<String>,
 ) -> Result<String, ConsoleError> {
     use crate::server::{Attempt, require};
     use lifecycle::{AuditAction, Permission, Reason};
@@ -113,7 +138,13 @@ pub async fn roll_back(
         .map_err(|error| ConsoleError::Invalid(format!("Reason: {error}.")))?;
     let to = to.filter(|v| !v.trim().is_empty());
     let (version, applied) = services
-        .roll_back(&user.actor(), &runtime, to.as_deref(), &reason)
+        .roll_back(
+            &user.actor(),
+            &runtime,
+            to.as_deref(),
+            start_first.is_some_and(|v| matches!(v.as_str(), "true" | "on")),
+            &reason,
+        )
         .await?;
     crate::server::attach_receipt(applied.audit_id, &applied.audit_hash);
     if crate::response::plain_form_post() {
@@ -183,8 +214,24 @@ pub mod ssr {
     use backend::releases::{self, Release};
     use chrono::{DateTime, Utc};
 
-    use super::{DiffRow, ReleaseRow, ServingAnswer, VersionDiff};
+    use super::{DiffRow, PendingRollbackView, ReleaseRow, ServingAnswer, VersionDiff};
     use crate::{ConsoleError, server::unavailable};
+
+    /// The rollback waiting on `runtime`'s start, if any.
+    pub async fn pending(
+        db: &backend::Database,
+        runtime: &str,
+    ) -> Result<Option<PendingRollbackView>, ConsoleError> {
+        Ok(backend::versions::pending_rollback(db, runtime)
+            .await
+            .map_err(unavailable)?
+            .map(|p| PendingRollbackView {
+                version: p.version,
+                from: p.from,
+                by: p.requested_by,
+                at: p.requested_at,
+            }))
+    }
 
     pub fn row(release: &Release, now: DateTime<Utc>) -> ReleaseRow {
         ReleaseRow {

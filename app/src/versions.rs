@@ -88,6 +88,10 @@ pub struct VersionDetails {
     /// While this version is published: the version `Roll back` publishes
     /// (the previous release's).
     pub rollback_to: Option<String>,
+    /// Whether that version is stopped: the rollback starts it first.
+    pub rollback_to_stopped: bool,
+    /// A rollback of this runtime waiting for a start.
+    pub pending_rollback: Option<crate::releases::PendingRollbackView>,
     pub live: VersionLive,
 }
 
@@ -153,10 +157,19 @@ pub async fn get_version_details(
     } else {
         None
     };
+    let rollback_to_stopped = match &rollback_to {
+        Some(target) => backend::versions::get(&services.db, &runtime, target)
+            .await
+            .is_ok_and(|v| v.status == Status::Stopped),
+        None => false,
+    };
+    let pending_rollback = crate::releases::ssr::pending(&services.db, &runtime).await?;
     Ok(VersionDetails {
         role: user.role,
         bad,
         rollback_to,
+        rollback_to_stopped,
+        pending_rollback,
         description: record.description,
         created_at: record.created_at,
         created_by: record.created_by,

@@ -12,7 +12,7 @@ use crate::{
     audit::Actor,
     releases,
     runtime::VersionKey,
-    versions::{self, Applied, VersionError},
+    versions::{self, Applied, RollbackNote, VersionError},
 };
 
 impl Services {
@@ -33,14 +33,17 @@ impl Services {
     /// Rolls the runtime back: publishes the version of its previous
     /// release (or of the earlier release with version `to`) through the
     /// same path, the audit entry marked as a rollback from the version
-    /// serving now. The version must be `started` (a warm standby); the
-    /// lifecycle table refuses anything else, audited as denied. Answers
-    /// the version published.
+    /// serving now. A `started` version (a warm standby) is published at
+    /// once. A `stopped` one, when `start_first`, is started now and
+    /// published by the leader once it is ready, as one tracked operation
+    /// (see `versions::pending`); without it the lifecycle table refuses,
+    /// audited as denied. Answers the version and what was done now.
     pub async fn roll_back(
         &self,
         actor: &Actor,
         runtime: &str,
         to: Option<&str>,
+        start_first: bool,
         reason: &Reason,
     ) -> Result<(String, Applied), VersionError> {
         let target = releases::rollback_target(&self.db, runtime, to)
@@ -51,14 +54,24 @@ impl Services {
             })?;
         let record = versions::get(&self.db, runtime, &target).await?;
         let from = record.serving_version.clone().unwrap_or_default();
+        let starts = start_first && record.status == Status::Stopped;
+        let action = if starts {
+            Action::Start
+        } else {
+            Action::Publish
+        };
+        let note = RollbackNote {
+            from: &from,
+            then_publish: starts,
+        };
         self.act_noted(
             actor,
             runtime,
             &target,
-            Action::Publish,
+            action,
             record.status,
             reason,
-            Some(&from),
+            Some(note),
         )
         .await
         .map(|applied| (target, applied))
@@ -73,20 +86,13 @@ impl Services {
         action: Action,
         expected: Status,
         reason: &Reason,
-        rollback_from: Option<&str>,
+        rollback: Option<RollbackNote<'_>>,
     ) -> Result<Applied, VersionError> {
         let Some(cluster) = &self.runtime else {
             return Err(VersionError::NoCluster);
         };
         let applied = versions::apply_action_noted(
-            &self.db,
-            actor,
-            runtime,
-            version,
-            action,
-            expected,
-            reason,
-            rollback_from,
+            &self.db, actor, runtime, version, action, expected, reason, rollback,
         )
         .await?;
         let by = match actor {

@@ -10,7 +10,7 @@ use backend::{
     audit::Actor,
     manifest_file,
     runtime::{self, Runtime, Settings, VersionKey, resources},
-    versions::{self, VersionRecord},
+    versions::{self, VersionError, VersionRecord},
 };
 use k8s_openapi::api::{
     apps::v1::Deployment,
@@ -1446,7 +1446,7 @@ async fn a_rollback_publishes_the_warm_previous_release_without_new_pods() {
     let reason = Reason::parse("v2 drops orders").expect("reason");
     let (version, _) = s
         .services
-        .roll_back(&actors::manager(), "demo", None, &reason)
+        .roll_back(&actors::manager(), "demo", None, false, &reason)
         .await
         .expect("rolled back");
     assert_eq!(version, "v1");
@@ -1477,7 +1477,7 @@ async fn a_rollback_publishes_the_warm_previous_release_without_new_pods() {
     s.settles("v2", Status::Stopped).await;
     let refused = s
         .services
-        .roll_back(&actors::manager(), "demo", Some("v2"), &reason)
+        .roll_back(&actors::manager(), "demo", Some("v2"), false, &reason)
         .await
         .expect_err("a stopped version is refused");
     assert!(refused.to_string().contains("stopped"), "{refused}");
@@ -1491,8 +1491,170 @@ async fn a_rollback_publishes_the_warm_previous_release_without_new_pods() {
     // Nothing served before v1's first release: no target by that name.
     assert!(
         s.services
-            .roll_back(&actors::manager(), "demo", Some("crashy"), &reason)
+            .roll_back(&actors::manager(), "demo", Some("crashy"), false, &reason)
             .await
             .is_err()
     );
+}
+
+/// A manager who exists in the user table, as a pending rollback's publish
+/// checks that its operator still may publish.
+async fn stored_manager(s: &Setup) -> Actor {
+    let user = backend::users::create(
+        &s.db.db,
+        &Actor::System,
+        "rollbacker@example.com",
+        lifecycle::Role::Manager,
+        "a long enough password",
+        &Reason::parse("test user").expect("reason"),
+    )
+    .await
+    .expect("user");
+    actors::user(user.id, &user.email, "manager")
+}
+
+// A rollback to a stopped version is one tracked operation: it starts now,
+// the old version keeps the traffic meanwhile, and the leader publishes it
+// (as the operator, marked as a rollback) only once it is started.
+#[tokio::test]
+async fn a_rollback_to_a_stopped_version_starts_it_and_publishes_once_ready() {
+    let s = Setup::new().await;
+    let manager = stored_manager(&s).await;
+    for v in ["v1", "v2"] {
+        s.act(v, Action::Start).await;
+        s.settles(v, Status::Started).await;
+        s.act(v, Action::Publish).await;
+    }
+    s.act("v1", Action::Stop).await;
+    s.settles("v1", Status::Stopped).await;
+    let reason = Reason::parse("v2 drops orders").expect("reason");
+    // Marked bad, it is refused before anything starts.
+    let mark = |bad: bool| versions::set_bad_mark(&s.db.db, &manager, "demo", "v1", bad, &reason);
+    mark(true).await.expect("marked");
+    let refused = s
+        .services
+        .roll_back(&manager, "demo", None, true, &reason)
+        .await
+        .expect_err("a bad version is not started for a rollback");
+    assert!(
+        matches!(refused, VersionError::MarkedBad { .. }),
+        "{refused}"
+    );
+    assert_eq!(s.record("v1").await.status, Status::Stopped);
+    mark(false).await.expect("cleared");
+    let (version, applied) = s
+        .services
+        .roll_back(&manager, "demo", None, true, &reason)
+        .await
+        .expect("rollback accepted");
+    assert_eq!(
+        (version.as_str(), applied.transition.to),
+        ("v1", Status::Starting)
+    );
+    let pending = versions::pending_rollback(&s.db.db, "demo")
+        .await
+        .expect("read")
+        .expect("the publish waits for the start");
+    assert_eq!(
+        (pending.version.as_str(), pending.from.as_str()),
+        ("v1", "v2")
+    );
+    eventually("v1 serves", DEADLINE, || async {
+        s.record("v1").await.routing() == Some(Routing::Serving)
+    })
+    .await;
+    assert_eq!(s.record("v2").await.status, Status::Started);
+    assert!(
+        versions::pending_rollback(&s.db.db, "demo")
+            .await
+            .expect("read")
+            .is_none()
+    );
+    // In the chain: the start (a rollback that then publishes), v1 ready,
+    // then the publish as the manager from `started`.
+    let entries = testkit::db::audit_entries(&s.db.db, Default::default()).await;
+    let position = |found: &dyn Fn(&backend::audit::Entry) -> bool| {
+        entries
+            .iter()
+            .position(found)
+            .unwrap_or_else(|| panic!("entry missing: {entries:#?}"))
+    };
+    let start = position(&|e| {
+        e.action == "version.start"
+            && e.version.as_deref() == Some("v1")
+            && details(e)["rollback"]["then"] == "publish"
+    });
+    let ready = position(&|e| {
+        e.action == "version.system_transition"
+            && e.version.as_deref() == Some("v1")
+            && e.status_after.as_deref() == Some("started")
+            && e.id > entries[start].id
+    });
+    let publish = position(&|e| {
+        e.action == "version.publish"
+            && e.outcome == "accepted"
+            && e.version.as_deref() == Some("v1")
+            && e.id > entries[start].id
+    });
+    let published = &entries[publish];
+    assert!(
+        entries[ready].id < published.id,
+        "published only once ready"
+    );
+    assert_eq!(published.status_before.as_deref(), Some("started"));
+    assert_eq!(
+        published.actor_email.as_deref(),
+        Some("rollbacker@example.com")
+    );
+    assert_eq!(published.reason.as_deref(), Some("v2 drops orders"));
+    assert_eq!(details(published)["rollback"]["from"], "v2");
+}
+
+// If the runtime serves something else by the time the version is ready,
+// the pending publish is given up, with a failed entry saying why; the
+// version stays started.
+#[tokio::test]
+async fn a_pending_rollback_is_abandoned_when_another_version_took_the_traffic() {
+    let slow = kube_emulator::Config {
+        ready_after: Duration::from_secs(2),
+        ..fast_emulator()
+    };
+    let s = Setup::with(slow, fast_settings()).await;
+    let manager = stored_manager(&s).await;
+    for v in ["v1", "v2"] {
+        s.act(v, Action::Start).await;
+    }
+    for v in ["v1", "v2"] {
+        s.settles(v, Status::Started).await;
+        s.act(v, Action::Publish).await;
+    }
+    s.act("v1", Action::Stop).await;
+    s.settles("v1", Status::Stopped).await;
+    let reason = Reason::parse("v2 drops orders").expect("reason");
+    s.services
+        .roll_back(&manager, "demo", None, true, &reason)
+        .await
+        .expect("rollback accepted");
+    // While v1 starts, someone unpublishes v2: nothing serves any more.
+    s.act("v2", Action::Unpublish).await;
+    assert_eq!(s.record("v1").await.status, Status::Starting);
+    s.settles("v1", Status::Started).await;
+    eventually("the rollback is given up", DEADLINE, || async {
+        versions::pending_rollback(&s.db.db, "demo")
+            .await
+            .expect("read")
+            .is_none()
+    })
+    .await;
+    let abandoned = routing_entries(&s, AuditAction::Publish)
+        .await
+        .into_iter()
+        .find(|e| e.outcome == "failed" && e.version.as_deref() == Some("v1"))
+        .expect("the abandonment is audited");
+    assert_eq!(
+        details(&abandoned)["rollback"]["abandoned"],
+        "nothing serves the runtime now, not v2"
+    );
+    assert_eq!(s.record("v1").await.status, Status::Started);
+    assert_eq!(s.record("v1").await.serving_version, None);
 }

@@ -244,16 +244,13 @@ async function markBadPublishAndRollBack(page: Page) {
     await expect(rows.first()).toHaveAttribute('data-release-state', 'serving');
     await expect(rows.first()).toHaveAttribute('data-release-version', 'v1');
 
-    // v2 is stopped by now: start it, then roll back to it from the history.
-    await page.goto(v('v2'));
-    await waitForHydration(page);
-    await act(page, 'Start', 'Warm standby for the rollback');
-    await expect(page.locator('[data-version-status]')).toHaveAttribute('data-version-status', 'started');
-    await page.goto('/runtimes/demo/releases');
-    await waitForHydration(page);
+    // v2 is stopped by now: the rollback starts it first and publishes it
+    // once it is ready, as one operation.
     await page.getByRole('button', { name: 'Roll back', exact: true }).click();
     const dialog = page.getByRole('dialog');
     await expect(dialog).toContainText('Roll back demo to v2');
+    await expect(dialog.locator('[data-rollback-stopped]')).toContainText('v2 is stopped');
+    await expect(dialog.getByRole('checkbox', { name: /Start v2 first/ })).toBeChecked();
     await dialog.getByRole('textbox', { name: 'Reason' }).fill('v1 drops orders');
     await dialog.getByRole('button', { name: 'Roll back', exact: true }).click();
     await expect(dialog).toBeHidden();

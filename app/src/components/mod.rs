@@ -11,6 +11,6 @@ pub use graph::ProcessGraph;
 pub use header::Header;
 pub use page_error::PageError;
 pub use problems::Refusal;
-pub use rollback::{RollbackButton, RollbackDialog, RollbackTarget};
+pub use rollback::{PendingRollbackNotice, RollbackButton, RollbackDialog, RollbackTarget};
 pub use runtime_fields::RuntimeFieldset;
 pub use status::{StatusBadge, health_class, health_text, node_icon, short_time};

@@ -4,7 +4,8 @@
 
 use leptos::{html, prelude::*};
 
-use crate::{components::dialog, releases::RollBack};
+use super::{dialog, status::short_time};
+use crate::releases::{PendingRollbackView, RollBack};
 
 /// Which rollback the dialog is for: `Some(None)` to the previous release,
 /// `Some(Some(v))` to an older release with version `v`; `None` closed.
@@ -29,6 +30,8 @@ pub fn RollbackDialog(
     runtime: String,
     to: Option<String>,
     fallback: String,
+    /// Whether the target is stopped: it is started first, then published.
+    stopped: bool,
     open: RollbackTarget,
     roll_back: ServerAction<RollBack>,
 ) -> impl IntoView {
@@ -59,10 +62,24 @@ pub fn RollbackDialog(
         <div class="dialog-backdrop">
             <div class="dialog" role="dialog" aria-modal="true" aria-labelledby="rollback-title" node_ref=container>
                 <h2 id="rollback-title">{format!("Roll back {runtime} to {target}")}</h2>
-                <p>{format!("{target} is published again and takes the runtime's traffic; it must be started.")}</p>
+                {if stopped {
+                    view! {
+                        <p data-rollback-stopped="">{format!(
+                            "{target} is stopped. It is started first and published once every node is ready; the version serving now keeps the traffic meanwhile."
+                        )}</p>
+                    }.into_any()
+                } else {
+                    view! { <p>{format!("{target} is published again and takes the runtime's traffic at once.")}</p> }.into_any()
+                }}
                 <ActionForm action=roll_back attr:class="form">
                     <input type="hidden" name="runtime" value=runtime.clone()/>
                     <input type="hidden" name="to" value=to.clone().unwrap_or_default()/>
+                    {stopped.then(|| view! {
+                        <label class="checkbox">
+                            <input type="checkbox" name="start_first" value="true" checked/>
+                            {format!(" Start {target} first, then publish it when it is ready")}
+                        </label>
+                    })}
                     <label for="rollback-reason">"Reason"</label>
                     <textarea id="rollback-reason" name="reason" required autofocus rows="3"></textarea>
                     <div role="alert" class="form-error" data-dialog-error="">{error}</div>
@@ -73,5 +90,25 @@ pub fn RollbackDialog(
                 </ActionForm>
             </div>
         </div>
+    }
+}
+
+/// A rollback waiting for its version's start, as the runtime's pages show
+/// it until the version is published.
+#[component]
+pub fn PendingRollbackNotice(pending: PendingRollbackView) -> impl IntoView {
+    let PendingRollbackView {
+        version,
+        from,
+        by,
+        at,
+    } = pending;
+    view! {
+        <p class="notice" role="status" data-rollback-pending=version.clone()>
+            {format!(
+                "Rolling back to {version}: it is starting and is published in place of {from} once ready (asked by {by} at {}).",
+                short_time(&at)
+            )}
+        </p>
     }
 }

@@ -11,7 +11,10 @@ use leptos_router::{
 };
 
 use crate::{
-    components::{PageError, RollbackButton, RollbackDialog, RollbackTarget, short_time},
+    components::{
+        PageError, PendingRollbackNotice, RollbackButton, RollbackDialog, RollbackTarget,
+        short_time,
+    },
     error::page_data,
     releases::{
         ReleaseRow, ReleasesView, RollBack, ServingAnswer, diff_path, releases_path,
@@ -56,6 +59,8 @@ fn History(view: ReleasesView, asked: String, roll_back: ServerAction<RollBack>)
         may_operate,
         serving,
         previous,
+        stopped,
+        pending,
     } = view;
     // The dialog: `Some(None)` rolls back to the previous release,
     // `Some(Some(v))` to an older one with version `v`.
@@ -106,6 +111,7 @@ fn History(view: ReleasesView, asked: String, roll_back: ServerAction<RollBack>)
         </section>
         <section class="card" aria-labelledby="history-heading">
             <h2 id="history-heading">"History"</h2>
+            {pending.map(|pending| view! { <PendingRollbackNotice pending/> })}
             {offer}
             {if releases.is_empty() {
                 view! { <p class="muted" data-no-releases="">"No version has served this runtime yet."</p> }.into_any()
@@ -123,8 +129,12 @@ fn History(view: ReleasesView, asked: String, roll_back: ServerAction<RollBack>)
                 {older.map(|href| view! { <a href=href rel="next">"Older releases"</a> })}
             </nav>
         </section>
-        {move || open.get().map(|to| view! {
-            <RollbackDialog runtime=runtime.clone() to fallback=previous.clone().unwrap_or_default() open roll_back/>
+        {move || open.get().map(|to| {
+            let target = to.clone().or_else(|| previous.clone()).unwrap_or_default();
+            let stopped = stopped.contains(&target);
+            view! {
+                <RollbackDialog runtime=runtime.clone() to fallback=target stopped open roll_back/>
+            }
         })}
     }
 }

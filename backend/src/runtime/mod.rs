@@ -21,6 +21,7 @@ pub mod pods;
 mod reconcile;
 pub mod replicas;
 pub mod resources;
+mod rollbacks;
 mod routing;
 mod settings;
 

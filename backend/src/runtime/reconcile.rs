@@ -95,6 +95,7 @@ impl Context {
             self.ensure_watcher(runtime);
         }
         self.ensure_followers(&runtimes);
+        self.carry_out_rollbacks().await?;
         let in_flight = versions::in_flight(&self.db).await?;
         let mut current = HashSet::new();
         for record in in_flight {

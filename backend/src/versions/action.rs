@@ -3,7 +3,7 @@
 
 use lifecycle::{Action, AuditAction, Outcome, Reason, Status, demotion_on_publish, plan};
 
-use super::record::{Applied, Result, VersionError};
+use super::record::{Applied, Result, RollbackNote, VersionError};
 use crate::{
     audit::{Actor, AuditConn, NewEntry, now_timestamp},
     db::{Database, TxEnd},
@@ -23,8 +23,9 @@ pub async fn apply_action(
     apply_action_noted(db, actor, runtime, version, action, expected, reason, None).await
 }
 
-/// `apply_action`, for a publish that rolls the runtime back from
-/// `rollback_from`: its audit entry (accepted or denied) says so.
+/// `apply_action`, for an action that is part of a rollback: its audit
+/// entry (accepted or denied) says so, and a start that is to publish once
+/// ready leaves the pending publish in the same transaction.
 #[allow(clippy::too_many_arguments)]
 pub async fn apply_action_noted(
     db: &Database,
@@ -34,17 +35,10 @@ pub async fn apply_action_noted(
     action: Action,
     expected: Status,
     reason: &Reason,
-    rollback_from: Option<&str>,
+    rollback: Option<RollbackNote<'_>>,
 ) -> Result<Applied> {
     let applied = compare_and_set(
-        db,
-        actor,
-        runtime,
-        version,
-        action,
-        expected,
-        reason,
-        rollback_from,
+        db, actor, runtime, version, action, expected, reason, rollback,
     )
     .await;
     let outcome = match &applied {
@@ -67,11 +61,14 @@ async fn compare_and_set(
     action: Action,
     expected: Status,
     reason: &Reason,
-    rollback_from: Option<&str>,
+    rollback: Option<RollbackNote<'_>>,
 ) -> Result<Applied> {
     let noted = |mut details: serde_json::Value| {
-        if let Some(from) = rollback_from {
-            details["rollback"] = serde_json::json!({ "from": from });
+        if let Some(note) = rollback {
+            details["rollback"] = serde_json::json!({ "from": note.from });
+            if note.then_publish {
+                details["rollback"]["then"] = serde_json::json!("publish");
+            }
         }
         details
     };
@@ -105,9 +102,9 @@ async fn compare_and_set(
                 at: current.status_changed_at.clone(),
             }));
         }
-        if action == Action::Publish
-            && let Some(mark) = &current.bad
-        {
+        // A start that is to publish once ready is refused up front too.
+        let publishes = action == Action::Publish || rollback.is_some_and(|n| n.then_publish);
+        if publishes && let Some(mark) = &current.bad {
             AuditConn::append_entry(
                 &mut *conn,
                 &denied(serde_json::json!({"marked_bad": mark.reason})),
@@ -179,6 +176,30 @@ async fn compare_and_set(
                 None => serde_json::json!({}),
             }));
         let written = AuditConn::append_entry(&mut *conn, &entry).await?;
+        // Any accepted action on the version supersedes a pending publish;
+        // a rollback's start leaves a new one.
+        sqlx::query(super::pending::CLEAR)
+            .bind(runtime)
+            .bind(version)
+            .execute(&mut *conn)
+            .await?;
+        if let Some(note) = rollback.filter(|n| n.then_publish) {
+            let (id, role) = match actor {
+                Actor::User { id, role, .. } => (*id, role.as_str()),
+                Actor::System => (None, "system"),
+            };
+            sqlx::query(super::pending::LEAVE)
+                .bind(runtime)
+                .bind(version)
+                .bind(note.from)
+                .bind(reason.as_str())
+                .bind(id)
+                .bind(&by)
+                .bind(role)
+                .bind(&at)
+                .execute(&mut *conn)
+                .await?;
+        }
         Ok(TxEnd::Commit(Applied {
             transition,
             demoted,

@@ -10,6 +10,7 @@
 pub(crate) mod record;
 mod action;
 mod bad_mark;
+mod pending;
 mod query;
 mod register;
 mod routing;
@@ -17,8 +18,11 @@ mod system;
 
 pub use action::{apply_action, apply_action_noted};
 pub use bad_mark::set_bad_mark;
+pub use pending::{
+    PendingRollback, abandon_rollback, forget_rollback, pending_rollback, pending_rollbacks,
+};
 pub use query::{get, in_flight, list, published};
-pub use record::{Applied, BadMark, VersionError, VersionRecord};
+pub use record::{Applied, BadMark, RollbackNote, VersionError, VersionRecord};
 pub use register::register;
 pub use routing::record_routing;
 pub use system::{apply_system_event, fail_switch};

@@ -42,6 +42,15 @@ impl VersionRecord {
     }
 }
 
+/// What makes an action part of a rollback: the version serving when it
+/// was asked for, and whether it is the start of a stopped version that is
+/// to be published once ready (see `versions::pending`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RollbackNote<'a> {
+    pub from: &'a str,
+    pub then_publish: bool,
+}
+
 /// What a successful lifecycle action did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Applied {

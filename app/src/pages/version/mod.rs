@@ -22,8 +22,8 @@ use lifecycle::{Action, Permission, Routing, Status};
 
 use crate::{
     components::{
-        PageError, ProcessGraph, RollbackButton, RollbackDialog, RollbackTarget, StatusBadge,
-        health_class, health_text, short_time,
+        PageError, PendingRollbackNotice, ProcessGraph, RollbackButton, RollbackDialog,
+        RollbackTarget, StatusBadge, health_class, health_text, short_time,
     },
     error::page_data,
     releases::RollBack,
@@ -73,6 +73,8 @@ fn VersionScreen(details: VersionDetails) -> impl IntoView {
         published_other,
         bad,
         rollback_to,
+        rollback_to_stopped,
+        pending_rollback,
         live: initial,
     } = details;
     let bad = RwSignal::new(bad);
@@ -81,6 +83,7 @@ fn VersionScreen(details: VersionDetails) -> impl IntoView {
     let version = initial.version.clone();
     let live = RwSignal::new(initial);
     let published_other = RwSignal::new(published_other);
+    let pending_rollback = RwSignal::new(pending_rollback);
     let status = Signal::derive(move || live.with(|l| l.status));
     let nodes = Signal::derive(move || live.with(|l| l.nodes.clone()));
     let stream_state = RwSignal::new("connecting");
@@ -114,6 +117,7 @@ fn VersionScreen(details: VersionDetails) -> impl IntoView {
         Effect::new(move |_| {
             if let Some(Some(fresh)) = refreshed.get() {
                 published_other.set(fresh.published_other);
+                pending_rollback.set(fresh.pending_rollback);
             }
         });
     }
@@ -200,6 +204,7 @@ fn VersionScreen(details: VersionDetails) -> impl IntoView {
                 })}
                 <ActionButtons role status marked dialog path=path.clone()/>
                 <BadMark role runtime=runtime.clone() version=version.clone() bad/>
+                {move || pending_rollback.get().map(|pending| view! { <PendingRollbackNotice pending/> })}
                 {(role.allows(Permission::Operate)).then_some(rollback_to.clone()).flatten().map(|previous| view! {
                     <Show when=move || status.get() == Status::Published>
                         <p class="rollback">
@@ -224,7 +229,8 @@ fn VersionScreen(details: VersionDetails) -> impl IntoView {
             })}
         </div>
         {let runtime = runtime.clone(); move || rollback.get().map(|to| view! {
-            <RollbackDialog runtime=runtime.clone() to fallback=rollback_to.clone().unwrap_or_default() open=rollback roll_back/>
+            <RollbackDialog runtime=runtime.clone() to fallback=rollback_to.clone().unwrap_or_default()
+                stopped=rollback_to_stopped open=rollback roll_back/>
         })}
         {move || dialog.get().map(|(action, expected)| view! {
             <ReasonDialog
