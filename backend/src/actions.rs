@@ -11,7 +11,7 @@ use crate::{
     Services,
     audit::Actor,
     releases,
-    runtime::VersionKey,
+    runtime::{RuntimeError, VersionKey, dry_run::Checked},
     versions::{self, Applied, RollbackNote, VersionError},
 };
 
@@ -77,6 +77,31 @@ impl Services {
         .map(|applied| (target, applied))
     }
 
+    /// What `action` on a version would apply to the cluster, as the API
+    /// server answers a dry run of every object: only a start or a publish
+    /// applies anything. Changes nothing, records nothing.
+    pub async fn dry_run(
+        &self,
+        runtime: &str,
+        version: &str,
+        action: Action,
+    ) -> Result<Vec<Checked>, DryRunError> {
+        if !matches!(action, Action::Start | Action::Publish) {
+            return Err(DryRunError::NothingApplied(action));
+        }
+        let Some(cluster) = &self.runtime else {
+            return Err(VersionError::NoCluster.into());
+        };
+        let runtime = crate::runtimes::get(&self.db, runtime)
+            .await
+            .map_err(VersionError::from)?;
+        let record = versions::get(&self.db, &runtime.name, version).await?;
+        cluster
+            .dry_run(&runtime, &record, action)
+            .await
+            .map_err(DryRunError::Cluster)
+    }
+
     #[allow(clippy::too_many_arguments)]
     async fn act_noted(
         &self,
@@ -110,4 +135,15 @@ impl Services {
         }
         Ok(applied)
     }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DryRunError {
+    #[error("{} applies nothing to the cluster: only a start or a publish has a dry run.", .0.label())]
+    NothingApplied(Action),
+    #[error(transparent)]
+    Version(#[from] VersionError),
+    /// The cluster could not be asked (not a refusal: those are answers).
+    #[error("The cluster could not be asked: {0}")]
+    Cluster(RuntimeError),
 }

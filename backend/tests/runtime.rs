@@ -1658,3 +1658,176 @@ async fn a_pending_rollback_is_abandoned_when_another_version_took_the_traffic()
     assert_eq!(s.record("v1").await.status, Status::Started);
     assert_eq!(s.record("v1").await.serving_version, None);
 }
+
+/// A dry run asks the API server about every object a start or a publish
+/// would apply (`dryRun=All`) and answers what it said: what would be
+/// created, and each refusal with the server's own message (a quota on the
+/// pods, an immutable field of an object already there). Nothing changes in
+/// the cluster or in the database.
+#[tokio::test]
+async fn a_dry_run_shows_what_the_api_server_would_refuse_and_changes_nothing() {
+    use backend::runtime::dry_run::Verdict;
+
+    let s = Setup::new().await;
+    let verdicts = |checked: &[backend::runtime::dry_run::Checked]| {
+        checked
+            .iter()
+            .map(|c| (c.kind.clone(), c.name.clone(), c.verdict))
+            .collect::<Vec<_>>()
+    };
+    // No namespace yet: it would be created, and what goes inside it is
+    // checked once it exists.
+    let checked = s
+        .services
+        .dry_run("demo", "v1", Action::Start)
+        .await
+        .expect("dry run");
+    assert_eq!(
+        verdicts(&checked)[0],
+        ("Namespace".into(), "demo".into(), Verdict::Create)
+    );
+    assert!(
+        checked[1..]
+            .iter()
+            .all(|c| c.verdict == Verdict::NotChecked),
+        "{checked:#?}"
+    );
+
+    let namespaces: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(s.client.clone());
+    let namespace = serde_json::from_value(serde_json::json!({"metadata": {"name": "demo"}}))
+        .expect("namespace");
+    namespaces
+        .create(&PostParams::default(), &namespace)
+        .await
+        .expect("namespace created");
+    let quotas: Api<k8s_openapi::api::core::v1::ResourceQuota> =
+        Api::namespaced(s.client.clone(), "demo");
+    let quota = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": "no-pods"}, "spec": {"hard": {"pods": "0"}}
+    }))
+    .expect("quota");
+    quotas
+        .create(&PostParams::default(), &quota)
+        .await
+        .expect("quota created");
+    // Someone's Deployment with the entrypoint's name and another selector.
+    let entrypoint = lifecycle::manifest::resource_name("v1", "entrypoint");
+    let deployments: Api<Deployment> = Api::namespaced(s.client.clone(), "demo");
+    let theirs: Deployment = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": entrypoint},
+        "spec": {
+            "selector": {"matchLabels": {"app": "legacy"}},
+            "template": {"metadata": {"labels": {"app": "legacy"}},
+                "spec": {"containers": [{"name": "main", "image": "registry.example.com/legacy:1"}]}},
+        },
+    }))
+    .expect("deployment");
+    deployments
+        .create(&PostParams::default(), &theirs)
+        .await
+        .expect("created");
+    let audit_before = testkit::db::audit_entries(&s.db.db, Default::default())
+        .await
+        .len();
+
+    let checked = s
+        .services
+        .dry_run("demo", "v1", Action::Start)
+        .await
+        .expect("dry run");
+    let found = |kind: &str, name: &str| {
+        checked
+            .iter()
+            .find(|c| c.kind == kind && c.name == name)
+            .unwrap_or_else(|| panic!("{kind} {name} in {checked:#?}"))
+    };
+    assert_eq!(found("Namespace", "demo").verdict, Verdict::Update);
+    let config = found("ConfigMap", &resources::config_map_name("v1"));
+    assert_eq!(config.verdict, Verdict::Create);
+    assert!(
+        config.detail.contains("\"uid\""),
+        "the answer is what would be stored"
+    );
+    let refused = found("Deployment", &entrypoint);
+    assert_eq!(refused.verdict, Verdict::Refused);
+    assert!(
+        refused.detail.contains("spec.selector") && refused.detail.contains("field is immutable"),
+        "{}",
+        refused.detail
+    );
+    let pods: Vec<_> = checked.iter().filter(|c| c.kind == "Pod").collect();
+    assert_eq!(
+        pods.len(),
+        s.record("v1").await.manifest.processes.len() + 1
+    );
+    for pod in pods {
+        assert_eq!(pod.verdict, Verdict::Refused, "{pod:?}");
+        assert!(
+            pod.detail.contains("exceeded quota: no-pods"),
+            "{}",
+            pod.detail
+        );
+    }
+    assert_eq!(
+        found("Service", &resources::service_name("v1")).verdict,
+        Verdict::Create
+    );
+
+    let publish = s
+        .services
+        .dry_run("demo", "v1", Action::Publish)
+        .await
+        .expect("dry run");
+    assert_eq!(
+        verdicts(&publish),
+        [(
+            "Ingress".into(),
+            resources::ingress_name("demo"),
+            Verdict::Create
+        )]
+    );
+    assert!(publish[0].detail.contains(&resources::service_name("v1")));
+    assert!(
+        s.services
+            .dry_run("demo", "v1", Action::Stop)
+            .await
+            .is_err(),
+        "a stop applies nothing"
+    );
+
+    // Nothing stored, nothing recorded.
+    let config_maps: Api<ConfigMap> = Api::namespaced(s.client.clone(), "demo");
+    assert!(
+        config_maps
+            .list(&ListParams::default())
+            .await
+            .expect("list")
+            .items
+            .is_empty()
+    );
+    let names: Vec<_> = deployments
+        .list(&ListParams::default())
+        .await
+        .expect("list")
+        .items
+        .into_iter()
+        .filter_map(|d| d.metadata.name)
+        .collect();
+    assert_eq!(names, [entrypoint]);
+    let ingresses: Api<Ingress> = Api::namespaced(s.client.clone(), "demo");
+    assert!(
+        ingresses
+            .list(&ListParams::default())
+            .await
+            .expect("list")
+            .items
+            .is_empty()
+    );
+    assert_eq!(s.record("v1").await.status, Status::Stopped);
+    assert_eq!(
+        testkit::db::audit_entries(&s.db.db, Default::default())
+            .await
+            .len(),
+        audit_before
+    );
+}

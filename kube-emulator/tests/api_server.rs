@@ -448,6 +448,61 @@ async fn objects_are_defaulted_as_a_real_server_defaults_them() {
     }
 }
 
+/// Update validation (`apps/v1`): a Deployment's selector is immutable, so
+/// an update or an apply that changes it is Invalid (422), as a real
+/// write and as a dry run alike, and nothing changes.
+#[tokio::test]
+async fn a_deployments_selector_cannot_change() {
+    for (name, cluster) in clusters().await {
+        let client = &cluster.client;
+        let ns = namespace(client).await;
+        let deployments: Api<Deployment> = Api::namespaced(client.clone(), &ns);
+        create(&deployments, &deployment("web", "nginx:1.27", 1)).await;
+        let changed = json!({
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web"},
+            "spec": {
+                "selector": {"matchLabels": {"app": "other"}},
+                "template": {
+                    "metadata": {"labels": {"app": "other"}},
+                    "spec": {"containers": [{"name": "web", "image": "nginx:1.27"}]},
+                },
+            },
+        });
+        for params in [
+            PatchParams::apply("selector-tests").force(),
+            PatchParams::apply("selector-tests").force().dry_run(),
+        ] {
+            let error = deployments
+                .patch("web", &params, &Patch::Apply(&changed))
+                .await
+                .expect_err("the selector is immutable");
+            let kube::Error::Api(status) = error else {
+                panic!("{name}: not an API error: {error:?}")
+            };
+            assert_eq!(
+                (status.code, status.reason.as_str()),
+                (422, "Invalid"),
+                "{name}"
+            );
+            assert!(
+                status.message.contains("spec.selector")
+                    && status.message.contains("field is immutable"),
+                "{name}: {}",
+                status.message
+            );
+        }
+        let kept = deployments.get("web").await.expect("web");
+        let labels = kept
+            .spec
+            .expect("spec")
+            .selector
+            .match_labels
+            .unwrap_or_default();
+        assert_eq!(labels.get("app").map(String::as_str), Some("web"), "{name}");
+    }
+}
+
 /// Secrets ("Secrets" in the concepts; `ValidateSecret`): `stringData` is
 /// folded into base64 `data` and never returned, `data` must be base64,
 /// `type` defaults to Opaque; `immutable` Secrets and ConfigMaps refuse a

@@ -11,12 +11,14 @@
 mod changes;
 mod context;
 mod drive;
+pub mod dry_run;
 mod error;
 mod events;
 mod kube;
 mod live;
 pub mod logs;
 mod objects;
+pub mod plan;
 pub mod pods;
 mod reconcile;
 pub mod replicas;
@@ -139,6 +141,17 @@ impl Runtime {
     /// version already applied it changes nothing in the cluster.
     pub async fn apply_resources(&self, record: &VersionRecord) -> Result<(), RuntimeError> {
         self.inner.apply_version(record).await
+    }
+
+    /// What `action` (a start or a publish) would apply for `record`, as
+    /// the API server answers a dry run: nothing changes in the cluster.
+    pub async fn dry_run(
+        &self,
+        runtime: &crate::runtimes::RuntimeRecord,
+        record: &VersionRecord,
+        action: lifecycle::Action,
+    ) -> Result<Vec<dry_run::Checked>, RuntimeError> {
+        self.inner.dry_run(runtime, record, action).await
     }
 
     /// The version's pods, for tests and diagnostics.

@@ -1,7 +1,7 @@
 //! A version's objects in the cluster: applying all of them (a start),
 //! deleting them by label (a stop) and telling what is left.
 
-use futures::future::{try_join, try_join_all};
+use futures::future::try_join_all;
 use k8s_openapi::api::{
     apps::v1::{Deployment, ReplicaSet},
     core::v1::{ConfigMap, Namespace, Pod, Service},
@@ -9,27 +9,25 @@ use k8s_openapi::api::{
 };
 use kube::{Api, api::ListParams};
 
-use super::{context::Context, error::RuntimeError, kube::is_forbidden, resources};
+use super::{context::Context, error::RuntimeError, kube::is_forbidden, plan, resources};
 use crate::versions::VersionRecord;
 
 impl Context {
-    /// Server-side applies every object of a version: the namespace, the
-    /// ConfigMap (the owner of the rest), then every Deployment and the
-    /// Service at once. Re-running it changes nothing.
+    /// Server-side applies every object of a version (see `plan`): the
+    /// namespace, the ConfigMap (the owner of the rest), then every
+    /// Deployment and the Service at once. Re-running it changes nothing.
     pub(super) async fn apply_version(&self, record: &VersionRecord) -> Result<(), RuntimeError> {
         let ns = record.runtime.as_str();
-        let manifest = &record.manifest;
         // The runtime's workload defaults as they are at this start.
-        let settings = crate::runtimes::get(&self.db, ns)
-            .await
-            .map(|runtime| runtime.settings)?;
+        let runtime = crate::runtimes::get(&self.db, ns).await?;
+        let [namespace, config] = plan::foundation(&runtime, &record.manifest);
         let namespaces: Api<Namespace> = Api::all(self.kube.client.clone());
         match self
             .kube
             .apply(
                 &namespaces,
-                ns,
-                &resources::namespace(ns),
+                &namespace.name,
+                &namespace.object,
                 format!("creating namespace {ns}"),
             )
             .await
@@ -42,50 +40,40 @@ impl Context {
             Err(error) => return Err(error),
         }
         let config_maps: Api<ConfigMap> = Api::namespaced(self.kube.client.clone(), ns);
-        let cm_name = resources::config_map_name(&manifest.name);
-        let config = self
+        let what = format!("applying ConfigMap {}", config.name);
+        let applied = self
             .kube
-            .apply(
-                &config_maps,
-                &cm_name,
-                &resources::config_map(ns, manifest),
-                format!("applying ConfigMap {cm_name}"),
-            )
+            .apply(&config_maps, &config.name, &config.object, what.clone())
             .await?;
-        let Some(owner_uid) = config.metadata.uid else {
+        let Some(owner_uid) = applied.metadata.uid else {
             return Err(RuntimeError::Call {
-                what: format!("applying ConfigMap {cm_name}"),
+                what,
                 detail: "the API server returned no uid".into(),
                 code: None,
             });
         };
         let deployments: Api<Deployment> = Api::namespaced(self.kube.client.clone(), ns);
         let services: Api<Service> = Api::namespaced(self.kube.client.clone(), ns);
-        let nodes = resources::node_specs(manifest);
-        let applied_deployments = try_join_all(nodes.iter().map(|node| {
-            let name = lifecycle::manifest::resource_name(&manifest.name, node.name);
-            let object = resources::deployment(ns, &settings, manifest, node, &owner_uid);
-            let deployments = &deployments;
+        let planned = plan::workloads(&runtime, &record.manifest, &owner_uid);
+        try_join_all(planned.iter().map(|object| {
+            let (deployments, services) = (&deployments, &services);
             async move {
-                self.kube
-                    .apply(
-                        deployments,
-                        &name,
-                        &object,
-                        format!("applying Deployment {name}"),
-                    )
-                    .await
+                let what = format!("applying {} {}", object.kind, object.name);
+                match object.kind {
+                    "Deployment" => self
+                        .kube
+                        .apply(deployments, &object.name, &object.object, what)
+                        .await
+                        .map(drop),
+                    _ => self
+                        .kube
+                        .apply(services, &object.name, &object.object, what)
+                        .await
+                        .map(drop),
+                }
             }
-        }));
-        let service_name = resources::service_name(&manifest.name);
-        let service = resources::service(ns, manifest, &owner_uid);
-        let applied_service = self.kube.apply(
-            &services,
-            &service_name,
-            &service,
-            format!("applying Service {service_name}"),
-        );
-        try_join(applied_deployments, applied_service).await?;
+        }))
+        .await?;
         Ok(())
     }
 

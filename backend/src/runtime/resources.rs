@@ -457,17 +457,7 @@ mod tests {
     }
 
     fn runtime(settings: RuntimeSettings) -> RuntimeRecord {
-        RuntimeRecord {
-            name: "demo".into(),
-            description: String::new(),
-            base_domain: "apps.example.com".into(),
-            settings,
-            created_at: String::new(),
-            created_by: String::new(),
-            updated_at: None,
-            serving_version: None,
-            routing_error: None,
-        }
+        RuntimeRecord::for_tests("demo", settings)
     }
 
     #[test]

@@ -40,6 +40,22 @@ pub struct RuntimeRecord {
 }
 
 impl RuntimeRecord {
+    /// A runtime as it is just after creation, for unit tests.
+    #[cfg(test)]
+    pub(crate) fn for_tests(name: &str, settings: RuntimeSettings) -> Self {
+        Self {
+            name: name.into(),
+            description: String::new(),
+            base_domain: "apps.example.com".into(),
+            settings,
+            created_at: String::new(),
+            created_by: String::new(),
+            updated_at: None,
+            serving_version: None,
+            routing_error: None,
+        }
+    }
+
     /// The host the runtime's published version is served at.
     pub fn host(&self) -> String {
         self.settings.host(&self.name, &self.base_domain)

@@ -530,6 +530,7 @@ impl Store {
                 inner.default(rt, &mut object, mode);
                 secrets::check_immutable(rt, name, &current, &object)?;
                 validate(rt, &object)?;
+                validation::validate_update(rt, name, &current, &object)?;
                 if spec_part(&object) != spec_part(&current) {
                     let generation = current["metadata"]["generation"].as_i64().unwrap_or(1);
                     object["metadata"]["generation"] = json!(generation + 1);

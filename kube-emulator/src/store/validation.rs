@@ -137,3 +137,39 @@ pub fn validate(rt: ResourceType, object: &Value) -> ApiResult<()> {
         Err(ApiError::invalid(rt.kind, &name, &causes))
     }
 }
+
+/// What an update may not change (a subset of the API's update
+/// validation): a Deployment's or ReplicaSet's selector (`apps/v1`) and a
+/// Service's `clusterIP` once set.
+pub fn validate_update(
+    rt: ResourceType,
+    name: &str,
+    current: &Value,
+    next: &Value,
+) -> ApiResult<()> {
+    let immutable: &[&str] = match rt.plural {
+        "deployments" | "replicasets" if rt.group == "apps" => &["/spec/selector"],
+        "services" => &["/spec/clusterIP"],
+        _ => return Ok(()),
+    };
+    let causes: Vec<(String, String)> = immutable
+        .iter()
+        .filter_map(|pointer| {
+            let (before, after) = (current.pointer(pointer)?, next.pointer(pointer));
+            (Some(before) != after).then(|| {
+                (
+                    pointer.trim_start_matches('/').replace('/', "."),
+                    format!(
+                        "Invalid value: {}: field is immutable",
+                        after.cloned().unwrap_or(Value::Null)
+                    ),
+                )
+            })
+        })
+        .collect();
+    if causes.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(rt.kind, name, &causes))
+    }
+}
