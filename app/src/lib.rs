@@ -6,6 +6,7 @@ pub mod api;
 pub mod audit;
 pub mod auth;
 mod components;
+pub mod dry_run;
 pub mod error;
 #[cfg(feature = "hydrate")]
 mod live_client;

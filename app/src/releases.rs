@@ -183,6 +183,10 @@ pub struct VersionDiff {
     pub changes: Vec<DiffRow>,
     /// Fields the same on both sides, folded.
     pub unchanged: usize,
+    /// The same for the Kubernetes objects each would apply (under the
+    /// runtime's settings now), paths led by `Kind/role`.
+    pub objects: Vec<DiffRow>,
+    pub objects_unchanged: usize,
 }
 
 /// Compares two versions' manifests field by field; for everyone signed in.
@@ -254,14 +258,20 @@ pub mod ssr {
         from: &str,
         to: &str,
     ) -> Result<VersionDiff, ConsoleError> {
+        use backend::runtime::plan;
+
         let old = backend::versions::get(db, runtime, from).await?;
         let new = backend::versions::get(db, runtime, to).await?;
+        let record = backend::runtimes::get(db, runtime).await?;
         let (changes, unchanged) = backend::diff::manifests(&old.manifest, &new.manifest);
-        Ok(VersionDiff {
-            runtime: runtime.to_owned(),
-            from: from.to_owned(),
-            to: to.to_owned(),
-            changes: changes
+        let applied = |version: &backend::versions::VersionRecord| {
+            let mut planned = plan::start(&record, &version.manifest);
+            planned.push(plan::publish(&record, &version.name));
+            planned
+        };
+        let (objects, objects_unchanged) = backend::diff::objects(&applied(&old), &applied(&new));
+        let rows = |changes: Vec<backend::diff::Change>| {
+            changes
                 .into_iter()
                 .map(|c| DiffRow {
                     path: c.path,
@@ -269,8 +279,16 @@ pub mod ssr {
                     from: c.from,
                     to: c.to,
                 })
-                .collect(),
+                .collect()
+        };
+        Ok(VersionDiff {
+            runtime: runtime.to_owned(),
+            from: from.to_owned(),
+            to: to.to_owned(),
+            changes: rows(changes),
             unchanged,
+            objects: rows(objects),
+            objects_unchanged,
         })
     }
 

@@ -126,6 +126,14 @@ test.describe.serial('operating versions', () => {
     // Publishing v2 while v1 is published says so, by name.
     await manager.getByRole('button', { name: 'Publish', exact: true }).click();
     await expect(manager.getByRole('dialog')).toContainText('v1 is published now');
+    // Before anything changes: what changed from v1, and what the API server
+    // says of the objects the publish applies (a dry run).
+    const publishDialog = manager.getByRole('dialog');
+    await publishDialog.getByText('Changes from v1').click();
+    await expect(publishDialog.locator('tr[data-diff-path="processes.rules"]')).toHaveAttribute('data-diff-kind', 'added');
+    await publishDialog.getByRole('button', { name: 'Check what would be applied' }).click();
+    await expect(publishDialog.locator('[data-dry-run-kind="Ingress"]')).toHaveAttribute('data-dry-run-verdict', 'update');
+    await expect(publishDialog.locator('[data-dry-run-refused]')).toHaveAttribute('data-dry-run-refused', '0');
     await manager.getByRole('dialog').getByRole('textbox', { name: 'Reason' }).fill('Switch traffic to v2');
     await manager.getByRole('dialog').getByRole('button', { name: 'Publish' }).click();
     await expect(manager.locator('[data-version-status]')).toHaveAttribute('data-version-status', 'published');

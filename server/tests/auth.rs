@@ -207,6 +207,12 @@ async fn every_server_function_against_every_role() {
             [S::OK; 3],
         ),
         (
+            // No cluster in this app: allowed roles are told so (503).
+            "/api/versions/dry_run",
+            Box::new(|_| form(&[("runtime", "demo"), ("version", "v1"), ("action", "start")])),
+            [S::FORBIDDEN, S::SERVICE_UNAVAILABLE, S::SERVICE_UNAVAILABLE],
+        ),
+        (
             "/api/releases/get",
             Box::new(|_| form(&[("runtime", "demo"), ("at", "2026-12-07T00:00:00Z")])),
             [S::OK; 3],

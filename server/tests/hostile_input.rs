@@ -105,7 +105,11 @@ const FUNCTIONS: &[(&str, &[&str])] = &[
     ),
     ("/api/runtimes/get", &["runtime"]),
     ("/api/releases/get", &["runtime", "before", "at"]),
-    ("/api/releases/roll_back", &["runtime", "to", "reason"]),
+    (
+        "/api/releases/roll_back",
+        &["runtime", "to", "reason", "start_first"],
+    ),
+    ("/api/versions/dry_run", &["runtime", "version", "action"]),
     ("/api/releases/diff", &["runtime", "from", "to"]),
     (
         "/api/version_bad_mark",

@@ -682,6 +682,18 @@ async fn two_versions_are_compared_field_by_field() {
             .body
             .contains("data-diff-path=\"processes.enrich.replicas\"")
     );
+    // The objects each would apply, compared the same way.
+    for (path, kind) in [
+        (
+            "Deployment/score.spec.template.spec.containers.score.image",
+            "changed",
+        ),
+        ("Deployment/rules", "added"),
+        ("ConfigMap/config.data.threshold", "changed"),
+    ] {
+        let row = format!("data-diff-path=\"{path}\" data-diff-kind=\"{kind}\"");
+        assert!(page.body.contains(&row), "{row} in {}", page.body);
+    }
 
     let json = app
         .send(get("/api/runtimes/demo/diff?from=v1&to=v2", Some(&viewer)))
@@ -696,6 +708,13 @@ async fn two_versions_are_compared_field_by_field() {
         .find(|c| c["path"] == "processes.score.inputs")
         .expect("inputs changed");
     assert_eq!(inputs["to"], r#"["enrich","rules"]"#);
+    assert!(
+        json.json()["objects"]
+            .as_array()
+            .is_some_and(|o| o.iter().any(|c| c["path"] == "Deployment/rules")),
+        "{}",
+        json.body
+    );
 
     let unknown = app
         .send(get("/api/runtimes/demo/diff?from=v1&to=v7", Some(&viewer)))

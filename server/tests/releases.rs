@@ -137,3 +137,74 @@ async fn a_version_marked_bad_is_refused_publishing_until_the_mark_is_cleared() 
     let published = app.send(publish()).await;
     assert_eq!(published.status, StatusCode::OK, "{}", published.body);
 }
+
+/// The dialogs' dry run, through its server function: each object with the
+/// API server's verdict and, for a refusal, its message; nothing changes.
+#[tokio::test]
+async fn a_dry_run_answers_the_api_servers_refusals_and_changes_nothing() {
+    use k8s_openapi::api::core::v1::{Namespace, ResourceQuota};
+    use kube::{Api, api::PostParams};
+
+    let (app, emulator) = app_on_emulator(
+        Duration::from_millis(50),
+        backend::runtime::Settings::default(),
+    )
+    .await;
+    let client = kube::Client::try_from(kube::Config::new(emulator.url().parse().expect("url")))
+        .expect("client");
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    let namespace = serde_json::from_value(serde_json::json!({"metadata": {"name": "demo"}}))
+        .expect("namespace");
+    // The demo runtime's namespace may exist already.
+    let _ = namespaces.create(&PostParams::default(), &namespace).await;
+    let quotas: Api<ResourceQuota> = Api::namespaced(client, "demo");
+    let quota = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": "no-pods"}, "spec": {"hard": {"pods": "0"}}
+    }))
+    .expect("quota");
+    quotas
+        .create(&PostParams::default(), &quota)
+        .await
+        .expect("quota");
+    let manager = app.sign_in("manager@example.com").await;
+    let dry_run = |action: &str| {
+        call(
+            "/api/versions/dry_run",
+            &form(&[("runtime", "demo"), ("version", "v1"), ("action", action)]),
+            Some(&manager),
+        )
+    };
+    let answer = app.send(dry_run("start")).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    let objects = answer.json();
+    let pods: Vec<&serde_json::Value> = objects
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter(|o| o["kind"] == "Pod")
+        .collect();
+    assert!(!pods.is_empty(), "{objects}");
+    for pod in pods {
+        assert_eq!(pod["verdict"], "refused", "{pod}");
+        assert!(
+            pod["detail"]
+                .as_str()
+                .is_some_and(|d| d.contains("exceeded quota: no-pods")),
+            "{pod}"
+        );
+    }
+    let stop = app.send(dry_run("stop")).await;
+    assert_eq!(
+        stop.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        stop.body
+    );
+    assert_eq!(
+        backend::versions::get(&app.db, "demo", "v1")
+            .await
+            .expect("v1")
+            .status,
+        Status::Stopped
+    );
+}

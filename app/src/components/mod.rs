@@ -1,4 +1,5 @@
 pub mod dialog;
+mod diff_table;
 mod graph;
 mod header;
 mod page_error;
@@ -7,6 +8,7 @@ mod rollback;
 mod runtime_fields;
 mod status;
 
+pub use diff_table::DiffTable;
 pub use graph::ProcessGraph;
 pub use header::Header;
 pub use page_error::PageError;

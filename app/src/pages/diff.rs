@@ -1,5 +1,6 @@
-//! `/runtimes/<runtime>/diff?from=<v>&to=<v>`: two versions' manifests
-//! compared field by field, unchanged fields folded, for everyone signed in;
+//! `/runtimes/<runtime>/diff?from=<v>&to=<v>`: two versions' manifests, and
+//! the Kubernetes objects each would apply, compared field by field,
+//! unchanged fields folded, for everyone signed in;
 //! the same as JSON from `GET /api/runtimes/<runtime>/diff?from=&to=`.
 
 use leptos::prelude::*;
@@ -7,7 +8,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::{
-    components::PageError,
+    components::{DiffTable, PageError},
     error::page_data,
     releases::{VersionDiff, compare_versions, releases_path},
     versions::version_path,
@@ -49,6 +50,8 @@ fn Comparison(diff: VersionDiff) -> impl IntoView {
         to,
         changes,
         unchanged,
+        objects,
+        objects_unchanged,
     } = diff;
     let json = format!(
         "/api/runtimes/{}/diff?from={}&to={}",
@@ -56,7 +59,6 @@ fn Comparison(diff: VersionDiff) -> impl IntoView {
         crate::audit::encode(&from),
         crate::audit::encode(&to)
     );
-    let show = |value: Option<String>| value.unwrap_or_else(|| "—".into());
     view! {
         <Title text=format!("{from} → {to}")/>
         <section class="card" aria-labelledby="diff-heading">
@@ -74,29 +76,19 @@ fn Comparison(diff: VersionDiff) -> impl IntoView {
             {if changes.is_empty() {
                 view! { <p data-diff-empty="">"The two manifests are the same."</p> }.into_any()
             } else {
-                view! {
-                    <div class="table-scroll">
-                        <table class="table diff">
-                            <thead>
-                                <tr>
-                                    <th scope="col">"Field"</th>
-                                    <th scope="col">{from.clone()}</th>
-                                    <th scope="col">{to.clone()}</th>
-                                </tr>
-                            </thead>
-                            <tbody>
-                                {changes.into_iter().map(|c| view! {
-                                    <tr data-diff-path=c.path.clone() data-diff-kind=c.kind.clone() class=format!("diff-{}", c.kind)>
-                                        <th scope="row"><code>{c.path.clone()}</code>" "<span class="muted">{c.kind.clone()}</span></th>
-                                        <td><code>{show(c.from)}</code></td>
-                                        <td><code>{show(c.to)}</code></td>
-                                    </tr>
-                                }).collect_view()}
-                            </tbody>
-                        </table>
-                    </div>
-                }.into_any()
+                view! { <DiffTable rows=changes from=from.clone() to=to.clone()/> }.into_any()
             }}
+        </section>
+        <section class="card" aria-labelledby="objects-heading" data-diff-section="objects">
+            <h2 id="objects-heading">"Kubernetes objects"</h2>
+            <p class="muted">{format!(
+                "What each would apply under the runtime's settings now: {} field(s) differ; {objects_unchanged} unchanged field(s) folded.",
+                objects.len()
+            )}</p>
+            <details>
+                <summary>{format!("{} changed field(s) of the objects", objects.len())}</summary>
+                <DiffTable rows=objects from to/>
+            </details>
         </section>
     }
 }

@@ -10,6 +10,7 @@ use lifecycle::{
 use super::live::{Source, apply_update};
 use crate::{
     components::dialog,
+    dry_run::{DryRunSection, PublishChanges},
     versions::{VersionAction, version_path},
 };
 
@@ -183,6 +184,12 @@ pub fn ReasonDialog(
                         {move || format!("{} / {max} characters", reason_chars.get())}
                     </p>
                     <div role="alert" class="form-error" data-dialog-error="">{error}</div>
+                    {matches!(action, Action::Start | Action::Publish).then(|| view! {
+                        <DryRunSection runtime=runtime.clone() version=version.clone() action/>
+                    })}
+                    {published_other.clone().filter(|_| action == Action::Publish).map(|other| view! {
+                        <PublishChanges runtime=runtime.clone() from=other to=version.clone()/>
+                    })}
                     <div class="dialog-buttons">
                         <a class="button secondary" href=path on:click=move |ev| {
                             ev.prevent_default();
