@@ -10,6 +10,7 @@ mod text_enum;
 pub mod audit;
 pub mod manifest;
 mod names;
+pub mod policy;
 mod problems;
 pub mod quantity;
 mod reason;
@@ -25,6 +26,7 @@ pub use names::{
     MAX_DNS_LABEL, NameError, is_dns_subdomain, is_label_value, is_qualified_name,
     validate_dns_label, validate_dns_label_max,
 };
+pub use policy::{ChangePolicy, RequestState};
 pub use reason::{MAX_REASON_CHARS, Reason, ReasonError};
 pub use roles::{Permission, Role};
 pub use runtime::{RuntimeSettings, Tls};

@@ -73,6 +73,9 @@ pub struct RuntimeSettings {
     pub pod_security: PodSecurity,
     /// Hardware classes, by the name a manifest's `placement` gives.
     pub placements: BTreeMap<String, Placement>,
+    /// Four-eyes change control; `None`: actions are carried out at once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub change_policy: Option<crate::ChangePolicy>,
 }
 
 impl RuntimeSettings {
@@ -168,6 +171,9 @@ impl RuntimeSettings {
                 errors.push(format!("placements.{name}"), e.to_string());
             }
             placement.validate(&format!("placements.{name}"), &mut errors);
+        }
+        if let Some(policy) = &self.change_policy {
+            policy.validate("change_policy", &mut errors);
         }
         errors.finish()
     }
