@@ -252,7 +252,11 @@ pub async fn version_action(
     let applied = services
         .act(&user.actor(), &runtime, &version, action, expected, &reason)
         .await?;
-    crate::server::attach_receipt(applied.audit_id, &applied.audit_hash);
+    // A change held for approval has no receipt yet: its request shows on
+    // the version's screen.
+    if let Some(applied) = applied.applied() {
+        crate::server::attach_receipt(applied.audit_id, &applied.audit_hash);
+    }
     if crate::response::plain_form_post() {
         // Back to the details screen, without the dialog's `?action=`.
         leptos_axum::redirect(&version_path(&runtime, &version));

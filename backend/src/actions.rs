@@ -10,13 +10,34 @@ use lifecycle::{Action, Reason, Status};
 use crate::{
     Services,
     audit::Actor,
+    change_requests::{Asked, ChangeRequest},
     releases,
     runtime::{RuntimeError, VersionKey, dry_run::Checked},
-    versions::{self, Applied, RollbackNote, VersionError},
+    versions::{self, ActionNote, Applied, RollbackNote, VersionError},
 };
 
+/// What asking for an action did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Acted {
+    /// Carried out (its intent recorded; the cluster follows).
+    Applied(Applied),
+    /// Held for approval by the runtime's policy: a change request.
+    Requested(Box<ChangeRequest>),
+}
+
+impl Acted {
+    pub fn applied(&self) -> Option<&Applied> {
+        match self {
+            Self::Applied(applied) => Some(applied),
+            Self::Requested(_) => None,
+        }
+    }
+}
+
 impl Services {
-    /// Carries out `action` on a version an operator saw in `expected`.
+    /// Carries out `action` on a version an operator saw in `expected`, or,
+    /// when the runtime's policy holds it for approval, opens a change
+    /// request for it (see `approvals.rs`). The system is never held.
     pub async fn act(
         &self,
         actor: &Actor,
@@ -25,9 +46,29 @@ impl Services {
         action: Action,
         expected: Status,
         reason: &Reason,
-    ) -> Result<Applied, VersionError> {
-        self.act_noted(actor, runtime, version, action, expected, reason, None)
-            .await
+    ) -> Result<Acted, VersionError> {
+        let asked = Asked {
+            runtime,
+            version,
+            action,
+            expected,
+            reason,
+            rollback_from: None,
+        };
+        if let Some(request) = self.hold_for_approval(actor, asked).await? {
+            return Ok(Acted::Requested(Box::new(request)));
+        }
+        self.act_noted(
+            actor,
+            runtime,
+            version,
+            action,
+            expected,
+            reason,
+            ActionNote::default(),
+        )
+        .await
+        .map(Acted::Applied)
     }
 
     /// Rolls the runtime back: publishes the version of its previous
@@ -71,7 +112,10 @@ impl Services {
             action,
             record.status,
             reason,
-            Some(note),
+            ActionNote {
+                rollback: Some(note),
+                approval: None,
+            },
         )
         .await
         .map(|applied| (target, applied))
@@ -103,7 +147,7 @@ impl Services {
     }
 
     #[allow(clippy::too_many_arguments)]
-    async fn act_noted(
+    pub(crate) async fn act_noted(
         &self,
         actor: &Actor,
         runtime: &str,
@@ -111,13 +155,13 @@ impl Services {
         action: Action,
         expected: Status,
         reason: &Reason,
-        rollback: Option<RollbackNote<'_>>,
+        note: ActionNote<'_>,
     ) -> Result<Applied, VersionError> {
         let Some(cluster) = &self.runtime else {
             return Err(VersionError::NoCluster);
         };
         let applied = versions::apply_action_noted(
-            &self.db, actor, runtime, version, action, expected, reason, rollback,
+            &self.db, actor, runtime, version, action, expected, reason, note,
         )
         .await?;
         let by = match actor {

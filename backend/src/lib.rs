@@ -52,8 +52,10 @@ macro_rules! on_pool {
 }
 
 pub mod actions;
+pub mod approvals;
 pub mod audit;
 pub mod auth;
+pub mod change_requests;
 pub mod cluster;
 pub mod db;
 pub mod demo;

@@ -27,6 +27,11 @@ text_enum! {
         RuntimeDelete => "runtime.delete",
         MarkBad => "version.mark_bad",
         ClearBad => "version.clear_bad",
+        ChangeRequest => "change.request",
+        ChangeApprove => "change.approve",
+        ChangeReject => "change.reject",
+        ChangeWithdraw => "change.withdraw",
+        ChangeExpire => "change.expire",
     }
 }
 
@@ -73,6 +78,11 @@ impl AuditAction {
             Self::RuntimeDelete => "Runtime deleted",
             Self::MarkBad => "Marked bad",
             Self::ClearBad => "Bad mark cleared",
+            Self::ChangeRequest => "Change requested",
+            Self::ChangeApprove => "Change approved",
+            Self::ChangeReject => "Change rejected",
+            Self::ChangeWithdraw => "Change withdrawn",
+            Self::ChangeExpire => "Change request expired",
         };
         words.to_owned()
     }

@@ -158,11 +158,21 @@ mod tests {
             Err(NotEligible::Role(Role::Viewer))
         );
         assert_eq!(
-            policy.may_decide("b@example.com", Role::Manager, requester, &["b@example.com"]),
+            policy.may_decide(
+                "b@example.com",
+                Role::Manager,
+                requester,
+                &["b@example.com"]
+            ),
             Err(NotEligible::AlreadyDecided)
         );
         assert_eq!(
-            policy.may_decide("b@example.com", Role::Manager, requester, &["c@example.com"]),
+            policy.may_decide(
+                "b@example.com",
+                Role::Manager,
+                requester,
+                &["c@example.com"]
+            ),
             Ok(())
         );
         let admins_only = ChangePolicy {

@@ -1,6 +1,7 @@
 //! Housekeeping on the leader only: with several replicas one of them trims
-//! the audit log, logs signed checkpoints of it and deletes expired
-//! sessions, not each of them. The audit
+//! the audit log, logs signed checkpoints of it, deletes expired sessions
+//! and settles change requests (expiry, approved ones left unfinished), not
+//! each of them. The audit
 //! retention also runs at most once per UTC day, whoever asks, so two
 //! leaders for a moment still record one run.
 
@@ -88,6 +89,24 @@ pub async fn audit_checkpoints(services: Services, key: AuditKey, every: Duratio
             }
             Ok(_) => {}
             Err(error) => tracing::warn!(%error, "no audit checkpoint this time"),
+        }
+    }
+}
+
+/// How often the leader closes expired change requests and carries out
+/// approved ones a replica could not finish.
+const CHANGE_REQUESTS: Duration = Duration::from_secs(5);
+
+pub async fn change_requests(services: Services) {
+    let mut ticks = tokio::time::interval(CHANGE_REQUESTS);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        if !services.leads() {
+            continue;
+        }
+        if let Err(error) = services.settle_requests(chrono::Utc::now()).await {
+            tracing::error!(%error, "change requests not settled; retrying at the next tick");
         }
     }
 }

@@ -7,7 +7,7 @@
 use lifecycle::{Action, Permission, Role, Status};
 
 use super::{changes::VersionKey, context::Context, error::RuntimeError, events::Happened};
-use crate::versions::{self, PendingRollback, RollbackNote, VersionError};
+use crate::versions::{self, ActionNote, PendingRollback, RollbackNote, VersionError};
 
 /// Why a pending rollback cannot go on, or `None` when it can (or must
 /// wait): from the version's status now and what the runtime serves.
@@ -101,7 +101,10 @@ impl Context {
             Action::Publish,
             Status::Started,
             &reason,
-            Some(note),
+            ActionNote {
+                rollback: Some(note),
+                approval: None,
+            },
         )
         .await
         {

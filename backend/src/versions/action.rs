@@ -3,7 +3,7 @@
 
 use lifecycle::{Action, AuditAction, Outcome, Reason, Status, demotion_on_publish, plan};
 
-use super::record::{Applied, Result, RollbackNote, VersionError};
+use super::record::{ActionNote, Applied, Result, VersionError};
 use crate::{
     audit::{Actor, AuditConn, NewEntry, now_timestamp},
     db::{Database, TxEnd},
@@ -20,7 +20,17 @@ pub async fn apply_action(
     expected: Status,
     reason: &Reason,
 ) -> Result<Applied> {
-    apply_action_noted(db, actor, runtime, version, action, expected, reason, None).await
+    apply_action_noted(
+        db,
+        actor,
+        runtime,
+        version,
+        action,
+        expected,
+        reason,
+        ActionNote::default(),
+    )
+    .await
 }
 
 /// `apply_action`, for an action that is part of a rollback: its audit
@@ -35,12 +45,10 @@ pub async fn apply_action_noted(
     action: Action,
     expected: Status,
     reason: &Reason,
-    rollback: Option<RollbackNote<'_>>,
+    note: ActionNote<'_>,
 ) -> Result<Applied> {
-    let applied = compare_and_set(
-        db, actor, runtime, version, action, expected, reason, rollback,
-    )
-    .await;
+    let applied =
+        compare_and_set(db, actor, runtime, version, action, expected, reason, note).await;
     let outcome = match &applied {
         Ok(_) => "accepted",
         Err(VersionError::Conflict { .. }) => "conflict",
@@ -61,14 +69,18 @@ async fn compare_and_set(
     action: Action,
     expected: Status,
     reason: &Reason,
-    rollback: Option<RollbackNote<'_>>,
+    note: ActionNote<'_>,
 ) -> Result<Applied> {
     let noted = |mut details: serde_json::Value| {
-        if let Some(note) = rollback {
-            details["rollback"] = serde_json::json!({ "from": note.from });
-            if note.then_publish {
+        if let Some(rollback) = note.rollback {
+            details["rollback"] = serde_json::json!({ "from": rollback.from });
+            if rollback.then_publish {
                 details["rollback"]["then"] = serde_json::json!("publish");
             }
+        }
+        if let Some(approval) = note.approval {
+            details["change_request"] = serde_json::json!(approval.request);
+            details["approved_by"] = serde_json::json!(approval.approved_by);
         }
         details
     };
@@ -103,7 +115,7 @@ async fn compare_and_set(
             }));
         }
         // A start that is to publish once ready is refused up front too.
-        let publishes = action == Action::Publish || rollback.is_some_and(|n| n.then_publish);
+        let publishes = action == Action::Publish || note.rollback.is_some_and(|n| n.then_publish);
         if publishes && let Some(mark) = &current.bad {
             AuditConn::append_entry(
                 &mut *conn,
@@ -183,7 +195,7 @@ async fn compare_and_set(
             .bind(version)
             .execute(&mut *conn)
             .await?;
-        if let Some(note) = rollback.filter(|n| n.then_publish) {
+        if let Some(rollback) = note.rollback.filter(|n| n.then_publish) {
             let (id, role) = match actor {
                 Actor::User { id, role, .. } => (*id, role.as_str()),
                 Actor::System => (None, "system"),
@@ -191,7 +203,7 @@ async fn compare_and_set(
             sqlx::query(super::pending::LEAVE)
                 .bind(runtime)
                 .bind(version)
-                .bind(note.from)
+                .bind(rollback.from)
                 .bind(reason.as_str())
                 .bind(id)
                 .bind(&by)

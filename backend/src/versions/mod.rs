@@ -22,7 +22,9 @@ pub use pending::{
     PendingRollback, abandon_rollback, forget_rollback, pending_rollback, pending_rollbacks,
 };
 pub use query::{get, in_flight, list, published};
-pub use record::{Applied, BadMark, RollbackNote, VersionError, VersionRecord};
+pub use record::{
+    ActionNote, Applied, ApprovalNote, BadMark, RollbackNote, VersionError, VersionRecord,
+};
 pub use register::register;
 pub use routing::record_routing;
 pub use system::{apply_system_event, fail_switch};

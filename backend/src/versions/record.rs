@@ -51,6 +51,21 @@ pub struct RollbackNote<'a> {
     pub then_publish: bool,
 }
 
+/// An approved change request an action carries out: its id and who
+/// approved it, named in the action's audit entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ApprovalNote<'a> {
+    pub request: i64,
+    pub approved_by: &'a [String],
+}
+
+/// What the audit entry of an action says besides the action itself.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ActionNote<'a> {
+    pub rollback: Option<RollbackNote<'a>>,
+    pub approval: Option<ApprovalNote<'a>>,
+}
+
 /// What a successful lifecycle action did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Applied {

@@ -1,0 +1,573 @@
+//! Change requests: an action a runtime's policy holds for approval, kept
+//! until enough distinct people approve it (then carried out through the
+//! one action path, as the requester, the approvers named), someone
+//! rejects it, its requester withdraws it, or it expires. Every step is a
+//! transaction with its audit entry. Times come from the caller (`now`), so
+//! expiry is tested with a clock, not with waiting.
+
+use chrono::{DateTime, Duration, Utc};
+use lifecycle::{
+    Action, AuditAction, ChangePolicy, Outcome, Reason, RequestState, Role, Status,
+    policy::NotEligible,
+};
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+
+use crate::{
+    audit::{Actor, AuditConn, NewEntry},
+    db::{Database, TxEnd},
+    releases::timestamp,
+    versions::{self, ActionNote, Applied, ApprovalNote, RollbackNote, VersionError},
+};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Decision {
+    pub by: String,
+    pub role: String,
+    pub approve: bool,
+    pub reason: String,
+    pub at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeRequest {
+    pub id: i64,
+    pub runtime: String,
+    pub version: String,
+    pub action: Action,
+    /// The status the requester saw: the action is carried out only from it.
+    pub expected: Status,
+    /// Set when the request is a rollback (a publish) from that version.
+    pub rollback_from: Option<String>,
+    pub reason: String,
+    pub requested_by_id: Option<i64>,
+    pub requested_by: String,
+    pub requested_role: String,
+    pub requested_at: String,
+    pub expires_at: String,
+    pub approvals_needed: u8,
+    /// Who may approve, as the policy said when the request was made.
+    pub approver_roles: Vec<Role>,
+    pub state: RequestState,
+    pub closed_at: Option<String>,
+    /// What became of it: the conflict of a failed one, say.
+    pub outcome: Option<String>,
+    pub decisions: Vec<Decision>,
+}
+
+impl ChangeRequest {
+    pub fn approvals(&self) -> usize {
+        self.decisions.iter().filter(|d| d.approve).count()
+    }
+
+    pub fn approvers(&self) -> Vec<String> {
+        self.decisions
+            .iter()
+            .filter(|d| d.approve)
+            .map(|d| d.by.clone())
+            .collect()
+    }
+
+    fn requester(&self) -> Actor {
+        Actor::User {
+            id: self.requested_by_id,
+            email: self.requested_by.clone(),
+            role: self.requested_role.clone(),
+        }
+    }
+
+    fn policy(&self) -> ChangePolicy {
+        ChangePolicy {
+            approvals: self.approvals_needed,
+            approver_roles: self.approver_roles.iter().copied().collect(),
+            ..ChangePolicy::default()
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RequestError {
+    #[error("There is no change request {0}.")]
+    Unknown(i64),
+    #[error("Change request {id} is {state}: nothing more can be decided.")]
+    Closed { id: i64, state: RequestState },
+    #[error("{0}")]
+    NotEligible(NotEligible),
+    #[error("Only the person who asked for a change can withdraw it.")]
+    NotRequester,
+    #[error(transparent)]
+    Version(#[from] VersionError),
+}
+
+impl From<sqlx::Error> for RequestError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Version(e.into())
+    }
+}
+
+impl From<crate::Error> for RequestError {
+    fn from(e: crate::Error) -> Self {
+        Self::Version(VersionError::Store(e))
+    }
+}
+
+type Result<T, E = RequestError> = std::result::Result<T, E>;
+
+const SELECT: &str = "SELECT id, runtime, version, action, expected, rollback_from, reason, \
+     requested_by_id, requested_by, requested_role, requested_at, expires_at, approvals_needed, \
+     approver_roles, state, closed_at, outcome FROM change_requests";
+const DECISIONS: &str = "SELECT decided_by, decided_role, approve, reason, decided_at \
+     FROM change_decisions WHERE request_id = $1 ORDER BY decided_at";
+const SET_STATE: &str =
+    "UPDATE change_requests SET state = $1, closed_at = $2, outcome = $3 WHERE id = $4";
+
+fn corrupt(what: &str) -> RequestError {
+    crate::Error::Corrupt(format!("change_requests.{what} is unreadable")).into()
+}
+
+fn request_from_row<R>(row: &R) -> Result<ChangeRequest>
+where
+    R: Row,
+    for<'c> &'c str: sqlx::ColumnIndex<R>,
+    String: sqlx::Type<R::Database> + for<'r> sqlx::Decode<'r, R::Database>,
+    i64: sqlx::Type<R::Database> + for<'r> sqlx::Decode<'r, R::Database>,
+    i32: sqlx::Type<R::Database> + for<'r> sqlx::Decode<'r, R::Database>,
+{
+    let text = |column: &str| -> Result<String> { Ok(row.try_get::<String, _>(column)?) };
+    let roles = text("approver_roles")?;
+    Ok(ChangeRequest {
+        id: row.try_get("id")?,
+        runtime: text("runtime")?,
+        version: text("version")?,
+        action: text("action")?.parse().map_err(|_| corrupt("action"))?,
+        expected: text("expected")?.parse().map_err(|_| corrupt("expected"))?,
+        rollback_from: row.try_get("rollback_from")?,
+        reason: text("reason")?,
+        requested_by_id: row.try_get("requested_by_id")?,
+        requested_by: text("requested_by")?,
+        requested_role: text("requested_role")?,
+        requested_at: text("requested_at")?,
+        expires_at: text("expires_at")?,
+        approvals_needed: u8::try_from(row.try_get::<i32, _>("approvals_needed")?)
+            .map_err(|_| corrupt("approvals_needed"))?,
+        approver_roles: roles
+            .split(',')
+            .filter(|r| !r.is_empty())
+            .map(|r| r.parse().map_err(|_| corrupt("approver_roles")))
+            .collect::<Result<_>>()?,
+        state: text("state")?.parse().map_err(|_| corrupt("state"))?,
+        closed_at: row.try_get("closed_at")?,
+        outcome: row.try_get("outcome")?,
+        decisions: Vec::new(),
+    })
+}
+
+/// Reads one request with its decisions on `$conn`.
+macro_rules! fetch_request {
+    ($conn:expr, $id:expr) => {{
+        let sql = format!("{SELECT} WHERE id = $1");
+        match sqlx::query(&sql)
+            .bind($id)
+            .fetch_optional(&mut *$conn)
+            .await?
+        {
+            None => None,
+            Some(row) => {
+                let mut request = request_from_row(&row)?;
+                for row in sqlx::query(DECISIONS)
+                    .bind($id)
+                    .fetch_all(&mut *$conn)
+                    .await?
+                {
+                    request.decisions.push(Decision {
+                        by: row.try_get("decided_by")?,
+                        role: row.try_get("decided_role")?,
+                        approve: row.try_get("approve")?,
+                        reason: row.try_get("reason")?,
+                        at: row.try_get("decided_at")?,
+                    });
+                }
+                Some(request)
+            }
+        }
+    }};
+}
+
+fn entry(actor: Actor, action: AuditAction, outcome: Outcome, request: &ChangeRequest) -> NewEntry {
+    NewEntry::new(actor, action, outcome)
+        .target(&request.runtime, Some(request.version.clone()))
+        .details(serde_json::json!({
+            "change_request": request.id,
+            "action": request.action,
+            "approvals": request.approvals(),
+            "approvals_needed": request.approvals_needed,
+        }))
+}
+
+/// What a request asks for.
+pub struct Asked<'a> {
+    pub runtime: &'a str,
+    pub version: &'a str,
+    pub action: Action,
+    pub expected: Status,
+    pub reason: &'a Reason,
+    pub rollback_from: Option<&'a str>,
+}
+
+/// Opens a request for `asked` under `policy`, made by `actor` at `now`.
+pub async fn open(
+    db: &Database,
+    actor: &Actor,
+    asked: Asked<'_>,
+    policy: &ChangePolicy,
+    now: DateTime<Utc>,
+) -> Result<ChangeRequest> {
+    let Actor::User { id, email, role } = actor else {
+        return Err(crate::Error::Corrupt("the system does not ask for approval".into()).into());
+    };
+    let insert = "INSERT INTO change_requests (runtime, version, action, expected, rollback_from, \
+         reason, requested_by_id, requested_by, requested_role, requested_at, expires_at, \
+         approvals_needed, approver_roles, state) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'open') RETURNING id";
+    let roles = policy
+        .approver_roles
+        .iter()
+        .map(|r| r.as_str())
+        .collect::<Vec<_>>()
+        .join(",");
+    let expires = now + Duration::hours(i64::from(policy.open_hours));
+    write_tx!(RequestError, db, |conn| {
+        // The version must exist: a request for nothing is refused now.
+        let exists: Option<i32> =
+            sqlx::query_scalar("SELECT 1 FROM versions WHERE runtime = $1 AND name = $2")
+                .bind(asked.runtime)
+                .bind(asked.version)
+                .fetch_optional(&mut *conn)
+                .await?;
+        if exists.is_none() {
+            return Ok(TxEnd::Refuse(RequestError::Version(
+                VersionError::UnknownVersion {
+                    runtime: asked.runtime.to_owned(),
+                    version: asked.version.to_owned(),
+                },
+            )));
+        }
+        let id: i64 = sqlx::query_scalar(insert)
+            .bind(asked.runtime)
+            .bind(asked.version)
+            .bind(asked.action.as_str())
+            .bind(asked.expected.as_str())
+            .bind(asked.rollback_from)
+            .bind(asked.reason.as_str())
+            .bind(*id)
+            .bind(email)
+            .bind(role)
+            .bind(timestamp(now))
+            .bind(timestamp(expires))
+            .bind(i32::from(policy.approvals))
+            .bind(&roles)
+            .fetch_one(&mut *conn)
+            .await?;
+        let Some(request) = fetch_request!(conn, id) else {
+            return Err(crate::Error::Corrupt("a request vanished".into()).into());
+        };
+        let mut written = entry(
+            actor.clone(),
+            AuditAction::ChangeRequest,
+            Outcome::Accepted,
+            &request,
+        )
+        .reason(asked.reason.as_str())
+        .statuses(Some(asked.expected), None);
+        written.details["expires_at"] = serde_json::json!(request.expires_at);
+        if let Some(from) = asked.rollback_from {
+            written.details["rollback"] = serde_json::json!({ "from": from });
+        }
+        AuditConn::append_entry(&mut *conn, &written).await?;
+        Ok(TxEnd::Commit(request))
+    })
+}
+
+pub async fn get(db: &Database, id: i64) -> Result<ChangeRequest> {
+    let found = on_pool!(db, |pool| {
+        let mut conn = pool.acquire().await?;
+        fetch_request!(conn, id)
+    });
+    found.ok_or(RequestError::Unknown(id))
+}
+
+/// Requests in `states`, oldest first (optionally of one version).
+pub async fn list(
+    db: &Database,
+    states: &[RequestState],
+    version: Option<(&str, &str)>,
+) -> Result<Vec<ChangeRequest>> {
+    let wanted = states
+        .iter()
+        .map(|s| format!("'{}'", s.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut sql = format!("{SELECT} WHERE state IN ({wanted})");
+    if version.is_some() {
+        sql.push_str(" AND runtime = $1 AND version = $2");
+    }
+    sql.push_str(" ORDER BY id");
+    let ids: Vec<i64> = on_pool!(db, |pool| {
+        let mut query = sqlx::query(&sql);
+        if let Some((runtime, version)) = version {
+            query = query.bind(runtime).bind(version);
+        }
+        query
+            .fetch_all(pool)
+            .await?
+            .iter()
+            .map(|row| row.try_get::<i64, _>("id"))
+            .collect::<std::result::Result<Vec<_>, _>>()?
+    });
+    let mut requests = Vec::with_capacity(ids.len());
+    for id in ids {
+        requests.push(get(db, id).await?);
+    }
+    Ok(requests)
+}
+
+/// Closes an open request that is past its time, in its transaction.
+macro_rules! expire_if_due {
+    ($conn:expr, $request:expr, $now:expr) => {{
+        let due = $request.state == RequestState::Open && $request.expires_at <= timestamp($now);
+        if due {
+            sqlx::query(SET_STATE)
+                .bind(RequestState::Expired.as_str())
+                .bind(timestamp($now))
+                .bind("No quorum before it expired.")
+                .bind($request.id)
+                .execute(&mut *$conn)
+                .await?;
+            $request.state = RequestState::Expired;
+            let written = entry(
+                Actor::System,
+                AuditAction::ChangeExpire,
+                Outcome::Completed,
+                &$request,
+            );
+            AuditConn::append_entry(&mut *$conn, &written).await?;
+        }
+        due
+    }};
+}
+
+/// Approves or rejects request `id` as `actor`. The requester, a role the
+/// policy does not name, and a second decision by one person are refused
+/// (audited as denied). Reaching the quorum makes it `approved`: the
+/// caller then carries it out (`carry_out`).
+pub async fn decide(
+    db: &Database,
+    actor: &Actor,
+    id: i64,
+    approve: bool,
+    reason: &Reason,
+    now: DateTime<Utc>,
+) -> Result<ChangeRequest> {
+    let action = if approve {
+        AuditAction::ChangeApprove
+    } else {
+        AuditAction::ChangeReject
+    };
+    let (user_id, email, role) = match actor {
+        Actor::User { id, email, role } => (*id, email.clone(), role.clone()),
+        Actor::System => (None, "system".into(), String::new()),
+    };
+    let insert = "INSERT INTO change_decisions (request_id, decided_by_id, decided_by, \
+         decided_role, approve, reason, decided_at) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+    write_tx!(RequestError, db, |conn| {
+        let Some(mut request) = fetch_request!(conn, id) else {
+            return Ok(TxEnd::Refuse(RequestError::Unknown(id)));
+        };
+        if expire_if_due!(conn, request, now) || request.state != RequestState::Open {
+            return Ok(TxEnd::Refuse(RequestError::Closed {
+                id,
+                state: request.state,
+            }));
+        }
+        let decided: Vec<&str> = request.decisions.iter().map(|d| d.by.as_str()).collect();
+        let eligible = match role.parse::<Role>() {
+            Ok(role) => request
+                .policy()
+                .may_decide(&email, role, &request.requested_by, &decided),
+            Err(_) => Err(NotEligible::Role(Role::Viewer)),
+        };
+        if let Err(why) = eligible {
+            let mut denied =
+                entry(actor.clone(), action, Outcome::Denied, &request).reason(reason.as_str());
+            denied.details["refused"] = serde_json::json!(why.to_string());
+            AuditConn::append_entry(&mut *conn, &denied).await?;
+            return Ok(TxEnd::Refuse(RequestError::NotEligible(why)));
+        }
+        sqlx::query(insert)
+            .bind(id)
+            .bind(user_id)
+            .bind(&email)
+            .bind(&role)
+            .bind(approve)
+            .bind(reason.as_str())
+            .bind(timestamp(now))
+            .execute(&mut *conn)
+            .await?;
+        request.decisions.push(Decision {
+            by: email.clone(),
+            role: role.clone(),
+            approve,
+            reason: reason.as_str().to_owned(),
+            at: timestamp(now),
+        });
+        let next = if !approve {
+            Some(RequestState::Rejected)
+        } else if request.approvals() >= usize::from(request.approvals_needed) {
+            Some(RequestState::Approved)
+        } else {
+            None
+        };
+        if let Some(state) = next {
+            let closed = state.is_closed().then(|| timestamp(now));
+            sqlx::query(SET_STATE)
+                .bind(state.as_str())
+                .bind(&closed)
+                .bind(Option::<String>::None)
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+            request.state = state;
+            request.closed_at = closed;
+        }
+        let written =
+            entry(actor.clone(), action, Outcome::Accepted, &request).reason(reason.as_str());
+        AuditConn::append_entry(&mut *conn, &written).await?;
+        Ok(TxEnd::Commit(request))
+    })
+}
+
+/// The requester takes an open request back.
+pub async fn withdraw(
+    db: &Database,
+    actor: &Actor,
+    id: i64,
+    reason: &Reason,
+    now: DateTime<Utc>,
+) -> Result<ChangeRequest> {
+    write_tx!(RequestError, db, |conn| {
+        let Some(mut request) = fetch_request!(conn, id) else {
+            return Ok(TxEnd::Refuse(RequestError::Unknown(id)));
+        };
+        if expire_if_due!(conn, request, now) || request.state != RequestState::Open {
+            return Ok(TxEnd::Refuse(RequestError::Closed {
+                id,
+                state: request.state,
+            }));
+        }
+        if !actor.name().eq_ignore_ascii_case(&request.requested_by) {
+            let denied = entry(
+                actor.clone(),
+                AuditAction::ChangeWithdraw,
+                Outcome::Denied,
+                &request,
+            )
+            .reason(reason.as_str());
+            AuditConn::append_entry(&mut *conn, &denied).await?;
+            return Ok(TxEnd::Refuse(RequestError::NotRequester));
+        }
+        sqlx::query(SET_STATE)
+            .bind(RequestState::Withdrawn.as_str())
+            .bind(timestamp(now))
+            .bind(Option::<String>::None)
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+        request.state = RequestState::Withdrawn;
+        let written = entry(
+            actor.clone(),
+            AuditAction::ChangeWithdraw,
+            Outcome::Accepted,
+            &request,
+        )
+        .reason(reason.as_str());
+        AuditConn::append_entry(&mut *conn, &written).await?;
+        Ok(TxEnd::Commit(request))
+    })
+}
+
+/// Closes every open request past its time at `now`, each with a system
+/// entry. Answers the ids closed.
+pub async fn expire_due(db: &Database, now: DateTime<Utc>) -> Result<Vec<i64>> {
+    let mut closed = Vec::new();
+    for request in list(db, &[RequestState::Open], None).await? {
+        if request.expires_at > timestamp(now) {
+            continue;
+        }
+        let id = request.id;
+        let expired = write_tx!(RequestError, db, |conn| {
+            let Some(mut request) = fetch_request!(conn, id) else {
+                return Ok(TxEnd::Commit(false));
+            };
+            Ok(TxEnd::Commit(expire_if_due!(conn, request, now)))
+        })?;
+        if expired {
+            closed.push(id);
+        }
+    }
+    Ok(closed)
+}
+
+/// Carries out an approved request through the one action path, as its
+/// requester, the approvers named in the entry; then records what became
+/// of it (`done`, or `failed` with the conflict). Answers the request and
+/// what the action did, when it was applied.
+pub async fn carry_out(
+    db: &Database,
+    request: ChangeRequest,
+    now: DateTime<Utc>,
+) -> Result<(ChangeRequest, Option<Applied>)> {
+    if request.state != RequestState::Approved {
+        return Ok((request, None));
+    }
+    let reason = Reason::parse(&request.reason).map_err(|_| corrupt("reason"))?;
+    let approvers = request.approvers();
+    let note = ActionNote {
+        rollback: request.rollback_from.as_deref().map(|from| RollbackNote {
+            from,
+            then_publish: false,
+        }),
+        approval: Some(ApprovalNote {
+            request: request.id,
+            approved_by: &approvers,
+        }),
+    };
+    let applied = versions::apply_action_noted(
+        db,
+        &request.requester(),
+        &request.runtime,
+        &request.version,
+        request.action,
+        request.expected,
+        &reason,
+        note,
+    )
+    .await;
+    let (state, outcome, applied) = match applied {
+        Ok(applied) => (RequestState::Done, None, Some(applied)),
+        Err(VersionError::Store(error)) => return Err(VersionError::Store(error).into()),
+        Err(refused) => (RequestState::Failed, Some(refused.to_string()), None),
+    };
+    on_pool!(db, |pool| sqlx::query(SET_STATE)
+        .bind(state.as_str())
+        .bind(timestamp(now))
+        .bind(&outcome)
+        .bind(request.id)
+        .execute(pool)
+        .await
+        .map(drop)?);
+    let mut request = request;
+    request.state = state;
+    request.outcome = outcome;
+    request.closed_at = Some(timestamp(now));
+    Ok((request, applied))
+}
