@@ -146,7 +146,9 @@ pub async fn roll_back(
             &reason,
         )
         .await?;
-    crate::server::attach_receipt(applied.audit_id, &applied.audit_hash);
+    if let Some(applied) = applied.applied() {
+        crate::server::attach_receipt(applied.audit_id, &applied.audit_hash);
+    }
     if crate::response::plain_form_post() {
         leptos_axum::redirect(&releases_path(&runtime));
     }

@@ -133,7 +133,8 @@ impl From<VersionError> for ConsoleError {
             | VersionError::Conflict { .. }
             | VersionError::Refused(_)
             | VersionError::MarkedBad { .. }
-            | VersionError::BadMarkUnchanged { .. } => Self::Conflict(error.to_string()),
+            | VersionError::BadMarkUnchanged { .. }
+            | VersionError::RollbackNeedsStart { .. } => Self::Conflict(error.to_string()),
             VersionError::NoCluster => Self::NotConfigured(error.to_string()),
             VersionError::Store(error) => unavailable(error),
         }

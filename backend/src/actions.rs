@@ -78,7 +78,9 @@ impl Services {
     /// once. A `stopped` one, when `start_first`, is started now and
     /// published by the leader once it is ready, as one tracked operation
     /// (see `versions::pending`); without it the lifecycle table refuses,
-    /// audited as denied. Answers the version and what was done now.
+    /// audited as denied. Under a policy that holds publishes, a started
+    /// target's rollback is a change request, and a stopped one's is
+    /// refused (start it first). Answers the version and what was done now.
     pub async fn roll_back(
         &self,
         actor: &Actor,
@@ -86,7 +88,7 @@ impl Services {
         to: Option<&str>,
         start_first: bool,
         reason: &Reason,
-    ) -> Result<(String, Applied), VersionError> {
+    ) -> Result<(String, Acted), VersionError> {
         let target = releases::rollback_target(&self.db, runtime, to)
             .await?
             .ok_or_else(|| VersionError::NoRollbackTarget {
@@ -101,6 +103,21 @@ impl Services {
         } else {
             Action::Publish
         };
+        // Under a policy the publish waits for approval like any other.
+        if starts && self.needs_approval(runtime, Action::Publish).await? {
+            return Err(VersionError::RollbackNeedsStart { version: target });
+        }
+        let asked = Asked {
+            runtime,
+            version: &target,
+            action: Action::Publish,
+            expected: record.status,
+            reason,
+            rollback_from: Some(&from),
+        };
+        if !starts && let Some(request) = self.hold_for_approval(actor, asked).await? {
+            return Ok((target, Acted::Requested(Box::new(request))));
+        }
         let note = RollbackNote {
             from: &from,
             then_publish: starts,
@@ -118,7 +135,7 @@ impl Services {
             },
         )
         .await
-        .map(|applied| (target, applied))
+        .map(|applied| (target, Acted::Applied(applied)))
     }
 
     /// What `action` on a version would apply to the cluster, as the API

@@ -15,6 +15,19 @@ use crate::{
 };
 
 impl Services {
+    /// Whether the runtime's policy holds `action` for approval.
+    pub async fn needs_approval(
+        &self,
+        runtime: &str,
+        action: lifecycle::Action,
+    ) -> Result<bool, VersionError> {
+        let runtime = crate::runtimes::get(&self.db, runtime).await?;
+        Ok(runtime
+            .settings
+            .change_policy
+            .is_some_and(|p| p.requires(action)))
+    }
+
     /// Opens a change request for `asked` when the runtime's policy holds
     /// the action for approval and a person asks; `None` when it is carried
     /// out at once.

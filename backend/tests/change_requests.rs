@@ -358,3 +358,77 @@ async fn requests_expire_by_the_clock_and_only_the_requester_withdraws() {
         Err(versions::VersionError::NoCluster)
     ));
 }
+
+// A rollback is a publish: under the policy a started target's rollback is
+// a request marked as a rollback; a stopped target's is refused up front.
+#[tokio::test]
+async fn a_rollback_under_a_publish_policy_is_a_request() {
+    let s = Setup::new(ChangePolicy::default()).await;
+    for (version, ended) in [("v1", "'2026-12-01T01:00:00.000000Z'"), ("v2", "NULL")] {
+        testkit::db::execute(
+            &s.db.db,
+            &format!(
+                "INSERT INTO releases (runtime, version, published_by, started_at, ended_at, end_cause) \
+                 VALUES ('demo', '{version}', 'system', '2026-12-01T00:00:0{}.000000Z', {ended}, {})",
+                if version == "v1" { 0 } else { 1 },
+                if version == "v1" { "'superseded'" } else { "NULL" },
+            ),
+        )
+        .await
+        .expect("release");
+    }
+    let ana = operator(10, "ana", "manager");
+    let refused = s
+        .services
+        .roll_back(&ana, "demo", None, true, &reason("v2 drops orders"))
+        .await
+        .expect_err("stopped");
+    assert!(
+        matches!(refused, versions::VersionError::RollbackNeedsStart { .. }),
+        "{refused}"
+    );
+    versions::apply_action(
+        &s.db.db,
+        &Actor::System,
+        "demo",
+        "v1",
+        Action::Start,
+        Status::Stopped,
+        &reason("warm"),
+    )
+    .await
+    .expect("starting");
+    versions::apply_system_event(
+        &s.db.db,
+        "demo",
+        "v1",
+        lifecycle::SystemEvent::AllReady,
+        None,
+    )
+    .await
+    .expect("started");
+    let (version, acted) = s
+        .services
+        .roll_back(&ana, "demo", None, false, &reason("v2 drops orders"))
+        .await
+        .expect("asked");
+    assert_eq!(version, "v1");
+    let Acted::Requested(request) = acted else {
+        panic!("carried out without approval")
+    };
+    assert_eq!(
+        (
+            request.action,
+            request.expected,
+            request.rollback_from.is_some()
+        ),
+        (Action::Publish, Status::Started, true)
+    );
+    assert_eq!(
+        versions::get(&s.db.db, "demo", "v1")
+            .await
+            .expect("v1")
+            .status,
+        Status::Started
+    );
+}

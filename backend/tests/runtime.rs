@@ -1548,7 +1548,10 @@ async fn a_rollback_to_a_stopped_version_starts_it_and_publishes_once_ready() {
         .await
         .expect("rollback accepted");
     assert_eq!(
-        (version.as_str(), applied.transition.to),
+        (
+            version.as_str(),
+            applied.applied().expect("applied").transition.to
+        ),
         ("v1", Status::Starting)
     );
     let pending = versions::pending_rollback(&s.db.db, "demo")

@@ -113,6 +113,10 @@ pub enum VersionError {
     BadMarkUnchanged { version: String, marked: bool },
     #[error("There is no earlier release of {runtime} to roll back to{}.", .to.as_ref().map(|v| format!(" with {v}")).unwrap_or_default())]
     NoRollbackTarget { runtime: String, to: Option<String> },
+    #[error(
+        "{version} is stopped, and this runtime's publishes need approval: start {version}, then roll back to it."
+    )]
+    RollbackNeedsStart { version: String },
     #[error(transparent)]
     Store(#[from] crate::Error),
 }
