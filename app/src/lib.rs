@@ -3,6 +3,7 @@
 //! into the browser bundle.
 
 pub mod api;
+pub mod approvals;
 pub mod audit;
 pub mod auth;
 mod components;
@@ -98,6 +99,7 @@ pub fn App() -> impl IntoView {
                             ssr=SsrMode::InOrder
                         />
                         <Route path=path!("/audit") view=pages::Audit ssr=SsrMode::InOrder/>
+                        <Route path=path!("/approvals") view=pages::Approvals ssr=SsrMode::InOrder/>
                     </Routes>
                 </main>
             </div>

@@ -36,6 +36,14 @@ pub struct RuntimeFields {
     pub pod_security: String,
     /// Default resources, maxima and hardware classes, as YAML.
     pub workloads: String,
+    /// `on` when actions need approval (the change policy).
+    pub approval: String,
+    /// The actions that need it, separated by commas.
+    pub approval_actions: String,
+    pub approvals: String,
+    /// The roles that may approve, separated by commas.
+    pub approver_roles: String,
+    pub open_hours: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -153,7 +161,8 @@ mod ssr {
         runtimes::{RuntimeDraft, RuntimeRecord, WorkloadDefaults},
     };
     use lifecycle::{
-        AuditAction, FieldError, Permission, Reason, RuntimeSettings, Tls, runtime::PodSecurity,
+        Action, AuditAction, ChangePolicy, FieldError, Permission, Reason, Role, RuntimeSettings,
+        Tls, runtime::PodSecurity,
     };
 
     use super::RuntimeFields;
@@ -206,7 +215,76 @@ mod ssr {
             pull_secrets: s.image_pull_secrets.join(", "),
             pod_security: s.pod_security.as_str().to_owned(),
             workloads: WorkloadDefaults::of(s).to_yaml(),
+            ..policy_fields(s.change_policy.as_ref())
         }
+    }
+
+    /// The change policy as the form shows it (the defaults when off).
+    fn policy_fields(policy: Option<&ChangePolicy>) -> RuntimeFields {
+        let shown = policy.cloned().unwrap_or_default();
+        let join = |items: Vec<&str>| items.join(", ");
+        RuntimeFields {
+            approval: if policy.is_some() { "on" } else { "" }.to_owned(),
+            approval_actions: join(shown.actions.iter().map(|a| a.as_str()).collect()),
+            approvals: shown.approvals.to_string(),
+            approver_roles: join(shown.approver_roles.iter().map(|r| r.as_str()).collect()),
+            open_hours: shown.open_hours.to_string(),
+            ..RuntimeFields::default()
+        }
+    }
+
+    /// Reads the policy fields; `None` when approval is off.
+    fn policy(
+        fields: &RuntimeFields,
+        problem: &mut impl FnMut(&str, String),
+    ) -> Option<ChangePolicy> {
+        if !matches!(fields.approval.trim(), "on" | "true") {
+            return None;
+        }
+        let list = |text: &str| {
+            text.split(|c: char| c == ',' || c.is_whitespace())
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        };
+        let mut policy = ChangePolicy::default();
+        match list(&fields.approval_actions)
+            .iter()
+            .map(|a| a.parse::<Action>())
+            .collect::<Result<_, _>>()
+        {
+            Ok(actions) => policy.actions = actions,
+            Err(_) => problem(
+                "change_policy.actions",
+                "must list start, stop, publish or unpublish".into(),
+            ),
+        }
+        match list(&fields.approver_roles)
+            .iter()
+            .map(|r| r.parse::<Role>())
+            .collect::<Result<_, _>>()
+        {
+            Ok(roles) => policy.approver_roles = roles,
+            Err(_) => problem(
+                "change_policy.approver_roles",
+                "must list manager or admin".into(),
+            ),
+        }
+        match fields.approvals.trim().parse::<u8>() {
+            Ok(n) => policy.approvals = n,
+            Err(_) => problem(
+                "change_policy.approvals",
+                "must be a number from 1 to 5".into(),
+            ),
+        }
+        match fields.open_hours.trim().parse::<u32>() {
+            Ok(n) => policy.open_hours = n,
+            Err(_) => problem(
+                "change_policy.open_hours",
+                "must be a number of hours".into(),
+            ),
+        }
+        Some(policy)
     }
 
     /// Reads the form into a draft; every field that does not read is
@@ -283,6 +361,7 @@ mod ssr {
                 .map(str::to_owned)
                 .collect(),
             pod_security,
+            change_policy: policy(fields, &mut problem),
             ..RuntimeSettings::default()
         };
         match WorkloadDefaults::parse(&fields.workloads, "workloads") {

@@ -141,6 +141,18 @@ impl From<VersionError> for ConsoleError {
     }
 }
 
+impl From<backend::change_requests::RequestError> for ConsoleError {
+    fn from(error: backend::change_requests::RequestError) -> Self {
+        use backend::change_requests::RequestError as E;
+        match error {
+            E::Unknown(_) => Self::NotFound(error.to_string()),
+            E::Closed { .. } => Self::Conflict(error.to_string()),
+            E::NotEligible(_) | E::NotRequester => Self::Forbidden(error.to_string()),
+            E::Version(error) => error.into(),
+        }
+    }
+}
+
 impl From<RuntimesError> for ConsoleError {
     fn from(error: RuntimesError) -> Self {
         match error {

@@ -92,6 +92,8 @@ pub struct VersionDetails {
     pub rollback_to_stopped: bool,
     /// A rollback of this runtime waiting for a start.
     pub pending_rollback: Option<crate::releases::PendingRollbackView>,
+    /// The version's change requests waiting for approval.
+    pub change_requests: Vec<crate::approvals::RequestView>,
     pub live: VersionLive,
 }
 
@@ -164,12 +166,22 @@ pub async fn get_version_details(
         None => false,
     };
     let pending_rollback = crate::releases::ssr::pending(&services.db, &runtime).await?;
+    let change_requests = backend::change_requests::list(
+        &services.db,
+        &[lifecycle::RequestState::Open],
+        Some((&runtime, &version)),
+    )
+    .await?
+    .iter()
+    .map(|r| crate::approvals::ssr::view(r, &user))
+    .collect();
     Ok(VersionDetails {
         role: user.role,
         bad,
         rollback_to,
         rollback_to_stopped,
         pending_rollback,
+        change_requests,
         description: record.description,
         created_at: record.created_at,
         created_by: record.created_by,

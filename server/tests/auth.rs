@@ -207,6 +207,28 @@ async fn every_server_function_against_every_role() {
             [S::OK; 3],
         ),
         (
+            "/api/approvals/list",
+            Box::new(|_| String::new()),
+            [S::OK; 3],
+        ),
+        (
+            // No such request.
+            "/api/approvals/decide",
+            Box::new(|_| {
+                form(&[
+                    ("id", "999"),
+                    ("approve", "true"),
+                    ("reason", "matrix test"),
+                ])
+            }),
+            [S::FORBIDDEN, S::NOT_FOUND, S::NOT_FOUND],
+        ),
+        (
+            "/api/approvals/withdraw",
+            Box::new(|_| form(&[("id", "999"), ("reason", "matrix test")])),
+            [S::FORBIDDEN, S::NOT_FOUND, S::NOT_FOUND],
+        ),
+        (
             // No cluster in this app: allowed roles are told so (503).
             "/api/versions/dry_run",
             Box::new(|_| form(&[("runtime", "demo"), ("version", "v1"), ("action", "start")])),
@@ -294,7 +316,7 @@ async fn every_server_function_against_every_role() {
     // registration, start, bad mark and rollback, and five user changes and
     // three runtime changes each from viewer and manager.
     let denied = denied_entries(&app).await;
-    assert_eq!(denied.len(), 20, "{denied:?}");
+    assert_eq!(denied.len(), 22, "{denied:?}");
     let register = denied
         .iter()
         .find(|e| e.action == "version.register")

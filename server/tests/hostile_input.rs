@@ -110,6 +110,9 @@ const FUNCTIONS: &[(&str, &[&str])] = &[
         &["runtime", "to", "reason", "start_first"],
     ),
     ("/api/versions/dry_run", &["runtime", "version", "action"]),
+    ("/api/approvals/list", &[]),
+    ("/api/approvals/decide", &["id", "approve", "reason"]),
+    ("/api/approvals/withdraw", &["id", "reason"]),
     ("/api/releases/diff", &["runtime", "from", "to"]),
     (
         "/api/version_bad_mark",
@@ -287,6 +290,7 @@ async fn hostile_server_function_input_gets_safe_typed_answers_and_loses_nothing
         "/runtimes/demo/settings",
         "/runtimes/demo/releases",
         "/runtimes/demo/diff?from=v1&to=v2",
+        "/approvals",
     ] {
         let page = app.send(get(path, Some(&admin))).await;
         assert_eq!(page.status, StatusCode::OK, "{path}");

@@ -30,6 +30,7 @@ pub fn Header() -> impl IntoView {
                         use lifecycle::Permission;
                         view! {
                             <a href="/runtimes">"Runtimes"</a>
+                            {user.role.allows(Permission::Operate).then(|| view! { <a href="/approvals">"Approvals"</a> })}
                             {user.role.allows(Permission::ReadAudit).then(|| view! { <a href="/audit">"Audit"</a> })}
                             {user.role.allows(Permission::ManageUsers).then(|| view! { <a href="/users">"Users"</a> })}
                         }

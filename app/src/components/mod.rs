@@ -1,3 +1,4 @@
+pub mod change_request;
 pub mod dialog;
 mod diff_table;
 mod graph;

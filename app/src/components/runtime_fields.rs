@@ -20,6 +20,11 @@ pub fn RuntimeFieldset(fields: RuntimeFields, #[prop(optional)] read_only: bool)
         pull_secrets,
         pod_security,
         workloads,
+        approval,
+        approval_actions,
+        approvals,
+        approver_roles,
+        open_hours,
     } = fields;
     let tls_option = move |value: &'static str, label: &'static str| {
         view! { <option value=value selected=tls == value>{label}</option> }
@@ -76,6 +81,23 @@ pub fn RuntimeFieldset(fields: RuntimeFields, #[prop(optional)] read_only: bool)
             <p id="rt-workloads-hint" class="hint muted">
                 "default_resources (requests, limits), max_resources (cpu, memory) and placements (hardware classes by name, each with node_selector and tolerations)."
             </p>
+        </fieldset>
+        <fieldset class="form settings-fields" disabled=read_only>
+            <legend>"Change control"</legend>
+            <label class="checkbox">
+                <input type="checkbox" name="fields[approval]" value="on" checked=approval == "on"/>
+                " Actions need approval (four eyes)"
+            </label>
+            <label for="rt-approval-actions">"Actions that need approval"</label>
+            <input id="rt-approval-actions" name="fields[approval_actions]" type="text" maxlength="100" value=approval_actions
+                aria-describedby="rt-approval-actions-hint"/>
+            <p id="rt-approval-actions-hint" class="hint muted">"Any of start, stop, publish (rollbacks too), unpublish, separated by commas."</p>
+            <label for="rt-approvals">"Approvals needed"</label>
+            <input id="rt-approvals" name="fields[approvals]" type="number" min="1" max="5" value=approvals/>
+            <label for="rt-approver-roles">"Roles that may approve"</label>
+            <input id="rt-approver-roles" name="fields[approver_roles]" type="text" maxlength="100" value=approver_roles/>
+            <label for="rt-open-hours">"Requests stay open (hours)"</label>
+            <input id="rt-open-hours" name="fields[open_hours]" type="number" min="1" max="720" value=open_hours/>
         </fieldset>
     }
 }

@@ -1,3 +1,4 @@
+mod approvals;
 mod audit;
 mod diff;
 mod home;
@@ -9,6 +10,7 @@ mod sign_in;
 mod users;
 mod version;
 
+pub use approvals::Approvals;
 pub use audit::Audit;
 pub use diff::DiffPage;
 pub use home::Home;

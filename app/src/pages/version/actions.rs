@@ -106,6 +106,8 @@ pub fn ReasonDialog(
     expected: Status,
     published_other: Option<String>,
     dialog: RwSignal<Option<(Action, Status)>>,
+    /// Counts accepted dialogs (a change held for approval included).
+    acted: RwSignal<u32>,
     live: RwSignal<VersionLive>,
 ) -> impl IntoView {
     let submit = ServerAction::<VersionAction>::new();
@@ -126,6 +128,7 @@ pub fn ReasonDialog(
     Effect::new(move |_| match submit.value().get() {
         Some(Ok(updated)) => {
             apply_update(live, updated, Source::Answer);
+            acted.update(|n| *n += 1);
             close();
         }
         // Back to the reason, where the person can correct or cancel (the

@@ -75,6 +75,7 @@ fn VersionScreen(details: VersionDetails) -> impl IntoView {
         rollback_to,
         rollback_to_stopped,
         pending_rollback,
+        change_requests,
         live: initial,
     } = details;
     let bad = RwSignal::new(bad);
@@ -84,6 +85,10 @@ fn VersionScreen(details: VersionDetails) -> impl IntoView {
     let live = RwSignal::new(initial);
     let published_other = RwSignal::new(published_other);
     let pending_rollback = RwSignal::new(pending_rollback);
+    let change_requests = RwSignal::new(change_requests);
+    // An accepted dialog: a change held for approval changes no status, so
+    // the screen asks again for what waits.
+    let acted = RwSignal::new(0u32);
     let status = Signal::derive(move || live.with(|l| l.status));
     let nodes = Signal::derive(move || live.with(|l| l.nodes.clone()));
     let stream_state = RwSignal::new("connecting");
@@ -103,7 +108,7 @@ fn VersionScreen(details: VersionDetails) -> impl IntoView {
     {
         let (runtime, version) = (runtime.clone(), version.clone());
         let refreshed = Resource::new(
-            move || status_changes.get(),
+            move || status_changes.get() + acted.get(),
             move |changes| {
                 let (runtime, version) = (runtime.clone(), version.clone());
                 async move {
@@ -118,6 +123,7 @@ fn VersionScreen(details: VersionDetails) -> impl IntoView {
             if let Some(Some(fresh)) = refreshed.get() {
                 published_other.set(fresh.published_other);
                 pending_rollback.set(fresh.pending_rollback);
+                change_requests.set(fresh.change_requests);
             }
         });
     }
@@ -205,6 +211,12 @@ fn VersionScreen(details: VersionDetails) -> impl IntoView {
                 <ActionButtons role status marked dialog path=path.clone()/>
                 <BadMark role runtime=runtime.clone() version=version.clone() bad/>
                 {move || pending_rollback.get().map(|pending| view! { <PendingRollbackNotice pending/> })}
+                {move || change_requests.get().into_iter().map(|request| view! {
+                    <p class="notice" role="status" data-change-request=request.id.to_string()
+                        data-request-state=request.state.clone()>
+                        {crate::components::change_request::waiting(&request)} " " <a href="/approvals">"Approvals"</a>
+                    </p>
+                }).collect_view()}
                 {(role.allows(Permission::Operate)).then_some(rollback_to.clone()).flatten().map(|previous| view! {
                     <Show when=move || status.get() == Status::Published>
                         <p class="rollback">
@@ -240,6 +252,7 @@ fn VersionScreen(details: VersionDetails) -> impl IntoView {
                 expected
                 published_other=published_other.get_untracked()
                 dialog
+                acted
                 live
             />
         })}
