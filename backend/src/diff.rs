@@ -47,15 +47,14 @@ pub struct Change {
 /// The differences from `from` to `to`, in path order, and how many leaf
 /// fields are the same on both sides (what a view folds).
 pub fn manifests(from: &Manifest, to: &Manifest) -> (Vec<Change>, usize) {
+    compare(&keyed(from), &keyed(to))
+}
+
+/// Every leaf that differs between two documents, and how many are alike.
+fn compare(from: &Value, to: &Value) -> (Vec<Change>, usize) {
     let mut changes = Vec::new();
     let mut unchanged = 0;
-    walk(
-        "",
-        Some(&keyed(from)),
-        Some(&keyed(to)),
-        &mut changes,
-        &mut unchanged,
-    );
+    walk("", Some(from), Some(to), &mut changes, &mut unchanged);
     (changes, unchanged)
 }
 
@@ -69,16 +68,7 @@ pub fn objects(from: &[Planned], to: &[Planned]) -> (Vec<Change>, usize) {
             .collect();
         Value::Object(map)
     };
-    let mut changes = Vec::new();
-    let mut unchanged = 0;
-    walk(
-        "",
-        Some(&keyed(from)),
-        Some(&keyed(to)),
-        &mut changes,
-        &mut unchanged,
-    );
-    (changes, unchanged)
+    compare(&keyed(from), &keyed(to))
 }
 
 /// `value` with its lists of objects turned into maps: by each item's
