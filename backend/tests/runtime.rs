@@ -185,6 +185,33 @@ impl Setup {
         assert!(response.status().is_success());
     }
 
+    /// The runtime's namespace, made by hand before any start, with `labels`.
+    async fn create_namespace(&self, labels: serde_json::Value) {
+        let namespaces: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(self.client.clone());
+        let namespace = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "demo", "labels": labels}
+        }))
+        .expect("namespace");
+        namespaces
+            .create(&PostParams::default(), &namespace)
+            .await
+            .expect("namespace created");
+    }
+
+    /// A ResourceQuota in the runtime's namespace allowing `pods` pods.
+    async fn create_pod_quota(&self, name: &str, pods: &str) {
+        let quotas: Api<k8s_openapi::api::core::v1::ResourceQuota> =
+            Api::namespaced(self.client.clone(), "demo");
+        let quota = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": name}, "spec": {"hard": {"pods": pods}}
+        }))
+        .expect("quota");
+        quotas
+            .create(&PostParams::default(), &quota)
+            .await
+            .expect("quota created");
+    }
+
     async fn version_objects<K>(&self, version: &str) -> Vec<K>
     where
         K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>
@@ -1034,23 +1061,8 @@ async fn unschedulable_pods_show_the_schedulers_reason_on_their_nodes() {
 #[tokio::test]
 async fn a_start_refused_by_a_quota_ends_in_error_with_the_servers_message() {
     let s = Setup::new().await;
-    let namespaces: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(s.client.clone());
-    let namespace = serde_json::from_value(serde_json::json!({"metadata": {"name": "demo"}}))
-        .expect("namespace");
-    namespaces
-        .create(&PostParams::default(), &namespace)
-        .await
-        .expect("namespace created");
-    let quotas: Api<k8s_openapi::api::core::v1::ResourceQuota> =
-        Api::namespaced(s.client.clone(), "demo");
-    let quota = serde_json::from_value(serde_json::json!({
-        "metadata": {"name": "pods"}, "spec": {"hard": {"pods": "2"}}
-    }))
-    .expect("quota");
-    quotas
-        .create(&PostParams::default(), &quota)
-        .await
-        .expect("quota created");
+    s.create_namespace(serde_json::json!({})).await;
+    s.create_pod_quota("pods", "2").await;
     s.act("v2", Action::Start).await;
     let failed = s.settles("v2", Status::Error).await;
     let message = failed.error_message.unwrap_or_default();
@@ -1066,14 +1078,8 @@ async fn a_start_refused_by_a_quota_ends_in_error_with_the_servers_message() {
 #[tokio::test]
 async fn versions_start_in_a_namespace_that_enforces_restricted() {
     let s = Setup::new().await;
-    let namespaces: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(s.client.clone());
-    let namespace = serde_json::from_value(serde_json::json!({"metadata": {
-        "name": "demo", "labels": {"pod-security.kubernetes.io/enforce": "restricted"}}}))
-    .expect("namespace");
-    namespaces
-        .create(&PostParams::default(), &namespace)
-        .await
-        .expect("namespace created");
+    s.create_namespace(serde_json::json!({"pod-security.kubernetes.io/enforce": "restricted"}))
+        .await;
     for version in ["v1", "v2"] {
         s.act(version, Action::Start).await;
     }
@@ -1696,23 +1702,8 @@ async fn a_dry_run_shows_what_the_api_server_would_refuse_and_changes_nothing() 
         "{checked:#?}"
     );
 
-    let namespaces: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(s.client.clone());
-    let namespace = serde_json::from_value(serde_json::json!({"metadata": {"name": "demo"}}))
-        .expect("namespace");
-    namespaces
-        .create(&PostParams::default(), &namespace)
-        .await
-        .expect("namespace created");
-    let quotas: Api<k8s_openapi::api::core::v1::ResourceQuota> =
-        Api::namespaced(s.client.clone(), "demo");
-    let quota = serde_json::from_value(serde_json::json!({
-        "metadata": {"name": "no-pods"}, "spec": {"hard": {"pods": "0"}}
-    }))
-    .expect("quota");
-    quotas
-        .create(&PostParams::default(), &quota)
-        .await
-        .expect("quota created");
+    s.create_namespace(serde_json::json!({})).await;
+    s.create_pod_quota("no-pods", "0").await;
     // Someone's Deployment with the entrypoint's name and another selector.
     let entrypoint = lifecycle::manifest::resource_name("v1", "entrypoint");
     let deployments: Api<Deployment> = Api::namespaced(s.client.clone(), "demo");
