@@ -104,18 +104,23 @@ impl Services {
             Action::Publish
         };
         // Under a policy the publish waits for approval like any other.
-        if starts && self.needs_approval(runtime, Action::Publish).await? {
-            return Err(VersionError::RollbackNeedsStart { version: target });
-        }
-        let asked = Asked {
-            runtime,
-            version: &target,
-            action: Action::Publish,
-            expected: record.status,
-            reason,
-            rollback_from: Some(&from),
+        let held = match actor {
+            Actor::System => None,
+            Actor::User { .. } => self.holding_policy(runtime, Action::Publish).await?,
         };
-        if !starts && let Some(request) = self.hold_for_approval(actor, asked).await? {
+        if let Some(policy) = held {
+            if starts {
+                return Err(VersionError::RollbackNeedsStart { version: target });
+            }
+            let asked = Asked {
+                runtime,
+                version: &target,
+                action: Action::Publish,
+                expected: record.status,
+                reason,
+                rollback_from: Some(&from),
+            };
+            let request = self.open_request(actor, asked, &policy).await?;
             return Ok((target, Acted::Requested(Box::new(request))));
         }
         let note = RollbackNote {

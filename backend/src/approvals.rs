@@ -4,7 +4,7 @@
 //! here, so pages, the REST API and the leader all go the same way.
 
 use chrono::{DateTime, Utc};
-use lifecycle::Reason;
+use lifecycle::{ChangePolicy, Reason};
 
 use crate::{
     Services,
@@ -15,17 +15,17 @@ use crate::{
 };
 
 impl Services {
-    /// Whether the runtime's policy holds `action` for approval.
-    pub async fn needs_approval(
+    /// The runtime's policy, when it holds `action` for approval.
+    pub async fn holding_policy(
         &self,
         runtime: &str,
         action: lifecycle::Action,
-    ) -> Result<bool, VersionError> {
+    ) -> Result<Option<ChangePolicy>, VersionError> {
         let runtime = crate::runtimes::get(&self.db, runtime).await?;
         Ok(runtime
             .settings
             .change_policy
-            .is_some_and(|p| p.requires(action)))
+            .filter(|p| p.requires(action)))
     }
 
     /// Opens a change request for `asked` when the runtime's policy holds
@@ -39,17 +39,20 @@ impl Services {
         if matches!(actor, Actor::System) {
             return Ok(None);
         }
-        let runtime = crate::runtimes::get(&self.db, asked.runtime).await?;
-        let Some(policy) = runtime
-            .settings
-            .change_policy
-            .filter(|p| p.requires(asked.action))
-        else {
-            return Ok(None);
-        };
-        change_requests::open(&self.db, actor, asked, &policy, Utc::now())
+        match self.holding_policy(asked.runtime, asked.action).await? {
+            Some(policy) => self.open_request(actor, asked, &policy).await.map(Some),
+            None => Ok(None),
+        }
+    }
+
+    pub(crate) async fn open_request(
+        &self,
+        actor: &Actor,
+        asked: Asked<'_>,
+        policy: &ChangePolicy,
+    ) -> Result<ChangeRequest, VersionError> {
+        change_requests::open(&self.db, actor, asked, policy, Utc::now())
             .await
-            .map(Some)
             .map_err(into_version_error)
     }
 
