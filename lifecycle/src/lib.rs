@@ -18,6 +18,7 @@ mod roles;
 pub mod runtime;
 mod status;
 mod transition;
+pub mod windows;
 pub mod workload;
 
 pub use audit::{AuditAction, Outcome};
@@ -26,7 +27,7 @@ pub use names::{
     MAX_DNS_LABEL, NameError, is_dns_subdomain, is_label_value, is_qualified_name,
     validate_dns_label, validate_dns_label_max,
 };
-pub use policy::{ChangePolicy, RequestState};
+pub use policy::{ChangePolicy, RequestState, ScheduleState};
 pub use reason::{MAX_REASON_CHARS, Reason, ReasonError};
 pub use roles::{Permission, Role};
 pub use runtime::{RuntimeSettings, Tls};
@@ -37,3 +38,4 @@ pub use status::{
 pub use transition::{
     Refusal, Transition, available_actions, demotion_on_publish, plan, system_transition,
 };
+pub use windows::{ChangeWindows, Closed, Window};

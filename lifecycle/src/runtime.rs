@@ -76,6 +76,9 @@ pub struct RuntimeSettings {
     /// Four-eyes change control; `None`: actions are carried out at once.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub change_policy: Option<crate::ChangePolicy>,
+    /// When actions may happen; `None`: at any time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub change_windows: Option<crate::ChangeWindows>,
 }
 
 impl RuntimeSettings {
@@ -174,6 +177,11 @@ impl RuntimeSettings {
         }
         if let Some(policy) = &self.change_policy {
             policy.validate("change_policy", &mut errors);
+        }
+        // Time zones are checked where the time-zone database is: the server.
+        #[cfg(feature = "clock")]
+        if let Some(windows) = &self.change_windows {
+            windows.validate("change_windows", &mut errors);
         }
         errors.finish()
     }
