@@ -12,15 +12,18 @@ pub mod error;
 #[cfg(feature = "hydrate")]
 mod live_client;
 mod pages;
+pub mod paths;
 pub mod releases;
 #[cfg(feature = "ssr")]
 mod response;
 pub mod runtimes;
+pub mod schedules;
 #[cfg(feature = "ssr")]
 pub mod server;
 mod site;
 pub mod users;
 pub mod versions;
+pub mod windows;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};

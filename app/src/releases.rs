@@ -63,6 +63,8 @@ pub struct ReleasesView {
     /// The runtime's stopped versions: a rollback to one starts it first.
     pub stopped: Vec<String>,
     pub pending: Option<PendingRollbackView>,
+    /// A change window that refuses publishing (so rolling back) now.
+    pub window: Option<crate::windows::WindowNotice>,
 }
 
 /// A page of a runtime's history, and the answer for `at` (RFC 3339) when
@@ -98,6 +100,10 @@ pub async fn runtime_releases(
         .map(|v| v.name)
         .collect();
     let pending = ssr::pending(&services.db, &runtime).await?;
+    let window = crate::windows::ssr::window_notices(&services, &runtime, user.role)
+        .await?
+        .into_iter()
+        .find(|n| n.action == lifecycle::Action::Publish);
     Ok(ReleasesView {
         runtime,
         releases: page.releases.iter().map(|r| ssr::row(r, now)).collect(),
@@ -108,6 +114,7 @@ pub async fn runtime_releases(
         previous,
         stopped,
         pending,
+        window,
     })
 }
 
@@ -121,8 +128,9 @@ pub async fn roll_back(
     to: Option<String>,
     reason: String,
     #[server(default)] start_first: Option<String>,
+    #[server(default)] break_glass: Option<String>,
 ) -> Result<String, ConsoleError> {
-    use crate::server::{Attempt, require};
+    use crate::server::{Attempt, checked, require};
     use lifecycle::{AuditAction, Permission, Reason};
 
     let (services, user) = require(
@@ -142,8 +150,9 @@ pub async fn roll_back(
             &user.actor(),
             &runtime,
             to.as_deref(),
-            start_first.is_some_and(|v| matches!(v.as_str(), "true" | "on")),
+            checked(start_first.as_deref()),
             &reason,
+            checked(break_glass.as_deref()),
         )
         .await?;
     if let Some(applied) = applied.applied() {

@@ -44,6 +44,8 @@ pub struct RuntimeFields {
     /// The roles that may approve, separated by commas.
     pub approver_roles: String,
     pub open_hours: String,
+    /// Allow windows and freezes, as YAML; empty: actions at any time.
+    pub windows: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -215,6 +217,7 @@ mod ssr {
             pull_secrets: s.image_pull_secrets.join(", "),
             pod_security: s.pod_security.as_str().to_owned(),
             workloads: WorkloadDefaults::of(s).to_yaml(),
+            windows: backend::runtimes::windows_yaml(s),
             ..policy_fields(s.change_policy.as_ref())
         }
     }
@@ -366,6 +369,10 @@ mod ssr {
         };
         match WorkloadDefaults::parse(&fields.workloads, "workloads") {
             Ok(workloads) => workloads.apply(&mut settings),
+            Err(error) => problems.push(error),
+        }
+        match backend::runtimes::parse_yaml(&fields.windows, "change_windows") {
+            Ok(windows) => settings.change_windows = windows,
             Err(error) => problems.push(error),
         }
         let draft = RuntimeDraft {

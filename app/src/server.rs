@@ -97,6 +97,11 @@ pub struct Attempt {
     pub version: Option<String>,
 }
 
+/// Whether a form's checkbox (or a JSON flag) is on.
+pub fn checked(value: Option<&str>) -> bool {
+    matches!(value, Some("on" | "true"))
+}
+
 /// The signed-in user when their role grants `permission`; otherwise 401
 /// or 403. A 403 for a change (`audit_as` given) is audited as `denied`;
 /// refused reads are not.
@@ -134,7 +139,13 @@ impl From<VersionError> for ConsoleError {
             | VersionError::Refused(_)
             | VersionError::MarkedBad { .. }
             | VersionError::BadMarkUnchanged { .. }
-            | VersionError::RollbackNeedsStart { .. } => Self::Conflict(error.to_string()),
+            | VersionError::RollbackNeedsStart { .. }
+            | VersionError::WindowClosed(_)
+            | VersionError::ScheduleNeedsApproval(_)
+            | VersionError::AlreadyCarriedOut => Self::Conflict(error.to_string()),
+            VersionError::OverrideNotAllowed { .. } | VersionError::NoLongerAllowed(_) => {
+                Self::Forbidden(error.to_string())
+            }
             VersionError::NoCluster => Self::NotConfigured(error.to_string()),
             VersionError::Store(error) => unavailable(error),
         }
@@ -148,6 +159,20 @@ impl From<backend::change_requests::RequestError> for ConsoleError {
             E::Unknown(_) => Self::NotFound(error.to_string()),
             E::Closed { .. } => Self::Conflict(error.to_string()),
             E::NotEligible(_) | E::NotRequester => Self::Forbidden(error.to_string()),
+            E::Version(error) => error.into(),
+        }
+    }
+}
+
+impl From<backend::schedules::ScheduleError> for ConsoleError {
+    fn from(error: backend::schedules::ScheduleError) -> Self {
+        use backend::schedules::ScheduleError as E;
+        match error {
+            E::Unknown(_) => Self::NotFound(error.to_string()),
+            E::InPast | E::TooFar => Self::Invalid(error.to_string()),
+            E::Closed { .. } | E::NeedsApproval(_) | E::WindowClosedAt(_) => {
+                Self::Conflict(error.to_string())
+            }
             E::Version(error) => error.into(),
         }
     }

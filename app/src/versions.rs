@@ -7,11 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{ConsoleError, audit::AuditRow};
 
-/// Where a version's details screen lives.
-pub fn version_path(runtime: &str, version: &str) -> String {
-    use crate::audit::encode;
-    format!("/runtimes/{}/versions/{}", encode(runtime), encode(version))
-}
+pub use crate::paths::version_path;
 
 /// Lines of a node's log returned at most.
 pub const LOG_LINES: i64 = 500;
@@ -94,6 +90,12 @@ pub struct VersionDetails {
     pub pending_rollback: Option<crate::releases::PendingRollbackView>,
     /// The version's change requests waiting for approval.
     pub change_requests: Vec<crate::approvals::RequestView>,
+    /// The actions a change window refuses now.
+    pub windows: Vec<crate::windows::WindowNotice>,
+    /// Set when the version's last action overrode a change window.
+    pub last_override: Option<crate::windows::OverrideView>,
+    /// The version's scheduled actions, pending first.
+    pub schedules: Vec<crate::schedules::ScheduleView>,
     pub live: VersionLive,
 }
 
@@ -175,7 +177,13 @@ pub async fn get_version_details(
     .iter()
     .map(|r| crate::approvals::ssr::view(r, &user))
     .collect();
+    let windows = crate::windows::ssr::window_notices(&services, &runtime, user.role).await?;
+    let last_override = crate::windows::ssr::last_override(&services, &runtime, &version).await?;
+    let schedules = crate::schedules::ssr::of_version(&services, &runtime, &version).await?;
     Ok(VersionDetails {
+        windows,
+        last_override,
+        schedules,
         role: user.role,
         bad,
         rollback_to,
@@ -237,8 +245,9 @@ pub async fn version_action(
     action: Action,
     expected: Status,
     reason: String,
+    #[server(default)] break_glass: Option<String>,
 ) -> Result<VersionLive, ConsoleError> {
-    use crate::server::{Attempt, require};
+    use crate::server::{Attempt, checked, require};
     use lifecycle::{Permission, Reason};
 
     let allowed = require(
@@ -261,9 +270,16 @@ pub async fn version_action(
         backend::metrics::action(action.as_str(), "invalid");
         ConsoleError::Invalid(format!("Reason: {error}."))
     })?;
-    let applied = services
-        .act(&user.actor(), &runtime, &version, action, expected, &reason)
-        .await?;
+    let asked = backend::change_requests::Asked {
+        runtime: &runtime,
+        version: &version,
+        action,
+        expected,
+        reason: &reason,
+        rollback_from: None,
+        break_glass: checked(break_glass.as_deref()),
+    };
+    let applied = services.act_asked(&user.actor(), asked).await?;
     // A change held for approval has no receipt yet: its request shows on
     // the version's screen.
     if let Some(applied) = applied.applied() {

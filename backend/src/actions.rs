@@ -5,12 +5,14 @@
 //! the leader's routing makes the Ingress follow, even if the caller goes
 //! away.
 
-use lifecycle::{Action, Reason, Status};
+use chrono::Utc;
+use lifecycle::{Action, ChangePolicy, Reason, RuntimeSettings, Status};
 
 use crate::{
     Services,
     audit::Actor,
     change_requests::{Asked, ChangeRequest},
+    change_windows::Passage,
     releases,
     runtime::{RuntimeError, VersionKey, dry_run::Checked},
     versions::{self, ActionNote, Applied, RollbackNote, VersionError},
@@ -54,18 +56,38 @@ impl Services {
             expected,
             reason,
             rollback_from: None,
+            break_glass: false,
         };
-        if let Some(request) = self.hold_for_approval(actor, asked).await? {
+        self.act_asked(actor, asked).await
+    }
+
+    /// `act`, where the operator may ask to override a closed change
+    /// window (break-glass): refused unless their role may, and carried in
+    /// the audit entry when it does.
+    pub async fn act_asked(&self, actor: &Actor, asked: Asked<'_>) -> Result<Acted, VersionError> {
+        let record = crate::runtimes::get(&self.db, asked.runtime).await?;
+        let overridden = self
+            .pass_windows(actor, &record.settings, asked.passage(), Utc::now())
+            .await?;
+        let asked = Asked {
+            break_glass: overridden.is_some(),
+            ..asked
+        };
+        if let Some(policy) = holding(actor, &record.settings, asked.action) {
+            let request = self.open_request(actor, asked, &policy).await?;
             return Ok(Acted::Requested(Box::new(request)));
         }
         self.act_noted(
             actor,
-            runtime,
-            version,
-            action,
-            expected,
-            reason,
-            ActionNote::default(),
+            asked.runtime,
+            asked.version,
+            asked.action,
+            asked.expected,
+            asked.reason,
+            ActionNote {
+                break_glass: overridden.as_ref(),
+                ..ActionNote::default()
+            },
         )
         .await
         .map(Acted::Applied)
@@ -88,6 +110,7 @@ impl Services {
         to: Option<&str>,
         start_first: bool,
         reason: &Reason,
+        break_glass: bool,
     ) -> Result<(String, Acted), VersionError> {
         let target = releases::rollback_target(&self.db, runtime, to)
             .await?
@@ -103,12 +126,19 @@ impl Services {
         } else {
             Action::Publish
         };
-        // Under a policy the publish waits for approval like any other.
-        let held = match actor {
-            Actor::System => None,
-            Actor::User { .. } => self.holding_policy(runtime, Action::Publish).await?,
+        // The windows and the policy judge it as the publish it is.
+        let settings = crate::runtimes::get(&self.db, runtime).await?.settings;
+        let passage = Passage {
+            runtime,
+            version: &target,
+            action: Action::Publish,
+            reason,
+            break_glass,
         };
-        if let Some(policy) = held {
+        let overridden = self
+            .pass_windows(actor, &settings, passage, Utc::now())
+            .await?;
+        if let Some(policy) = holding(actor, &settings, Action::Publish) {
             if starts {
                 return Err(VersionError::RollbackNeedsStart { version: target });
             }
@@ -119,6 +149,7 @@ impl Services {
                 expected: record.status,
                 reason,
                 rollback_from: Some(&from),
+                break_glass: overridden.is_some(),
             };
             let request = self.open_request(actor, asked, &policy).await?;
             return Ok((target, Acted::Requested(Box::new(request))));
@@ -136,7 +167,8 @@ impl Services {
             reason,
             ActionNote {
                 rollback: Some(note),
-                approval: None,
+                break_glass: overridden.as_ref(),
+                ..ActionNote::default()
             },
         )
         .await
@@ -200,6 +232,22 @@ impl Services {
             cluster.status_changed(VersionKey::new(runtime, demoted));
         }
         Ok(applied)
+    }
+}
+
+/// The runtime's policy, when it holds `action` for approval and a person
+/// asks: the system is never held.
+pub(crate) fn holding(
+    actor: &Actor,
+    settings: &RuntimeSettings,
+    action: Action,
+) -> Option<ChangePolicy> {
+    match actor {
+        Actor::System => None,
+        Actor::User { .. } => settings
+            .change_policy
+            .clone()
+            .filter(|p| p.requires(action)),
     }
 }
 

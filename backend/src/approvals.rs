@@ -10,41 +10,12 @@ use crate::{
     Services,
     audit::Actor,
     change_requests::{self, Asked, ChangeRequest, RequestError},
+    change_windows::Passage,
     runtime::VersionKey,
     versions::VersionError,
 };
 
 impl Services {
-    /// The runtime's policy, when it holds `action` for approval.
-    pub async fn holding_policy(
-        &self,
-        runtime: &str,
-        action: lifecycle::Action,
-    ) -> Result<Option<ChangePolicy>, VersionError> {
-        let runtime = crate::runtimes::get(&self.db, runtime).await?;
-        Ok(runtime
-            .settings
-            .change_policy
-            .filter(|p| p.requires(action)))
-    }
-
-    /// Opens a change request for `asked` when the runtime's policy holds
-    /// the action for approval and a person asks; `None` when it is carried
-    /// out at once.
-    pub(crate) async fn hold_for_approval(
-        &self,
-        actor: &Actor,
-        asked: Asked<'_>,
-    ) -> Result<Option<ChangeRequest>, VersionError> {
-        if matches!(actor, Actor::System) {
-            return Ok(None);
-        }
-        match self.holding_policy(asked.runtime, asked.action).await? {
-            Some(policy) => self.open_request(actor, asked, &policy).await.map(Some),
-            None => Ok(None),
-        }
-    }
-
     pub(crate) async fn open_request(
         &self,
         actor: &Actor,
@@ -90,18 +61,59 @@ impl Services {
     }
 
     /// Carries out an approved request (see `change_requests::carry_out`)
-    /// and tells the cluster side, as an operator's action does.
+    /// and tells the cluster side, as an operator's action does. At that
+    /// moment the requester must still be allowed to act (not disabled, not
+    /// demoted) and the runtime's windows open (or overridden, if the
+    /// request was break-glass); otherwise the request fails, saying why.
     pub async fn carry_out(
         &self,
         request: ChangeRequest,
         now: DateTime<Utc>,
     ) -> Result<ChangeRequest, RequestError> {
-        if self.runtime.is_none() && request.state == lifecycle::RequestState::Approved {
-            // Kept approved: a replica with a cluster carries it out.
+        if request.state != lifecycle::RequestState::Approved {
             return Ok(request);
         }
-        let (request, applied) = change_requests::carry_out(&self.db, request, now).await?;
-        if let (Some(cluster), Some(applied)) = (&self.runtime, applied) {
+        let Some(cluster) = &self.runtime else {
+            // Kept approved: a replica with a cluster carries it out.
+            return Ok(request);
+        };
+        let requester =
+            match crate::users::acting_as(&self.db, request.requested_by_id, &request.requested_by)
+                .await?
+            {
+                Ok(actor) => actor,
+                Err(why) => return change_requests::fail(&self.db, request, why, now).await,
+            };
+        let settings = match crate::runtimes::get(&self.db, &request.runtime).await {
+            Ok(runtime) => runtime.settings,
+            Err(error) => {
+                let why = VersionError::from(error);
+                if let VersionError::Store(error) = why {
+                    return Err(VersionError::Store(error).into());
+                }
+                return change_requests::fail(&self.db, request, why.to_string(), now).await;
+            }
+        };
+        let reason = Reason::parse(&request.reason)
+            .map_err(|_| crate::Error::Corrupt("a request's reason is unreadable".into()))?;
+        let passage = Passage {
+            runtime: &request.runtime,
+            version: &request.version,
+            action: request.action,
+            reason: &reason,
+            break_glass: request.break_glass,
+        };
+        let overridden = match self.pass_windows(&requester, &settings, passage, now).await {
+            Ok(overridden) => overridden,
+            Err(VersionError::Store(error)) => return Err(VersionError::Store(error).into()),
+            Err(refused) => {
+                return change_requests::fail(&self.db, request, refused.to_string(), now).await;
+            }
+        };
+        let (request, applied) =
+            change_requests::carry_out(&self.db, request, &requester, overridden.as_ref(), now)
+                .await?;
+        if let Some(applied) = applied {
             cluster.operator_acted(
                 VersionKey::new(&request.runtime, &request.version),
                 &request.requested_by,

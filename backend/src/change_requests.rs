@@ -17,7 +17,7 @@ use crate::{
     audit::{Actor, AuditConn, NewEntry},
     db::{Database, TxEnd},
     releases::timestamp,
-    versions::{self, ActionNote, Applied, ApprovalNote, RollbackNote, VersionError},
+    versions::{self, ActionNote, Applied, ApprovalNote, Claim, RollbackNote, VersionError},
 };
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,6 +48,8 @@ pub struct ChangeRequest {
     pub approvals_needed: u8,
     /// Who may approve, as the policy said when the request was made.
     pub approver_roles: Vec<Role>,
+    /// Made overriding a closed change window: carried out overriding it.
+    pub break_glass: bool,
     pub state: RequestState,
     pub closed_at: Option<String>,
     /// What became of it: the conflict of a failed one, say.
@@ -68,7 +70,7 @@ impl ChangeRequest {
             .collect()
     }
 
-    fn requester(&self) -> Actor {
+    pub fn requester(&self) -> Actor {
         Actor::User {
             id: self.requested_by_id,
             email: self.requested_by.clone(),
@@ -115,7 +117,7 @@ type Result<T, E = RequestError> = std::result::Result<T, E>;
 
 const SELECT: &str = "SELECT id, runtime, version, action, expected, rollback_from, reason, \
      requested_by_id, requested_by, requested_role, requested_at, expires_at, approvals_needed, \
-     approver_roles, state, closed_at, outcome FROM change_requests";
+     approver_roles, break_glass, state, closed_at, outcome FROM change_requests";
 const DECISIONS: &str = "SELECT decided_by, decided_role, approve, reason, decided_at \
      FROM change_decisions WHERE request_id = $1 ORDER BY decided_at";
 const SET_STATE: &str =
@@ -132,6 +134,7 @@ where
     String: sqlx::Type<R::Database> + for<'r> sqlx::Decode<'r, R::Database>,
     i64: sqlx::Type<R::Database> + for<'r> sqlx::Decode<'r, R::Database>,
     i32: sqlx::Type<R::Database> + for<'r> sqlx::Decode<'r, R::Database>,
+    bool: sqlx::Type<R::Database> + for<'r> sqlx::Decode<'r, R::Database>,
 {
     let text = |column: &str| -> Result<String> { Ok(row.try_get::<String, _>(column)?) };
     let roles = text("approver_roles")?;
@@ -155,6 +158,7 @@ where
             .filter(|r| !r.is_empty())
             .map(|r| r.parse().map_err(|_| corrupt("approver_roles")))
             .collect::<Result<_>>()?,
+        break_glass: row.try_get("break_glass")?,
         state: text("state")?.parse().map_err(|_| corrupt("state"))?,
         closed_at: row.try_get("closed_at")?,
         outcome: row.try_get("outcome")?,
@@ -212,6 +216,20 @@ pub struct Asked<'a> {
     pub expected: Status,
     pub reason: &'a Reason,
     pub rollback_from: Option<&'a str>,
+    /// Overrides a closed change window (see `change_windows`).
+    pub break_glass: bool,
+}
+
+impl Asked<'_> {
+    pub(crate) fn passage(&self) -> crate::change_windows::Passage<'_> {
+        crate::change_windows::Passage {
+            runtime: self.runtime,
+            version: self.version,
+            action: self.action,
+            reason: self.reason,
+            break_glass: self.break_glass,
+        }
+    }
 }
 
 /// Opens a request for `asked` under `policy`, made by `actor` at `now`.
@@ -227,8 +245,8 @@ pub async fn open(
     };
     let insert = "INSERT INTO change_requests (runtime, version, action, expected, rollback_from, \
          reason, requested_by_id, requested_by, requested_role, requested_at, expires_at, \
-         approvals_needed, approver_roles, state) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'open') RETURNING id";
+         approvals_needed, approver_roles, break_glass, state) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'open') RETURNING id";
     let roles = policy
         .approver_roles
         .iter()
@@ -266,6 +284,7 @@ pub async fn open(
             .bind(timestamp(expires))
             .bind(i32::from(policy.approvals))
             .bind(&roles)
+            .bind(asked.break_glass)
             .fetch_one(&mut *conn)
             .await?;
         let Some(request) = fetch_request!(conn, id) else {
@@ -282,6 +301,9 @@ pub async fn open(
         written.details["expires_at"] = serde_json::json!(request.expires_at);
         if let Some(from) = asked.rollback_from {
             written.details["rollback"] = serde_json::json!({ "from": from });
+        }
+        if asked.break_glass {
+            written.details["break_glass"] = serde_json::json!(true);
         }
         AuditConn::append_entry(&mut *conn, &written).await?;
         Ok(TxEnd::Commit(request))
@@ -517,13 +539,18 @@ pub async fn expire_due(db: &Database, now: DateTime<Utc>) -> Result<Vec<i64>> {
     Ok(closed)
 }
 
-/// Carries out an approved request through the one action path, as its
-/// requester, the approvers named in the entry; then records what became
-/// of it (`done`, or `failed` with the conflict). Answers the request and
-/// what the action did, when it was applied.
+/// Carries out an approved request through the one action path, as
+/// `requester` (the requester as they are now), the approvers named in the
+/// entry, overriding `overridden` when the request was made break-glass;
+/// then records what became of it (`done`, or `failed` with the conflict).
+/// The action's own transaction marks it done, so a second replica trying
+/// the same request changes nothing. Answers the request and what the
+/// action did, when it was applied.
 pub async fn carry_out(
     db: &Database,
     request: ChangeRequest,
+    requester: &Actor,
+    overridden: Option<&lifecycle::Closed>,
     now: DateTime<Utc>,
 ) -> Result<(ChangeRequest, Option<Applied>)> {
     if request.state != RequestState::Approved {
@@ -540,10 +567,12 @@ pub async fn carry_out(
             request: request.id,
             approved_by: &approvers,
         }),
+        break_glass: overridden,
+        claim: Some(Claim::Request(request.id)),
     };
     let applied = versions::apply_action_noted(
         db,
-        &request.requester(),
+        requester,
         &request.runtime,
         &request.version,
         request.action,
@@ -552,22 +581,37 @@ pub async fn carry_out(
         note,
     )
     .await;
-    let (state, outcome, applied) = match applied {
-        Ok(applied) => (RequestState::Done, None, Some(applied)),
-        Err(VersionError::Store(error)) => return Err(VersionError::Store(error).into()),
-        Err(refused) => (RequestState::Failed, Some(refused.to_string()), None),
-    };
-    on_pool!(db, |pool| sqlx::query(SET_STATE)
-        .bind(state.as_str())
+    match applied {
+        Ok(applied) => {
+            let mut request = request;
+            request.state = RequestState::Done;
+            request.closed_at = Some(timestamp(now));
+            Ok((request, Some(applied)))
+        }
+        Err(VersionError::AlreadyCarriedOut) => Ok((get(db, request.id).await?, None)),
+        Err(VersionError::Store(error)) => Err(VersionError::Store(error).into()),
+        Err(refused) => fail(db, request, refused.to_string(), now)
+            .await
+            .map(|r| (r, None)),
+    }
+}
+
+/// Closes an approved request as `failed`, with why it could not be
+/// carried out; unless another replica closed it first.
+pub async fn fail(
+    db: &Database,
+    request: ChangeRequest,
+    why: String,
+    now: DateTime<Utc>,
+) -> Result<ChangeRequest> {
+    let sql = "UPDATE change_requests SET state = 'failed', closed_at = $1, outcome = $2 \
+               WHERE id = $3 AND state = 'approved'";
+    on_pool!(db, |pool| sqlx::query(sql)
         .bind(timestamp(now))
-        .bind(&outcome)
+        .bind(&why)
         .bind(request.id)
         .execute(pool)
         .await
         .map(drop)?);
-    let mut request = request;
-    request.state = state;
-    request.outcome = outcome;
-    request.closed_at = Some(timestamp(now));
-    Ok((request, applied))
+    get(db, request.id).await
 }

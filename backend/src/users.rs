@@ -137,6 +137,34 @@ pub async fn find_by_id(db: &Database, id: i64) -> Result<Option<StoredUser>, Er
     })
 }
 
+/// The person `id` (or, for rows without an id, `email`) as they may act
+/// now, for work done later in their name (an approved request, a
+/// scheduled action): `Err` with why when they no longer may, because
+/// their account is gone, disabled, or no longer allowed to operate.
+pub async fn acting_as(
+    db: &Database,
+    id: Option<i64>,
+    email: &str,
+) -> Result<Result<crate::audit::Actor, String>, Error> {
+    let found = match id {
+        Some(id) => find_by_id(db, id).await?,
+        None => find_by_email(db, email).await?,
+    };
+    Ok(match found.map(|stored| stored.user) {
+        None => Err(format!("{email} no longer has an account.")),
+        Some(user) if user.disabled => Err(format!("{email}'s account is disabled.")),
+        Some(user) if !user.role.allows(lifecycle::Permission::Operate) => Err(format!(
+            "{email} is now a {}, who cannot operate versions.",
+            user.role
+        )),
+        Some(user) => Ok(crate::audit::Actor::User {
+            id: Some(user.id),
+            email: user.email,
+            role: user.role.as_str().to_owned(),
+        }),
+    })
+}
+
 pub async fn list(db: &Database) -> Result<Vec<User>, Error> {
     let sql = format!("SELECT {USER_COLUMNS} FROM users ORDER BY email");
     let rows: Vec<StoredUser> = match db {

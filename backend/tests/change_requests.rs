@@ -197,11 +197,36 @@ async fn quorum_of_two(s: Setup) {
         .await
         .expect("quorum");
     assert_eq!(approved.state, RequestState::Approved);
-    let (done, applied) = change_requests::carry_out(&s.db.db, approved, Utc::now())
-        .await
-        .expect("carried out");
+    let (done, applied) = change_requests::carry_out(
+        &s.db.db,
+        approved.clone(),
+        &approved.requester(),
+        None,
+        Utc::now(),
+    )
+    .await
+    .expect("carried out");
     assert_eq!(done.state, RequestState::Done);
     assert_eq!(applied.expect("applied").transition.to, Status::Starting);
+    // A second replica carrying out the same approval changes nothing: the
+    // action's own transaction marked the request done.
+    let (again, applied) = change_requests::carry_out(
+        &s.db.db,
+        approved.clone(),
+        &approved.requester(),
+        None,
+        Utc::now(),
+    )
+    .await
+    .expect("a second try answers");
+    assert!(applied.is_none());
+    assert_eq!(again.state, RequestState::Done);
+    let starts = s.entries("version.start").await;
+    assert_eq!(
+        starts.iter().filter(|e| e.outcome == "accepted").count(),
+        1,
+        "carried out once"
+    );
     let start = s
         .entries("version.start")
         .await
@@ -259,9 +284,15 @@ async fn a_request_whose_version_moved_on_fails_with_the_conflict() {
         )
         .await
         .expect("approved");
-    let (failed, applied) = change_requests::carry_out(&s.db.db, approved, Utc::now())
-        .await
-        .expect("carried out");
+    let (failed, applied) = change_requests::carry_out(
+        &s.db.db,
+        approved.clone(),
+        &approved.requester(),
+        None,
+        Utc::now(),
+    )
+    .await
+    .expect("carried out");
     assert!(applied.is_none());
     assert_eq!(failed.state, RequestState::Failed);
     assert!(
@@ -380,7 +411,7 @@ async fn a_rollback_under_a_publish_policy_is_a_request() {
     let ana = operator(10, "ana", "manager");
     let refused = s
         .services
-        .roll_back(&ana, "demo", None, true, &reason("v2 drops orders"))
+        .roll_back(&ana, "demo", None, true, &reason("v2 drops orders"), false)
         .await
         .expect_err("stopped");
     assert!(
@@ -409,7 +440,7 @@ async fn a_rollback_under_a_publish_policy_is_a_request() {
     .expect("started");
     let (version, acted) = s
         .services
-        .roll_back(&ana, "demo", None, false, &reason("v2 drops orders"))
+        .roll_back(&ana, "demo", None, false, &reason("v2 drops orders"), false)
         .await
         .expect("asked");
     assert_eq!(version, "v1");

@@ -1452,7 +1452,7 @@ async fn a_rollback_publishes_the_warm_previous_release_without_new_pods() {
     let reason = Reason::parse("v2 drops orders").expect("reason");
     let (version, _) = s
         .services
-        .roll_back(&actors::manager(), "demo", None, false, &reason)
+        .roll_back(&actors::manager(), "demo", None, false, &reason, false)
         .await
         .expect("rolled back");
     assert_eq!(version, "v1");
@@ -1483,7 +1483,14 @@ async fn a_rollback_publishes_the_warm_previous_release_without_new_pods() {
     s.settles("v2", Status::Stopped).await;
     let refused = s
         .services
-        .roll_back(&actors::manager(), "demo", Some("v2"), false, &reason)
+        .roll_back(
+            &actors::manager(),
+            "demo",
+            Some("v2"),
+            false,
+            &reason,
+            false,
+        )
         .await
         .expect_err("a stopped version is refused");
     assert!(refused.to_string().contains("stopped"), "{refused}");
@@ -1497,7 +1504,14 @@ async fn a_rollback_publishes_the_warm_previous_release_without_new_pods() {
     // Nothing served before v1's first release: no target by that name.
     assert!(
         s.services
-            .roll_back(&actors::manager(), "demo", Some("crashy"), false, &reason)
+            .roll_back(
+                &actors::manager(),
+                "demo",
+                Some("crashy"),
+                false,
+                &reason,
+                false
+            )
             .await
             .is_err()
     );
@@ -1539,7 +1553,7 @@ async fn a_rollback_to_a_stopped_version_starts_it_and_publishes_once_ready() {
     mark(true).await.expect("marked");
     let refused = s
         .services
-        .roll_back(&manager, "demo", None, true, &reason)
+        .roll_back(&manager, "demo", None, true, &reason, false)
         .await
         .expect_err("a bad version is not started for a rollback");
     assert!(
@@ -1550,7 +1564,7 @@ async fn a_rollback_to_a_stopped_version_starts_it_and_publishes_once_ready() {
     mark(false).await.expect("cleared");
     let (version, applied) = s
         .services
-        .roll_back(&manager, "demo", None, true, &reason)
+        .roll_back(&manager, "demo", None, true, &reason, false)
         .await
         .expect("rollback accepted");
     assert_eq!(
@@ -1641,7 +1655,7 @@ async fn a_pending_rollback_is_abandoned_when_another_version_took_the_traffic()
     s.settles("v1", Status::Stopped).await;
     let reason = Reason::parse("v2 drops orders").expect("reason");
     s.services
-        .roll_back(&manager, "demo", None, true, &reason)
+        .roll_back(&manager, "demo", None, true, &reason, false)
         .await
         .expect("rollback accepted");
     // While v1 starts, someone unpublishes v2: nothing serves any more.

@@ -32,6 +32,8 @@ text_enum! {
         ChangeReject => "change.reject",
         ChangeWithdraw => "change.withdraw",
         ChangeExpire => "change.expire",
+        Schedule => "schedule.create",
+        ScheduleCancel => "schedule.cancel",
     }
 }
 
@@ -83,6 +85,8 @@ impl AuditAction {
             Self::ChangeReject => "Change rejected",
             Self::ChangeWithdraw => "Change withdrawn",
             Self::ChangeExpire => "Change request expired",
+            Self::Schedule => "Action scheduled",
+            Self::ScheduleCancel => "Scheduled action cancelled",
         };
         words.to_owned()
     }

@@ -141,6 +141,19 @@ impl RequestState {
     }
 }
 
+text_enum! {
+    /// Where a scheduled action is in its life.
+    ScheduleState {
+        /// Waiting for its instant.
+        Pending => "pending",
+        /// Carried out, once.
+        Done => "done",
+        /// Refused when its instant came (the reason is kept).
+        Failed => "failed",
+        Cancelled => "cancelled",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

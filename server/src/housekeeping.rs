@@ -1,7 +1,7 @@
 //! Housekeeping on the leader only: with several replicas one of them trims
 //! the audit log, logs signed checkpoints of it, deletes expired sessions
-//! and settles change requests (expiry, approved ones left unfinished), not
-//! each of them. The audit
+//! and settles change control (request expiry, approved requests left
+//! unfinished, scheduled actions that are due), not each of them. The audit
 //! retention also runs at most once per UTC day, whoever asks, so two
 //! leaders for a moment still record one run.
 
@@ -93,20 +93,26 @@ pub async fn audit_checkpoints(services: Services, key: AuditKey, every: Duratio
     }
 }
 
-/// How often the leader closes expired change requests and carries out
-/// approved ones a replica could not finish.
-const CHANGE_REQUESTS: Duration = Duration::from_secs(5);
+/// How often the leader settles change control: closes expired change
+/// requests, carries out approved ones a replica could not finish, and
+/// carries out scheduled actions whose instant has come (well within the
+/// promised 30 s).
+const CHANGE_CONTROL: Duration = Duration::from_secs(5);
 
-pub async fn change_requests(services: Services) {
-    let mut ticks = tokio::time::interval(CHANGE_REQUESTS);
+pub async fn change_control(services: Services) {
+    let mut ticks = tokio::time::interval(CHANGE_CONTROL);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
         if !services.leads() {
             continue;
         }
-        if let Err(error) = services.settle_requests(chrono::Utc::now()).await {
+        let now = chrono::Utc::now();
+        if let Err(error) = services.settle_requests(now).await {
             tracing::error!(%error, "change requests not settled; retrying at the next tick");
+        }
+        if let Err(error) = services.run_due_schedules(now).await {
+            tracing::error!(%error, "scheduled actions not run; retrying at the next tick");
         }
     }
 }

@@ -284,7 +284,7 @@ impl Application {
             ),
         }
         let state = state.with_audit_key(audit_key);
-        tokio::spawn(housekeeping::change_requests(services.clone()));
+        tokio::spawn(housekeeping::change_control(services.clone()));
         tokio::spawn(housekeeping::expired_sessions(
             services.clone(),
             state.auth.sessions.clone(),

@@ -171,6 +171,15 @@ async fn two_replicas_share_sessions_streams_and_the_work_and_survive_losing_the
     v1_on_b.until(Status::Published).await;
     v1_on_a.until(Status::Published).await;
 
+    // Scheduled through B for a moment from now: carried out once by the
+    // leader, though both replicas run the scheduler's loop.
+    let soon = |seconds| (chrono::Utc::now() + chrono::Duration::seconds(seconds)).to_rfc3339();
+    let unpublish = wire::schedule(&http, &b.base, &cookie, "v1", "unpublish", &soon(2)).await;
+    v1_on_b.until(Status::Started).await;
+    v1_on_a.until(Status::Started).await;
+    // And v1's publish scheduled through A, killed below before its instant.
+    let publish = wire::schedule(&http, &a.base, &cookie, "v1", "publish", &soon(6)).await;
+
     // v2 started through A, and A killed while its pods are still coming
     // up: B takes the lock and finishes the start.
     let mut v2_on_b = Stream::open(&http, &b.base, &cookie, "v2", "B").await;
@@ -184,6 +193,8 @@ async fn two_replicas_share_sessions_streams_and_the_work_and_survive_losing_the
         "killed mid-start"
     );
     v2_on_b.until(Status::Started).await;
+    // B, leading now, carries out the publish A was killed before.
+    v1_on_b.until(Status::Published).await;
     assert!(leader_elected(&admin, &schema).await, "B leads now");
     assert_eq!(leader_metric(&http, &b).await, Some(1.0));
 
@@ -194,6 +205,23 @@ async fn two_replicas_share_sessions_streams_and_the_work_and_survive_losing_the
     // Nothing lost or doubled: the chain verifies, and each transition of
     // v2 was recorded once.
     common::assert_audit_intact(&db).await;
+    let entries = testkit::db::audit_entries(&db, Default::default()).await;
+    for (id, action) in [
+        (unpublish, "version.unpublish"),
+        (publish, "version.publish"),
+    ] {
+        let runs = entries
+            .iter()
+            .filter(|e| e.action == action && e.outcome == "accepted")
+            .filter(|e| {
+                serde_json::from_str::<serde_json::Value>(&e.details)
+                    .is_ok_and(|d| d["scheduled"] == serde_json::json!(id))
+            })
+            .count();
+        assert_eq!(runs, 1, "scheduled {action} {id} carried out once");
+        let scheduled = backend::schedules::get(&db, id).await.expect("schedule");
+        assert_eq!(scheduled.state, lifecycle::ScheduleState::Done);
+    }
     let after = common::recorded_statuses(&db, "v2").await;
     assert_eq!(
         after,

@@ -78,3 +78,39 @@ pub async fn act(
     let body = response.text().await.unwrap_or_default();
     assert!(status.is_success(), "{action} {version}: {status} {body}");
 }
+
+/// Schedules `action` on a demo version at `run_at` (RFC 3339) through a
+/// replica's server function; answers the scheduled action's id.
+pub async fn schedule(
+    http: &reqwest::Client,
+    base: &str,
+    cookie: &str,
+    version: &str,
+    action: &str,
+    run_at: &str,
+) -> i64 {
+    let response = http
+        .post(format!("{base}/api/schedules/create"))
+        .header("accept", "application/json")
+        .header("cookie", cookie)
+        .form(&[
+            ("runtime", "demo"),
+            ("version", version),
+            ("action", action),
+            ("run_at", run_at),
+            ("reason", "scheduled over HTTP by a test"),
+        ])
+        .send()
+        .await
+        .expect("schedule answers");
+    let status = response.status();
+    let body = response.text().await.unwrap_or_default();
+    assert!(
+        status.is_success(),
+        "schedule {action} {version}: {status} {body}"
+    );
+    serde_json::from_str::<serde_json::Value>(&body)
+        .ok()
+        .and_then(|v| v["id"].as_i64())
+        .unwrap_or_else(|| panic!("a scheduled action's id in {body}"))
+}

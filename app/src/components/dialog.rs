@@ -48,7 +48,9 @@ pub fn focus_by_id(_id: &str) {}
 #[cfg(feature = "hydrate")]
 fn trap_focus(ev: &KeyboardEvent, container: &web_sys::HtmlDivElement) {
     use wasm_bindgen::JsCast;
-    let Ok(list) = container.query_selector_all("textarea, button:not([disabled]), a[href]") else {
+    let Ok(list) = container.query_selector_all(
+        "textarea, input:not([type=hidden]):not([disabled]), select, button:not([disabled]), a[href]",
+    ) else {
         return;
     };
     let focusable: Vec<web_sys::HtmlElement> = (0..list.length())

@@ -1,3 +1,4 @@
+mod break_glass;
 pub mod change_request;
 pub mod dialog;
 mod diff_table;
@@ -9,6 +10,7 @@ mod rollback;
 mod runtime_fields;
 mod status;
 
+pub use break_glass::BreakGlass;
 pub use diff_table::DiffTable;
 pub use graph::ProcessGraph;
 pub use header::Header;

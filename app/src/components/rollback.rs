@@ -34,6 +34,8 @@ pub fn RollbackDialog(
     stopped: bool,
     open: RollbackTarget,
     roll_back: ServerAction<RollBack>,
+    /// A change window that refuses publishing now.
+    window: Option<crate::windows::WindowNotice>,
 ) -> impl IntoView {
     let container = NodeRef::<html::Div>::new();
     let target = to.clone().unwrap_or(fallback);
@@ -80,6 +82,7 @@ pub fn RollbackDialog(
                             {format!(" Start {target} first, then publish it when it is ready")}
                         </label>
                     })}
+                    <super::break_glass::BreakGlass notice=window/>
                     <label for="rollback-reason">"Reason"</label>
                     <textarea id="rollback-reason" name="reason" required autofocus rows="3"></textarea>
                     <div role="alert" class="form-error" data-dialog-error="">{error}</div>

@@ -25,6 +25,7 @@ pub fn RuntimeFieldset(fields: RuntimeFields, #[prop(optional)] read_only: bool)
         approvals,
         approver_roles,
         open_hours,
+        windows,
     } = fields;
     let tls_option = move |value: &'static str, label: &'static str| {
         view! { <option value=value selected=tls == value>{label}</option> }
@@ -98,6 +99,18 @@ pub fn RuntimeFieldset(fields: RuntimeFields, #[prop(optional)] read_only: bool)
             <input id="rt-approver-roles" name="fields[approver_roles]" type="text" maxlength="100" value=approver_roles/>
             <label for="rt-open-hours">"Requests stay open (hours)"</label>
             <input id="rt-open-hours" name="fields[open_hours]" type="number" min="1" max="720" value=open_hours/>
+            <label for="rt-windows">"Change windows and freezes (YAML)"</label>
+            <textarea id="rt-windows" name="fields[windows]" rows="8" spellcheck="false" class="code-input"
+                aria-describedby="rt-windows-hint" prop:value=windows></textarea>
+            <p id="rt-windows-hint" class="hint muted">
+                "Empty: actions at any time. For example: "
+                <code>"actions: [publish, unpublish]"</code> ", "
+                <code>"managers_may_override: false"</code> ", and "
+                <code>"windows:"</code> " with entries of "
+                <code>"kind: allow"</code> " (title, days: [mon, tue], from: \"09:00\", to: \"17:00\", time_zone: Europe/Madrid), "
+                <code>"kind: freeze"</code> " (title, from and to as RFC 3339 instants) or "
+                <code>"kind: weekly_freeze"</code> " (like allow). Admins, or managers if allowed, can override with a reason."
+            </p>
         </fieldset>
     }
 }

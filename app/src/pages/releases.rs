@@ -61,6 +61,7 @@ fn History(view: ReleasesView, asked: String, roll_back: ServerAction<RollBack>)
         previous,
         stopped,
         pending,
+        window,
     } = view;
     // The dialog: `Some(None)` rolls back to the previous release,
     // `Some(Some(v))` to an older one with version `v`.
@@ -133,7 +134,7 @@ fn History(view: ReleasesView, asked: String, roll_back: ServerAction<RollBack>)
             let target = to.clone().or_else(|| previous.clone()).unwrap_or_default();
             let stopped = stopped.contains(&target);
             view! {
-                <RollbackDialog runtime=runtime.clone() to fallback=target stopped open roll_back/>
+                <RollbackDialog runtime=runtime.clone() to fallback=target stopped open roll_back window=window.clone()/>
             }
         })}
     }

@@ -103,7 +103,7 @@ impl Context {
             &reason,
             ActionNote {
                 rollback: Some(note),
-                approval: None,
+                ..ActionNote::default()
             },
         )
         .await

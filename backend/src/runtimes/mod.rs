@@ -17,7 +17,7 @@ use crate::{
 
 mod workloads;
 
-pub use workloads::{MAX_WORKLOADS_BYTES, WorkloadDefaults};
+pub use workloads::{MAX_WORKLOADS_BYTES, WorkloadDefaults, parse_yaml, windows_yaml};
 
 pub const MAX_DESCRIPTION_CHARS: usize = 500;
 

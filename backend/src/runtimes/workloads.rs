@@ -27,6 +27,47 @@ pub struct WorkloadDefaults {
     pub placements: BTreeMap<String, Placement>,
 }
 
+/// Reads a YAML field of the settings form (`None` when empty), bounded
+/// like a manifest; a problem is located at `path` with the parser's line
+/// and column.
+pub fn parse_yaml<T: serde::de::DeserializeOwned>(
+    text: &str,
+    path: &str,
+) -> Result<Option<T>, FieldError> {
+    let problem = |message: String| FieldError {
+        path: path.to_owned(),
+        message,
+    };
+    if text.len() > MAX_WORKLOADS_BYTES {
+        return Err(problem(format!(
+            "must be at most {MAX_WORKLOADS_BYTES} bytes"
+        )));
+    }
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
+    if text.bytes().filter(|b| matches!(b, b'[' | b'{')).count()
+        > crate::manifest_file::MAX_BRACKETS
+    {
+        return Err(problem(
+            "is nested too deeply; write it in block style".into(),
+        ));
+    }
+    serde_yaml_ng::from_str(text)
+        .map(Some)
+        .map_err(|e| problem(crate::manifest_file::describe(&e)))
+}
+
+/// The runtime's change windows as the settings page shows them; empty
+/// when there are none.
+pub fn windows_yaml(settings: &RuntimeSettings) -> String {
+    settings
+        .change_windows
+        .as_ref()
+        .and_then(|w| serde_yaml_ng::to_string(w).ok())
+        .unwrap_or_default()
+}
+
 impl WorkloadDefaults {
     pub fn of(settings: &RuntimeSettings) -> Self {
         Self {
@@ -47,26 +88,7 @@ impl WorkloadDefaults {
     /// Reads what an admin typed; an empty text sets nothing. A problem is
     /// located at `path` with the parser's line and column.
     pub fn parse(text: &str, path: &str) -> Result<Self, FieldError> {
-        let problem = |message: String| FieldError {
-            path: path.to_owned(),
-            message,
-        };
-        if text.len() > MAX_WORKLOADS_BYTES {
-            return Err(problem(format!(
-                "must be at most {MAX_WORKLOADS_BYTES} bytes"
-            )));
-        }
-        if text.trim().is_empty() {
-            return Ok(Self::default());
-        }
-        if text.bytes().filter(|b| matches!(b, b'[' | b'{')).count()
-            > crate::manifest_file::MAX_BRACKETS
-        {
-            return Err(problem(
-                "is nested too deeply; write it in block style".into(),
-            ));
-        }
-        serde_yaml_ng::from_str(text).map_err(|e| problem(crate::manifest_file::describe(&e)))
+        Ok(parse_yaml(text, path)?.unwrap_or_default())
     }
 
     pub fn apply(self, settings: &mut RuntimeSettings) {

@@ -3,7 +3,7 @@
 
 use lifecycle::{Action, AuditAction, Outcome, Reason, Status, demotion_on_publish, plan};
 
-use super::record::{ActionNote, Applied, Result, VersionError};
+use super::record::{ActionNote, Applied, Claim, Result, VersionError};
 use crate::{
     audit::{Actor, AuditConn, NewEntry, now_timestamp},
     db::{Database, TxEnd},
@@ -60,6 +60,11 @@ pub async fn apply_action_noted(
     applied
 }
 
+const CLAIM_REQUEST: &str = "UPDATE change_requests SET state = 'done', closed_at = $1 \
+                             WHERE id = $2 AND state = 'approved'";
+const CLAIM_SCHEDULE: &str = "UPDATE scheduled_actions SET state = 'done', closed_at = $1 \
+                              WHERE id = $2 AND state = 'pending'";
+
 #[allow(clippy::too_many_arguments)]
 async fn compare_and_set(
     db: &Database,
@@ -81,6 +86,13 @@ async fn compare_and_set(
         if let Some(approval) = note.approval {
             details["change_request"] = serde_json::json!(approval.request);
             details["approved_by"] = serde_json::json!(approval.approved_by);
+        }
+        if let Some(closed) = note.break_glass {
+            details["break_glass"] = serde_json::json!(true);
+            details["window"] = serde_json::json!(closed.title);
+        }
+        if let Some(Claim::Schedule(id)) = note.claim {
+            details["scheduled"] = serde_json::json!(id);
         }
         details
     };
@@ -139,6 +151,22 @@ async fn compare_and_set(
             }
         };
         let at = now_timestamp();
+        if let Some(claim) = note.claim {
+            let (sql, id) = match claim {
+                Claim::Request(id) => (CLAIM_REQUEST, id),
+                Claim::Schedule(id) => (CLAIM_SCHEDULE, id),
+            };
+            let claimed = sqlx::query(sql)
+                .bind(&at)
+                .bind(id)
+                .execute(&mut *conn)
+                .await?
+                .rows_affected();
+            if claimed != 1 {
+                // Rolled back: nothing of this attempt is kept.
+                return Err(VersionError::AlreadyCarriedOut);
+            }
+        }
         let mut demoted = None;
         if transition.to == Status::Published {
             let other: Option<String> = sqlx::query_scalar(find_published)

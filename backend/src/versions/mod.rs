@@ -23,7 +23,7 @@ pub use pending::{
 };
 pub use query::{get, in_flight, list, published};
 pub use record::{
-    ActionNote, Applied, ApprovalNote, BadMark, RollbackNote, VersionError, VersionRecord,
+    ActionNote, Applied, ApprovalNote, BadMark, Claim, RollbackNote, VersionError, VersionRecord,
 };
 pub use register::register;
 pub use routing::record_routing;

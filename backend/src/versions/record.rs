@@ -59,11 +59,24 @@ pub struct ApprovalNote<'a> {
     pub approved_by: &'a [String],
 }
 
+/// What an action carries out and must mark as carried out in its own
+/// transaction, so that it happens once however many replicas try.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// An approved change request (`approved` becomes `done`).
+    Request(i64),
+    /// A scheduled action (`pending` becomes `done`).
+    Schedule(i64),
+}
+
 /// What the audit entry of an action says besides the action itself.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ActionNote<'a> {
     pub rollback: Option<RollbackNote<'a>>,
     pub approval: Option<ApprovalNote<'a>>,
+    /// The change window this action overrides (break-glass).
+    pub break_glass: Option<&'a lifecycle::Closed>,
+    pub claim: Option<Claim>,
 }
 
 /// What a successful lifecycle action did.
@@ -117,6 +130,25 @@ pub enum VersionError {
         "{version} is stopped, and this runtime's publishes need approval: start {version}, then roll back to it."
     )]
     RollbackNeedsStart { version: String },
+    /// A change window refuses the action now.
+    #[error("{0} An admin may override it (break-glass) with a reason.")]
+    WindowClosed(lifecycle::Closed),
+    #[error("{closed} Your role ({role}) may not override it.")]
+    OverrideNotAllowed {
+        closed: lifecycle::Closed,
+        role: String,
+    },
+    #[error(
+        "This runtime's policy now needs approval to {}: a scheduled action is not carried out without it.",
+        .0.as_str()
+    )]
+    ScheduleNeedsApproval(lifecycle::Action),
+    /// The person a later action is done for may no longer act.
+    #[error("{0}")]
+    NoLongerAllowed(String),
+    /// Another replica carried out this request or schedule first.
+    #[error("This was carried out already.")]
+    AlreadyCarriedOut,
     #[error(transparent)]
     Store(#[from] crate::Error),
 }

@@ -24,6 +24,8 @@ pub const PASSWORD: &str = backend::demo::DEFAULT_PASSWORD;
 pub struct TestApp {
     pub router: Router,
     pub db: Database,
+    /// The app's services, for what a test drives itself (a clock).
+    pub services: Services,
     _dir: tempfile::TempDir,
 }
 
@@ -117,7 +119,7 @@ impl TestApp {
         };
         let state = AppState::with_session_store(
             leptos_options(dir.path(), "127.0.0.1:0".parse().expect("addr")),
-            services,
+            services.clone(),
             options.sessions,
             options.trusted_proxy_hops,
             session_store,
@@ -126,6 +128,7 @@ impl TestApp {
         Self {
             router: router(state),
             db,
+            services,
             _dir: dir,
         }
     }

@@ -9,7 +9,7 @@ use lifecycle::{
 
 use super::live::{Source, apply_update};
 use crate::{
-    components::dialog,
+    components::{BreakGlass, dialog},
     dry_run::{DryRunSection, PublishChanges},
     versions::{VersionAction, version_path},
 };
@@ -109,6 +109,8 @@ pub fn ReasonDialog(
     /// Counts accepted dialogs (a change held for approval included).
     acted: RwSignal<u32>,
     live: RwSignal<VersionLive>,
+    /// A change window that refuses the action now.
+    window: Option<crate::windows::WindowNotice>,
 ) -> impl IntoView {
     let submit = ServerAction::<VersionAction>::new();
     let pending = submit.pending();
@@ -171,6 +173,7 @@ pub fn ReasonDialog(
                     <input type="hidden" name="version" value=version.clone()/>
                     <input type="hidden" name="action" value=action.as_str()/>
                     <input type="hidden" name="expected" value=expected.as_str()/>
+                    <BreakGlass notice=window/>
                     <label for="action-reason">"Reason"</label>
                     <textarea
                         id="action-reason"

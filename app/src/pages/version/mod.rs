@@ -11,6 +11,7 @@ mod actions;
 mod bad_mark;
 mod live;
 mod nodes;
+mod schedules;
 mod timeline;
 
 use leptos::prelude::*;
@@ -34,6 +35,7 @@ use bad_mark::BadMark;
 #[cfg(feature = "hydrate")]
 use live::{Source, apply_update};
 use nodes::{NodeLogs, NodeTable};
+use schedules::Schedules;
 use timeline::Timeline;
 
 #[component]
@@ -76,6 +78,9 @@ fn VersionScreen(details: VersionDetails) -> impl IntoView {
         rollback_to_stopped,
         pending_rollback,
         change_requests,
+        windows,
+        last_override,
+        schedules,
         live: initial,
     } = details;
     let bad = RwSignal::new(bad);
@@ -86,6 +91,12 @@ fn VersionScreen(details: VersionDetails) -> impl IntoView {
     let published_other = RwSignal::new(published_other);
     let pending_rollback = RwSignal::new(pending_rollback);
     let change_requests = RwSignal::new(change_requests);
+    let windows = RwSignal::new(windows);
+    let last_override = RwSignal::new(last_override);
+    let schedules = RwSignal::new(schedules);
+    let window_for = move |action: Action| {
+        windows.with_untracked(|w| w.iter().find(|n| n.action == action).cloned())
+    };
     // An accepted dialog: a change held for approval changes no status, so
     // the screen asks again for what waits.
     let acted = RwSignal::new(0u32);
@@ -124,6 +135,9 @@ fn VersionScreen(details: VersionDetails) -> impl IntoView {
                 published_other.set(fresh.published_other);
                 pending_rollback.set(fresh.pending_rollback);
                 change_requests.set(fresh.change_requests);
+                windows.set(fresh.windows);
+                last_override.set(fresh.last_override);
+                schedules.set(fresh.schedules);
             }
         });
     }
@@ -217,6 +231,14 @@ fn VersionScreen(details: VersionDetails) -> impl IntoView {
                         {crate::components::change_request::waiting(&request)} " " <a href="/approvals">"Approvals"</a>
                     </p>
                 }).collect_view()}
+                {move || last_override.get().map(|o| view! {
+                    <p class="notice warning" role="status" data-break-glass="">
+                        {format!(
+                            "The last action overrode the change window \"{}\" (break-glass): {} by {} at {}: {}",
+                            o.window, o.action, o.by, short_time(&o.at), o.reason
+                        )}
+                    </p>
+                })}
                 {(role.allows(Permission::Operate)).then_some(rollback_to.clone()).flatten().map(|previous| view! {
                     <Show when=move || status.get() == Status::Published>
                         <p class="rollback">
@@ -235,6 +257,7 @@ fn VersionScreen(details: VersionDetails) -> impl IntoView {
                 </div>
                 <NodeTable graph nodes/>
             </section>
+            <Schedules role runtime=runtime.clone() version=version.clone() schedules acted/>
             <NodeLogs runtime=runtime.clone() version=version.clone() selected status/>
             {can_read_audit.then(|| view! {
                 <Timeline runtime=runtime.clone() version=version.clone() status_changes/>
@@ -242,7 +265,7 @@ fn VersionScreen(details: VersionDetails) -> impl IntoView {
         </div>
         {let runtime = runtime.clone(); move || rollback.get().map(|to| view! {
             <RollbackDialog runtime=runtime.clone() to fallback=rollback_to.clone().unwrap_or_default()
-                stopped=rollback_to_stopped open=rollback roll_back/>
+                stopped=rollback_to_stopped open=rollback roll_back window=window_for(Action::Publish)/>
         })}
         {move || dialog.get().map(|(action, expected)| view! {
             <ReasonDialog
@@ -254,6 +277,7 @@ fn VersionScreen(details: VersionDetails) -> impl IntoView {
                 dialog
                 acted
                 live
+                window=window_for(action)
             />
         })}
     }
