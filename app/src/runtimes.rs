@@ -46,6 +46,8 @@ pub struct RuntimeFields {
     pub open_hours: String,
     /// Allow windows and freezes, as YAML; empty: actions at any time.
     pub windows: String,
+    /// Hours a started, unpublished version keeps running; empty: always.
+    pub stop_unpublished_after: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -218,6 +220,10 @@ mod ssr {
             pod_security: s.pod_security.as_str().to_owned(),
             workloads: WorkloadDefaults::of(s).to_yaml(),
             windows: backend::runtimes::windows_yaml(s),
+            stop_unpublished_after: s
+                .stop_unpublished_after_hours
+                .map(|h| h.to_string())
+                .unwrap_or_default(),
             ..policy_fields(s.change_policy.as_ref())
         }
     }
@@ -370,6 +376,16 @@ mod ssr {
         match WorkloadDefaults::parse(&fields.workloads, "workloads") {
             Ok(workloads) => workloads.apply(&mut settings),
             Err(error) => problems.push(error),
+        }
+        match fields.stop_unpublished_after.trim() {
+            "" => {}
+            hours => match hours.parse::<u32>() {
+                Ok(hours) => settings.stop_unpublished_after_hours = Some(hours),
+                Err(_) => problems.push(FieldError {
+                    path: "stop_unpublished_after_hours".into(),
+                    message: "must be a number of hours, or empty".into(),
+                }),
+            },
         }
         match backend::runtimes::parse_yaml(&fields.windows, "change_windows") {
             Ok(windows) => settings.change_windows = windows,

@@ -413,6 +413,54 @@ impl Services {
         Ok(carried_out)
     }
 
+    /// The leader's part for runtimes with a time to live: each version
+    /// started but unpublished for longer is stopped, as the system, with
+    /// the rule as the reason. Answers the versions stopped.
+    pub async fn stop_idle_versions(&self, now: DateTime<Utc>) -> Result<Vec<String>> {
+        let mut stopped = Vec::new();
+        if self.runtime.is_none() {
+            return Ok(stopped);
+        }
+        for runtime in crate::runtimes::list(&self.db)
+            .await
+            .map_err(VersionError::from)?
+        {
+            let Some(hours) = runtime.settings.stop_unpublished_after_hours else {
+                continue;
+            };
+            let cutoff = timestamp(now - Duration::hours(i64::from(hours)));
+            for version in versions::list(&self.db, &runtime.name).await? {
+                if version.status != lifecycle::Status::Started
+                    || version.status_changed_at > cutoff
+                {
+                    continue;
+                }
+                let reason = Reason::parse(&format!(
+                    "started and unpublished for more than {hours} h (the runtime's time to live)"
+                ))
+                .map_err(|_| crate::Error::Corrupt("the time-to-live reason".into()))?;
+                match self
+                    .act_noted(
+                        &Actor::System,
+                        &runtime.name,
+                        &version.name,
+                        Action::Stop,
+                        lifecycle::Status::Started,
+                        &reason,
+                        ActionNote::default(),
+                    )
+                    .await
+                {
+                    Ok(_) => stopped.push(version.name),
+                    // Someone acted on it meanwhile: theirs stands.
+                    Err(VersionError::Conflict { .. }) => {}
+                    Err(other) => return Err(other.into()),
+                }
+            }
+        }
+        Ok(stopped)
+    }
+
     /// One due action: `Ok(false)` when another replica carried it out.
     async fn run_schedule(
         &self,

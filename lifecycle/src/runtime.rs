@@ -79,7 +79,14 @@ pub struct RuntimeSettings {
     /// When actions may happen; `None`: at any time.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub change_windows: Option<crate::ChangeWindows>,
+    /// A version left started but unpublished this long is stopped by the
+    /// system; `None`: kept running (a warm standby for a rollback).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stop_unpublished_after_hours: Option<u32>,
 }
+
+/// The longest time to live of a started, unpublished version (a year).
+pub const MAX_UNPUBLISHED_HOURS: u32 = 8760;
 
 impl RuntimeSettings {
     /// The host the runtime's published version is served at.
@@ -177,6 +184,14 @@ impl RuntimeSettings {
         }
         if let Some(policy) = &self.change_policy {
             policy.validate("change_policy", &mut errors);
+        }
+        if let Some(hours) = self.stop_unpublished_after_hours
+            && !(1..=MAX_UNPUBLISHED_HOURS).contains(&hours)
+        {
+            errors.push(
+                "stop_unpublished_after_hours",
+                format!("must be from 1 to {MAX_UNPUBLISHED_HOURS} hours"),
+            );
         }
         // Time zones are checked where the time-zone database is: the server.
         #[cfg(feature = "clock")]

@@ -96,7 +96,7 @@ pub async fn audit_checkpoints(services: Services, key: AuditKey, every: Duratio
 /// How often the leader settles change control: closes expired change
 /// requests, carries out approved ones a replica could not finish, and
 /// carries out scheduled actions whose instant has come (well within the
-/// promised 30 s).
+/// promised 30 s), and stops versions past their runtime's time to live.
 const CHANGE_CONTROL: Duration = Duration::from_secs(5);
 
 pub async fn change_control(services: Services) {
@@ -113,6 +113,13 @@ pub async fn change_control(services: Services) {
         }
         if let Err(error) = services.run_due_schedules(now).await {
             tracing::error!(%error, "scheduled actions not run; retrying at the next tick");
+        }
+        match services.stop_idle_versions(now).await {
+            Ok(stopped) if !stopped.is_empty() => {
+                tracing::info!(?stopped, "stopped versions past their time to live");
+            }
+            Ok(_) => {}
+            Err(error) => tracing::error!(%error, "time to live not applied; retrying"),
         }
     }
 }

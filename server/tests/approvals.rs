@@ -371,6 +371,36 @@ async fn a_scheduled_action_runs_once_when_its_instant_comes() {
     assert_eq!(entries(&app, "schedule.create", "accepted").await.len(), 2);
     assert_eq!(entries(&app, "schedule.cancel", "accepted").await.len(), 1);
 
+    // With a time to live, a started version nobody published is stopped
+    // by the system once it has run that long, not before.
+    testkit::eventually("v1 starts", DEADLINE, || async {
+        status_of(&app, "v1").await == Status::Started
+    })
+    .await;
+    save_settings(&app, &admin, &[("fields[stop_unpublished_after]", "2")]).await;
+    let idle = |at| app.services.stop_idle_versions(at);
+    assert!(idle(Utc::now()).await.expect("pass").is_empty());
+    assert_eq!(status_of(&app, "v1").await, Status::Started);
+    let stopped = idle(Utc::now() + chrono::Duration::hours(3))
+        .await
+        .expect("pass");
+    assert_eq!(stopped, ["v1"]);
+    let stops = testkit::db::audit_entries(&app.db, Default::default())
+        .await
+        .into_iter()
+        .filter(|e| e.action == "version.stop" && e.outcome == "accepted")
+        .collect::<Vec<_>>();
+    assert_eq!(stops.len(), 1);
+    assert_eq!(stops[0].actor_kind, "system");
+    assert!(
+        stops[0]
+            .reason
+            .as_deref()
+            .is_some_and(|r| r.contains("time to live")),
+        "{:?}",
+        stops[0].reason
+    );
+
     // Under a policy that holds publishes, or into a freeze, scheduling is
     // refused now rather than failing later.
     save_settings(

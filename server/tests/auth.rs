@@ -229,6 +229,26 @@ async fn every_server_function_against_every_role() {
             [S::FORBIDDEN, S::NOT_FOUND, S::NOT_FOUND],
         ),
         (
+            // A schedule is kept without a cluster (the leader runs it).
+            "/api/schedules/create",
+            Box::new(|_| {
+                let at = (chrono::Utc::now() + chrono::Duration::days(30)).to_rfc3339();
+                form(&[
+                    ("runtime", "demo"),
+                    ("version", "v1"),
+                    ("action", "start"),
+                    ("run_at", &at),
+                    ("reason", "matrix test"),
+                ])
+            }),
+            [S::FORBIDDEN, S::OK, S::OK],
+        ),
+        (
+            "/api/schedules/cancel",
+            Box::new(|_| form(&[("id", "999"), ("reason", "matrix test")])),
+            [S::FORBIDDEN, S::NOT_FOUND, S::NOT_FOUND],
+        ),
+        (
             // No cluster in this app: allowed roles are told so (503).
             "/api/versions/dry_run",
             Box::new(|_| form(&[("runtime", "demo"), ("version", "v1"), ("action", "start")])),
@@ -316,7 +336,7 @@ async fn every_server_function_against_every_role() {
     // registration, start, bad mark and rollback, and five user changes and
     // three runtime changes each from viewer and manager.
     let denied = denied_entries(&app).await;
-    assert_eq!(denied.len(), 22, "{denied:?}");
+    assert_eq!(denied.len(), 24, "{denied:?}");
     let register = denied
         .iter()
         .find(|e| e.action == "version.register")

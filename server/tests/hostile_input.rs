@@ -95,7 +95,14 @@ const FUNCTIONS: &[(&str, &[&str])] = &[
     ("/api/node_logs", &["runtime", "version", "node"]),
     (
         "/api/version_action",
-        &["runtime", "version", "action", "expected", "reason"],
+        &[
+            "runtime",
+            "version",
+            "action",
+            "expected",
+            "reason",
+            "break_glass",
+        ],
     ),
     (
         "/api/audit",
@@ -107,12 +114,17 @@ const FUNCTIONS: &[(&str, &[&str])] = &[
     ("/api/releases/get", &["runtime", "before", "at"]),
     (
         "/api/releases/roll_back",
-        &["runtime", "to", "reason", "start_first"],
+        &["runtime", "to", "reason", "start_first", "break_glass"],
     ),
     ("/api/versions/dry_run", &["runtime", "version", "action"]),
     ("/api/approvals/list", &[]),
     ("/api/approvals/decide", &["id", "approve", "reason"]),
     ("/api/approvals/withdraw", &["id", "reason"]),
+    (
+        "/api/schedules/create",
+        &["runtime", "version", "action", "run_at", "reason"],
+    ),
+    ("/api/schedules/cancel", &["id", "reason"]),
     ("/api/releases/diff", &["runtime", "from", "to"]),
     (
         "/api/version_bad_mark",
@@ -141,6 +153,7 @@ const FUNCTIONS: &[(&str, &[&str])] = &[
             "fields[pull_secrets]",
             "fields[pod_security]",
             "fields[workloads]",
+            "fields[windows]",
             "reason",
         ],
     ),

@@ -26,6 +26,7 @@ pub fn RuntimeFieldset(fields: RuntimeFields, #[prop(optional)] read_only: bool)
         approver_roles,
         open_hours,
         windows,
+        stop_unpublished_after,
     } = fields;
     let tls_option = move |value: &'static str, label: &'static str| {
         view! { <option value=value selected=tls == value>{label}</option> }
@@ -99,6 +100,10 @@ pub fn RuntimeFieldset(fields: RuntimeFields, #[prop(optional)] read_only: bool)
             <input id="rt-approver-roles" name="fields[approver_roles]" type="text" maxlength="100" value=approver_roles/>
             <label for="rt-open-hours">"Requests stay open (hours)"</label>
             <input id="rt-open-hours" name="fields[open_hours]" type="number" min="1" max="720" value=open_hours/>
+            <label for="rt-ttl">"Stop started, unpublished versions after (hours)"</label>
+            <input id="rt-ttl" name="fields[stop_unpublished_after]" type="number" min="1" max="8760"
+                value=stop_unpublished_after aria-describedby="rt-ttl-hint"/>
+            <p id="rt-ttl-hint" class="hint muted">"Empty: they keep running, as warm standbys for a rollback."</p>
             <label for="rt-windows">"Change windows and freezes (YAML)"</label>
             <textarea id="rt-windows" name="fields[windows]" rows="8" spellcheck="false" class="code-input"
                 aria-describedby="rt-windows-hint" prop:value=windows></textarea>
