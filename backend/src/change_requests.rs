@@ -353,6 +353,22 @@ pub async fn list(
     Ok(requests)
 }
 
+/// Every request of a runtime, newest first, with its decisions: the
+/// policy's trail (who asked, who decided what, when it ran or why not).
+pub async fn of_runtime(db: &Database, runtime: &str) -> Result<Vec<ChangeRequest>> {
+    let ids: Vec<i64> = on_pool!(db, |pool| {
+        sqlx::query_scalar("SELECT id FROM change_requests WHERE runtime = $1 ORDER BY id DESC")
+            .bind(runtime)
+            .fetch_all(pool)
+            .await?
+    });
+    let mut requests = Vec::with_capacity(ids.len());
+    for id in ids {
+        requests.push(get(db, id).await?);
+    }
+    Ok(requests)
+}
+
 /// Closes an open request that is past its time, in its transaction.
 macro_rules! expire_if_due {
     ($conn:expr, $request:expr, $now:expr) => {{

@@ -30,7 +30,7 @@ use crate::{
     emulated,
     headers::{self, HeaderPolicy},
     housekeeping,
-    routes::{audit_export, csp_report, diff, health, live, metrics, serving},
+    routes::{audit_export, change_trail, csp_report, diff, health, live, metrics, serving},
     security::{self, SessionPolicy},
     state::AppState,
 };
@@ -132,6 +132,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/audit/export", get(audit_export::export))
         .route("/api/runtimes/{runtime}/serving", get(serving::serving))
+        .route(
+            "/api/runtimes/{runtime}/change-requests",
+            get(change_trail::trail),
+        )
         .route("/api/runtimes/{runtime}/diff", get(diff::diff))
         .route(headers::CSP_REPORT_PATH, post(csp_report::receive))
         .route(

@@ -153,6 +153,27 @@ async fn a_held_start_waits_for_another_persons_approval() {
         "{}",
         start.details
     );
+
+    // The policy's trail reads as one story: who asked, who approved (and
+    // who was refused), when it ran.
+    let trail = app
+        .send(get("/api/runtimes/demo/change-requests", Some(&admin)))
+        .await;
+    assert_eq!(trail.status, StatusCode::OK, "{}", trail.body);
+    let trail = trail.json();
+    assert_eq!(trail["policy"]["approvals"], 1);
+    let told = &trail["requests"][0];
+    assert_eq!(told["requested_by"], "manager@example.com");
+    assert_eq!(told["reason"], "release 1.0");
+    assert_eq!(told["state"], "done");
+    assert_eq!(told["decisions"][0]["by"], "admin@example.com");
+    assert_eq!(told["decisions"][0]["approve"], true);
+    assert!(told["closed_at"].is_string(), "when it ran: {told}");
+    let viewer = app.sign_in("viewer@example.com").await;
+    let hidden = app
+        .send(get("/api/runtimes/demo/change-requests", Some(&viewer)))
+        .await;
+    assert_eq!(hidden.status, StatusCode::FORBIDDEN);
     common::assert_audit_intact(&app.db).await;
 }
 

@@ -10,6 +10,7 @@ use backend::auth::{AuthSession, SessionUser};
 use lifecycle::Permission;
 
 pub mod audit_export;
+pub mod change_trail;
 pub mod csp_report;
 pub mod diff;
 pub mod health;
