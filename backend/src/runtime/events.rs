@@ -128,8 +128,10 @@ pub(super) fn record(
     });
 }
 
-/// How long an Event waits for its namespace to appear.
-const NAMESPACE_WAIT: Duration = Duration::from_secs(20);
+/// How long an Event waits for its namespace to appear: as long as a slow
+/// start may take to create it (a busy cluster, or a busy test machine,
+/// lost the start's Event at 20 s).
+const NAMESPACE_WAIT: Duration = Duration::from_secs(120);
 
 async fn create(api: &Api<Event>, event: &Event, key: &VersionKey) {
     let deadline = tokio::time::Instant::now() + NAMESPACE_WAIT;
