@@ -228,13 +228,13 @@ test.describe.serial('operating versions', () => {
 });
 
 async function markBadPublishAndRollBack(page: Page) {
-    await page.getByRole('textbox', { name: 'Reason' }).fill('Leaks memory under load');
+    await page.getByRole('textbox', { name: 'Reason', exact: true }).fill('Leaks memory under load');
     await page.getByRole('button', { name: 'Mark bad' }).click();
     await expect(page.locator('[data-version-bad="true"]')).toContainText('Leaks memory under load');
     const publish = page.getByRole('button', { name: 'Publish', exact: true });
     await expect(publish).toBeDisabled();
     await expect(publish).toHaveAccessibleDescription(/Marked bad/);
-    await page.getByRole('textbox', { name: 'Reason' }).fill('Fixed by the new pool size');
+    await page.getByRole('textbox', { name: 'Reason', exact: true }).fill('Fixed by the new pool size');
     await page.getByRole('button', { name: 'Clear bad mark' }).click();
     await expect(page.locator('[data-version-bad="true"]')).toHaveCount(0);
     await act(page, 'Publish', 'Back on v1');

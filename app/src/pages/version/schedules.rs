@@ -58,7 +58,7 @@ pub fn Schedules(
                                 {(pending && may_operate).then(move || view! {
                                     <ActionForm action=cancel attr:class="form form-inline">
                                         <input type="hidden" name="id" value=id.clone()/>
-                                        <label for=format!("cancel-reason-{id}")>"Reason"</label>
+                                        <label for=format!("cancel-reason-{id}")>"Cancel reason"</label>
                                         <input id=format!("cancel-reason-{id}") name="reason" type="text" required/>
                                         <button type="submit" class="button secondary">"Cancel"</button>
                                     </ActionForm>
@@ -81,7 +81,7 @@ pub fn Schedules(
                     </select>
                     <label for="schedule-at">"When (UTC)"</label>
                     <input id="schedule-at" name="run_at" type="datetime-local" required/>
-                    <label for="schedule-reason">"Reason"</label>
+                    <label for="schedule-reason">"Schedule reason"</label>
                     <input id="schedule-reason" name="reason" type="text" required maxlength=max.clone()/>
                     <button type="submit" class="button secondary" disabled=move || schedule.pending().get()>
                         "Schedule"
