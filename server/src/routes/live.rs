@@ -131,7 +131,13 @@ fn updates(
         }
         loop {
             wait_for_change(&mut state.changes, &state.key).await;
-            if !state.allowed().await {
+            // Both reads at once: a change is on the stream in the time of
+            // the slower read, not of both.
+            let (allowed, read) = tokio::join!(
+                state.allowed(),
+                state.services.live(&state.key.runtime, &state.key.version)
+            );
+            if !allowed {
                 state.ended = true;
                 tracing::info!(user = %state.access.user.email, version = %state.key, "live stream ended: access is gone");
                 return Some((
@@ -139,11 +145,7 @@ fn updates(
                     state,
                 ));
             }
-            match state
-                .services
-                .live(&state.key.runtime, &state.key.version)
-                .await
-            {
+            match read {
                 Ok(live) if state.last.as_ref() != Some(&live) => {
                     let sent = event(&live);
                     state.last = Some(live);
