@@ -221,7 +221,12 @@ pub async fn create(
     if run_at > now + Duration::days(MAX_AHEAD_DAYS) {
         return Err(ScheduleError::TooFar);
     }
-    let Actor::User { id, email, role } = actor else {
+    let Actor::User {
+        id: user_id,
+        email,
+        role,
+    } = actor
+    else {
         return Err(crate::Error::Corrupt("the system does not schedule".into()).into());
     };
     let insert = "INSERT INTO scheduled_actions (runtime, version, action, reason, run_at, \
@@ -248,7 +253,7 @@ pub async fn create(
             .bind(action.as_str())
             .bind(reason.as_str())
             .bind(timestamp(run_at))
-            .bind(*id)
+            .bind(*user_id)
             .bind(email)
             .bind(role)
             .bind(timestamp(now))
@@ -261,7 +266,7 @@ pub async fn create(
             action,
             reason: reason.as_str().to_owned(),
             run_at: timestamp(run_at),
-            scheduled_by_id: *id_of(actor),
+            scheduled_by_id: *user_id,
             scheduled_by: email.clone(),
             scheduled_at: timestamp(now),
             state: ScheduleState::Pending,
@@ -277,13 +282,6 @@ pub async fn create(
         Ok(TxEnd::Commit(id))
     })?;
     get(db, id).await
-}
-
-fn id_of(actor: &Actor) -> &Option<i64> {
-    match actor {
-        Actor::User { id, .. } => id,
-        Actor::System => &None,
-    }
 }
 
 /// Cancels a pending action, with the reason, audited.
