@@ -276,7 +276,10 @@ pub mod ssr {
         let record = backend::runtimes::get(db, runtime).await?;
         let (changes, unchanged) = backend::diff::manifests(&old.manifest, &new.manifest);
         let applied = |version: &backend::versions::VersionRecord| {
-            let mut planned = plan::start(&record, &version.manifest);
+            // Placeholders: a diff shows which variables are declared, never
+            // their values.
+            let settled = backend::configuration::Settled::placeholders(&version.manifest);
+            let mut planned = plan::start(&record, &version.manifest, &settled);
             planned.push(plan::publish(&record, &version.name));
             planned
         };

@@ -141,6 +141,7 @@ impl From<VersionError> for ConsoleError {
             | VersionError::BadMarkUnchanged { .. }
             | VersionError::RollbackNeedsStart { .. }
             | VersionError::WindowClosed(_)
+            | VersionError::ConfigurationIncomplete { .. }
             | VersionError::ScheduleNeedsApproval(_)
             | VersionError::AlreadyCarriedOut => Self::Conflict(error.to_string()),
             VersionError::OverrideNotAllowed { .. } | VersionError::NoLongerAllowed(_) => {

@@ -230,7 +230,8 @@ mod tests {
         let v1 = example(include_str!("../../examples/manifests/v1.yaml"));
         let v2 = example(include_str!("../../examples/manifests/v2.yaml"));
         let objects = |m: &Manifest| {
-            let mut planned = plan::start(&runtime, m);
+            let settled = crate::configuration::Settled::placeholders(m);
+            let mut planned = plan::start(&runtime, m, &settled);
             planned.push(plan::publish(&runtime, &m.name));
             planned
         };

@@ -64,6 +64,8 @@ pub mod diff;
 pub mod error;
 pub mod health;
 pub mod manifest_file;
+pub mod configuration;
+pub mod key_file;
 pub mod metrics;
 pub mod password;
 pub mod releases;

@@ -34,6 +34,8 @@ text_enum! {
         ChangeExpire => "change.expire",
         Schedule => "schedule.create",
         ScheduleCancel => "schedule.cancel",
+        Configure => "version.configure",
+        SecretsRotate => "secrets.rotate",
     }
 }
 
@@ -87,6 +89,8 @@ impl AuditAction {
             Self::ChangeExpire => "Change request expired",
             Self::Schedule => "Action scheduled",
             Self::ScheduleCancel => "Scheduled action cancelled",
+            Self::Configure => "Configuration changed",
+            Self::SecretsRotate => "Secret key rotated",
         };
         words.to_owned()
     }

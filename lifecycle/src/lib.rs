@@ -18,6 +18,7 @@ mod roles;
 pub mod runtime;
 mod status;
 mod transition;
+pub mod variables;
 pub mod windows;
 pub mod workload;
 
@@ -38,4 +39,5 @@ pub use status::{
 pub use transition::{
     Refusal, Transition, available_actions, demotion_on_publish, plan, system_transition,
 };
+pub use variables::{Variable, VariableKind};
 pub use windows::{ChangeWindows, Closed, Window};

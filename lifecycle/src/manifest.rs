@@ -11,6 +11,7 @@ pub use crate::problems::FieldError;
 use crate::{
     names::{MAX_DNS_LABEL, validate_dns_label},
     problems::Errors,
+    variables::{Variable, is_env_name, validate_declarations},
     workload::{Probes, Resources, validate_port},
 };
 
@@ -34,6 +35,9 @@ pub struct Manifest {
     pub processes: Vec<Process>,
     #[serde(default)]
     pub config: BTreeMap<String, String>,
+    /// What the operator sets before a start (`variables.rs`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub variables: Vec<Variable>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -137,6 +141,7 @@ impl Manifest {
         self.validate_processes(&mut errors);
         self.validate_graph(&mut errors);
         self.validate_config(&mut errors);
+        validate_declarations(&self.variables, &self.config, &mut errors);
         errors.finish()
     }
 
@@ -377,14 +382,6 @@ fn validate_probe(probe: &Probe, path: &str, errors: &mut Errors) {
     validate_port(probe.port, &format!("{path}.port"), errors);
 }
 
-fn is_env_name(key: &str) -> bool {
-    let mut chars = key.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -425,6 +422,7 @@ mod tests {
                 process("score", &["ingest"]),
             ],
             config: BTreeMap::from([("threshold".into(), "0.7".into())]),
+            variables: Vec::new(),
         }
     }
 
@@ -610,5 +608,6 @@ mod tests {
         for absent in ["resources", "probes", "placement", "port", "kubernetes_api"] {
             assert!(process.get(absent).is_none(), "{absent} is omitted");
         }
+        assert!(json.get("variables").is_none(), "variables are omitted");
     }
 }

@@ -97,29 +97,11 @@ impl AuditKey {
             path: path.display().to_string(),
             detail: e.to_string(),
         };
-        let dir = path
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir).map_err(io)?;
         let key = Self::generate()?;
-        let mut seed = [0u8; 8];
-        getrandom::fill(&mut seed).map_err(|e| KeyError::Random(e.to_string()))?;
-        let staged = dir.join(format!(".audit-key-{}", hex(&seed)));
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let written = options.open(&staged).and_then(|mut file| {
-            std::io::Write::write_all(&mut file, format!("{}\n", key.to_text()).as_bytes())?;
-            file.sync_all()
-        });
-        let linked = written.and_then(|()| std::fs::hard_link(&staged, path));
-        let _ = std::fs::remove_file(&staged);
-        match linked {
-            Ok(()) => Ok(key),
-            Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Self::read(path),
-            Err(error) => Err(io(error)),
+        if crate::key_file::create(path, &key.to_text()).map_err(io)? {
+            Ok(key)
+        } else {
+            Self::read(path)
         }
     }
 

@@ -6,7 +6,7 @@
 
 use k8s_openapi::api::{
     apps::v1::Deployment,
-    core::v1::{ConfigMap, Namespace, Pod, Service},
+    core::v1::{ConfigMap, Namespace, Pod, Secret, Service},
     networking::v1::Ingress,
 };
 use kube::{
@@ -23,7 +23,7 @@ use super::{
     plan::{self, Planned},
     resources::FIELD_MANAGER,
 };
-use crate::{runtimes::RuntimeRecord, versions::VersionRecord};
+use crate::{configuration::Settled, runtimes::RuntimeRecord, versions::VersionRecord};
 
 /// What the API server said of one object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -53,6 +53,7 @@ fn api_resource(kind: &str) -> ApiResource {
     match kind {
         "Namespace" => ApiResource::erase::<Namespace>(&()),
         "ConfigMap" => ApiResource::erase::<ConfigMap>(&()),
+        "Secret" => ApiResource::erase::<Secret>(&()),
         "Deployment" => ApiResource::erase::<Deployment>(&()),
         "Service" => ApiResource::erase::<Service>(&()),
         "Pod" => ApiResource::erase::<Pod>(&()),
@@ -150,7 +151,10 @@ impl Context {
             let ingress = plan::publish(runtime, &record.name);
             return Ok(vec![self.dry_apply(ns, &ingress).await.0]);
         }
-        let [namespace, config] = plan::foundation(runtime, &record.manifest);
+        // Placeholders for the values: an answer (a refusal's message) never
+        // quotes a value, least of all a secret.
+        let settled = Settled::placeholders(&record.manifest);
+        let [namespace, config] = plan::foundation(runtime, &record.manifest, &settled);
         let namespaces: Api<Namespace> = Api::all(self.kube.client.clone());
         let exists = match self
             .kube
@@ -164,7 +168,11 @@ impl Context {
             Err(error) => return Err(error),
         };
         let mut checked = vec![self.dry_apply(ns, &namespace).await.0];
-        let workloads = |uid: &str| plan::workloads(runtime, &record.manifest, uid);
+        let workloads = |uid: &str| {
+            let mut planned = plan::configuration(runtime, &record.manifest, &settled, uid);
+            planned.extend(plan::workloads(runtime, &record.manifest, &settled, uid));
+            planned
+        };
         if !exists {
             // Objects in a namespace that does not exist are refused
             // (NotFound) even in a dry run: the start creates it first.

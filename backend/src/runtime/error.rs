@@ -15,6 +15,10 @@ pub enum RuntimeError {
     },
     #[error("{what} did not answer within {after:?}")]
     Timeout { what: String, after: Duration },
+    /// The version's values could not be read or opened (never a value
+    /// in the message).
+    #[error("the version's configuration: {0}")]
+    Configuration(String),
     #[error(transparent)]
     Version(#[from] VersionError),
 }

@@ -2,8 +2,9 @@
 //! version's Deployments, so `kubectl describe deployment` and `kubectl get
 //! events` show who did what, as kube-runtime's `Recorder` does. Best
 //! effort: an Event that cannot be written is logged and never holds an
-//! action up. The one retry is for a namespace that does not exist yet: a
-//! start's Event is written while the start is creating it.
+//! action up. Failures that may pass are retried for a while: a namespace
+//! that does not exist yet (a start's Event is written while the start is
+//! creating it), and a throttled, overloaded or unreachable API server.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -82,7 +83,7 @@ pub(super) fn record(
         let record = match versions::get(&db, &key.runtime, &key.version).await {
             Ok(record) => record,
             Err(error) => {
-                tracing::debug!(%error, version = %key, "no Event: the version is unreadable");
+                tracing::warn!(%error, version = %key, "no Event: the version is unreadable");
                 return;
             }
         };
@@ -137,18 +138,30 @@ async fn create(api: &Api<Event>, event: &Event, key: &VersionKey) {
     let deadline = tokio::time::Instant::now() + NAMESPACE_WAIT;
     let mut pause = Duration::from_millis(50);
     loop {
-        match api.create(&PostParams::default(), event).await {
+        let error = match api.create(&PostParams::default(), event).await {
             Ok(_) => return,
-            Err(kube::Error::Api(status))
-                if status.code == 404 && tokio::time::Instant::now() + pause < deadline =>
-            {
-                tokio::time::sleep(pause).await;
-                pause = (pause * 2).min(Duration::from_secs(2));
-            }
-            Err(error) => {
-                tracing::debug!(%error, version = %key, "Event not recorded");
-                return;
-            }
+            // Written already: a retry after a reply that was lost.
+            Err(kube::Error::Api(status)) if status.code == 409 => return,
+            Err(error) => error,
+        };
+        if !worth_retrying(&error) || tokio::time::Instant::now() + pause >= deadline {
+            tracing::warn!(%error, version = %key, "Event not recorded");
+            return;
         }
+        tracing::debug!(%error, version = %key, "Event not recorded yet, retrying");
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_secs(2));
+    }
+}
+
+/// A namespace still being created, a throttled or overloaded API server,
+/// or a connection that failed: the same Event may well be written in a
+/// moment. Anything else (a refused Event) would be refused again.
+fn worth_retrying(error: &kube::Error) -> bool {
+    match error {
+        kube::Error::Api(status) => {
+            status.code == 404 || status.code == 429 || status.code >= 500
+        }
+        _ => true,
     }
 }

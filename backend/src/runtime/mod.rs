@@ -125,6 +125,40 @@ impl Runtime {
         self.inner.changed(key);
     }
 
+    /// A running version's values changed: its objects are applied again
+    /// (the pod templates' checksum changed, so the pods roll), with an
+    /// Event naming who and why; screens hear of it as the nodes go amber
+    /// and green again.
+    pub fn configuration_changed(&self, key: VersionKey, by: &str, reason: &str) {
+        self.inner.record_event(
+            &key,
+            events::Happened {
+                reason: "Configured",
+                message: format!("{by}: configuration changed (reason: {reason})"),
+                warning: false,
+            },
+        );
+        let inner = self.inner.clone();
+        tokio::spawn(async move {
+            let applied = match versions::get(&inner.db, &key.runtime, &key.version).await {
+                Ok(record) => inner.apply_version(&record).await,
+                Err(error) => Err(error.into()),
+            };
+            if let Err(error) = applied {
+                tracing::warn!(%error, version = %key, "configuration not applied");
+                inner.record_event(
+                    &key,
+                    events::Happened {
+                        reason: "ConfigureFailed",
+                        message: format!("configuration not applied: {error}"),
+                        warning: true,
+                    },
+                );
+            }
+            inner.changed(key);
+        });
+    }
+
     /// The version's status and nodes now.
     pub async fn live(&self, runtime: &str, version: &str) -> Result<VersionLive, VersionError> {
         let record = versions::get(&self.inner.db, runtime, version).await?;

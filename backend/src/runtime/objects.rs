@@ -4,7 +4,7 @@
 use futures::future::try_join_all;
 use k8s_openapi::api::{
     apps::v1::{Deployment, ReplicaSet},
-    core::v1::{ConfigMap, Namespace, Pod, Service},
+    core::v1::{ConfigMap, Namespace, Pod, Secret, Service},
     networking::v1::Ingress,
 };
 use kube::{Api, api::ListParams};
@@ -20,7 +20,11 @@ impl Context {
         let ns = record.runtime.as_str();
         // The runtime's workload defaults as they are at this start.
         let runtime = crate::runtimes::get(&self.db, ns).await?;
-        let [namespace, config] = plan::foundation(&runtime, &record.manifest);
+        // The values as they are now, secrets opened for the Secret only.
+        let settled = crate::configuration::settled(&self.db, &self.settings.keyring, record)
+            .await
+            .map_err(|error| RuntimeError::Configuration(error.to_string()))?;
+        let [namespace, config] = plan::foundation(&runtime, &record.manifest, &settled);
         let namespaces: Api<Namespace> = Api::all(self.kube.client.clone());
         match self
             .kube
@@ -52,9 +56,18 @@ impl Context {
                 code: None,
             });
         };
+        // The Secret and the files first: pods that mount them wait for them.
+        let secrets: Api<Secret> = Api::namespaced(self.kube.client.clone(), ns);
+        for object in plan::configuration(&runtime, &record.manifest, &settled, &owner_uid) {
+            let what = format!("applying {} {}", object.kind, object.name);
+            match object.kind {
+                "Secret" => self.kube.apply(&secrets, &object.name, &object.object, what).await.map(drop)?,
+                _ => self.kube.apply(&config_maps, &object.name, &object.object, what).await.map(drop)?,
+            }
+        }
         let deployments: Api<Deployment> = Api::namespaced(self.kube.client.clone(), ns);
         let services: Api<Service> = Api::namespaced(self.kube.client.clone(), ns);
-        let planned = plan::workloads(&runtime, &record.manifest, &owner_uid);
+        let planned = plan::workloads(&runtime, &record.manifest, &settled, &owner_uid);
         try_join_all(planned.iter().map(|object| {
             let (deployments, services) = (&deployments, &services);
             async move {
@@ -90,6 +103,7 @@ impl Context {
             self.kube.delete_labelled::<Service>(ns, &list, "Services"),
             self.kube
                 .delete_labelled::<ConfigMap>(ns, &list, "ConfigMaps"),
+            self.kube.delete_labelled::<Secret>(ns, &list, "Secrets"),
             self.kube.delete_labelled::<Ingress>(ns, &list, "Ingress"),
         )?;
         Ok(())
@@ -113,8 +127,9 @@ impl Context {
             self.kube.count_labelled::<Service>(ns, &list, "Services"),
             self.kube
                 .count_labelled::<ConfigMap>(ns, &list, "ConfigMaps"),
+            self.kube.count_labelled::<Secret>(ns, &list, "Secrets"),
         )?;
-        let counts = [counts.0, counts.1, counts.2, counts.3, counts.4];
+        let counts = [counts.0, counts.1, counts.2, counts.3, counts.4, counts.5];
         Ok(counts
             .into_iter()
             .filter(|(n, _)| *n > 0)

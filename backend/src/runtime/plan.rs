@@ -6,7 +6,7 @@ use lifecycle::Manifest;
 use serde_json::{Value, json};
 
 use super::resources;
-use crate::runtimes::RuntimeRecord;
+use crate::{configuration::Settled, runtimes::RuntimeRecord};
 
 /// Stands for the uid the cluster gives the version's ConfigMap (the owner
 /// of the rest) at its first apply, where the uid is not known yet.
@@ -40,7 +40,7 @@ impl Planned {
 
 /// The namespace and the ConfigMap: applied first, the ConfigMap's uid
 /// owning what `workloads` gives.
-pub fn foundation(runtime: &RuntimeRecord, manifest: &Manifest) -> [Planned; 2] {
+pub fn foundation(runtime: &RuntimeRecord, manifest: &Manifest, settled: &Settled) -> [Planned; 2] {
     [
         Planned::new(
             "Namespace",
@@ -50,14 +50,35 @@ pub fn foundation(runtime: &RuntimeRecord, manifest: &Manifest) -> [Planned; 2] 
         Planned::new(
             "ConfigMap",
             "config",
-            resources::config_map(&runtime.name, manifest),
+            resources::config_map(&runtime.name, manifest, settled),
         ),
     ]
 }
 
+/// The version's Secret and files ConfigMap, when it has values for them:
+/// applied before the workloads whose pods mount them.
+pub fn configuration(
+    runtime: &RuntimeRecord,
+    manifest: &Manifest,
+    settled: &Settled,
+    owner_uid: &str,
+) -> Vec<Planned> {
+    let ns = runtime.name.as_str();
+    let secret = resources::secret(ns, manifest, settled, owner_uid)
+        .map(|object| Planned::new("Secret", "secrets", object));
+    let files = resources::files_config_map(ns, manifest, settled, owner_uid)
+        .map(|object| Planned::new("ConfigMap", "files", object));
+    secret.into_iter().chain(files).collect()
+}
+
 /// Every node's Deployment, then the entrypoint's Service, owned by
 /// `owner_uid`.
-pub fn workloads(runtime: &RuntimeRecord, manifest: &Manifest, owner_uid: &str) -> Vec<Planned> {
+pub fn workloads(
+    runtime: &RuntimeRecord,
+    manifest: &Manifest,
+    settled: &Settled,
+    owner_uid: &str,
+) -> Vec<Planned> {
     let ns = runtime.name.as_str();
     let mut planned: Vec<Planned> = resources::node_specs(manifest)
         .iter()
@@ -65,7 +86,7 @@ pub fn workloads(runtime: &RuntimeRecord, manifest: &Manifest, owner_uid: &str) 
             Planned::new(
                 "Deployment",
                 node.name,
-                resources::deployment(ns, &runtime.settings, manifest, node, owner_uid),
+                resources::deployment(ns, &runtime.settings, manifest, node, owner_uid, settled),
             )
         })
         .collect();
@@ -78,9 +99,10 @@ pub fn workloads(runtime: &RuntimeRecord, manifest: &Manifest, owner_uid: &str) 
 }
 
 /// Everything a start applies, the owner's uid left unknown.
-pub fn start(runtime: &RuntimeRecord, manifest: &Manifest) -> Vec<Planned> {
-    let mut planned = foundation(runtime, manifest).to_vec();
-    planned.extend(workloads(runtime, manifest, OWNER_UID_UNKNOWN));
+pub fn start(runtime: &RuntimeRecord, manifest: &Manifest, settled: &Settled) -> Vec<Planned> {
+    let mut planned = foundation(runtime, manifest, settled).to_vec();
+    planned.extend(configuration(runtime, manifest, settled, OWNER_UID_UNKNOWN));
+    planned.extend(workloads(runtime, manifest, settled, OWNER_UID_UNKNOWN));
     planned
 }
 
@@ -118,7 +140,7 @@ mod tests {
         let manifest: Manifest =
             crate::manifest_file::parse(include_bytes!("../../../examples/manifests/v1.yaml"))
                 .expect("manifest");
-        let planned = start(&runtime, &manifest);
+        let planned = start(&runtime, &manifest, &Settled::default());
         let kinds: Vec<(&str, &str)> = planned.iter().map(|p| (p.kind, p.role.as_str())).collect();
         let mut expected = vec![("Namespace", "namespace"), ("ConfigMap", "config")];
         expected.push(("Deployment", "entrypoint"));

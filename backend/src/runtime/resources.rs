@@ -12,7 +12,10 @@ use lifecycle::{
 };
 use serde_json::{Value, json};
 
-use crate::runtimes::RuntimeRecord;
+use crate::{
+    configuration::{Settled, files_name, secret_name},
+    runtimes::RuntimeRecord,
+};
 
 /// The one field manager every apply of the console uses.
 pub const FIELD_MANAGER: &str = "runtime-console";
@@ -24,6 +27,9 @@ pub const NODE_LABEL: &str = "runtime-console.io/node";
 /// The Ingress annotation naming the change of the runtime's settings it
 /// was applied from.
 pub const SETTINGS_REVISION: &str = "runtime-console.io/settings-revision";
+/// The pod template annotation that changes with the version's
+/// configuration, so that a change rolls the pods.
+pub const CONFIG_CHECKSUM: &str = "runtime-console.io/config-checksum";
 /// The Service port the Ingress targets, whatever the entrypoint listens on.
 pub const SERVICE_PORT: i32 = 80;
 
@@ -94,9 +100,13 @@ pub fn namespace(runtime: &str) -> Value {
     })
 }
 
-/// The version's config; every other object of the version is owned by it,
-/// so deleting it lets the garbage collector remove the rest too.
-pub fn config_map(runtime: &str, manifest: &Manifest) -> Value {
+/// The version's config: the manifest's fixed values and the declared
+/// variables that are not secret, exported to every process as its
+/// environment. Every other object of the version is owned by it, so
+/// deleting it lets the garbage collector remove the rest too.
+pub fn config_map(runtime: &str, manifest: &Manifest, settled: &Settled) -> Value {
+    let mut data = manifest.config.clone();
+    data.extend(settled.variables.clone());
     json!({
         "apiVersion": "v1",
         "kind": "ConfigMap",
@@ -105,8 +115,91 @@ pub fn config_map(runtime: &str, manifest: &Manifest) -> Value {
             "namespace": runtime,
             "labels": labels(runtime, Some(&manifest.name), None),
         },
-        "data": manifest.config,
+        "data": data,
     })
+}
+
+/// The declared files that are not secret, mounted under `FILES_DIR`
+/// (not in the exported ConfigMap: a file is no environment variable).
+pub fn files_config_map(
+    runtime: &str,
+    manifest: &Manifest,
+    settled: &Settled,
+    owner_uid: &str,
+) -> Option<Value> {
+    (!settled.files.is_empty()).then(|| {
+        json!({
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {
+                "name": files_name(&manifest.name),
+                "namespace": runtime,
+                "labels": labels(runtime, Some(&manifest.name), None),
+                "ownerReferences": owner(manifest, owner_uid),
+            },
+            "data": settled.files,
+        })
+    })
+}
+
+/// Every secret value, base64 as a Secret's `data` is.
+pub fn secret(
+    runtime: &str,
+    manifest: &Manifest,
+    settled: &Settled,
+    owner_uid: &str,
+) -> Option<Value> {
+    use base64::{Engine as _, engine::general_purpose::STANDARD};
+    settled.has_secrets().then(|| {
+        let data: BTreeMap<&String, String> = settled
+            .secret_variables
+            .iter()
+            .chain(&settled.secret_files)
+            .map(|(name, value)| (name, STANDARD.encode(value)))
+            .collect();
+        json!({
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "type": "Opaque",
+            "metadata": {
+                "name": secret_name(&manifest.name),
+                "namespace": runtime,
+                "labels": labels(runtime, Some(&manifest.name), None),
+                "ownerReferences": owner(manifest, owner_uid),
+            },
+            "data": data,
+        })
+    })
+}
+
+/// The container's side of the declared variables: each secret variable
+/// from the Secret, and the files (plain and secret) in one read-only
+/// projected volume.
+fn configured(pod: &mut Value, version: &str, settled: &Settled) {
+    if let Some(env) = pod["containers"][0]["env"].as_array_mut() {
+        env.extend(settled.secret_variables.keys().map(|name| {
+            json!({"name": name, "valueFrom": {"secretKeyRef": {"name": secret_name(version), "key": name}}})
+        }));
+    }
+    let items = |files: &BTreeMap<String, String>| -> Vec<Value> {
+        files.keys().map(|name| json!({"key": name, "path": name})).collect()
+    };
+    let mut sources = Vec::new();
+    if !settled.files.is_empty() {
+        sources.push(json!({"configMap": {"name": files_name(version), "items": items(&settled.files)}}));
+    }
+    if !settled.secret_files.is_empty() {
+        sources.push(json!({"secret": {"name": secret_name(version), "items": items(&settled.secret_files)}}));
+    }
+    if sources.is_empty() {
+        return;
+    }
+    if let Some(mounts) = pod["containers"][0]["volumeMounts"].as_array_mut() {
+        mounts.push(json!({"name": "files", "mountPath": lifecycle::variables::FILES_DIR, "readOnly": true}));
+    }
+    if let Some(volumes) = pod["volumes"].as_array_mut() {
+        volumes.push(json!({"name": "files", "projected": {"sources": sources}}));
+    }
 }
 
 fn owner(manifest: &Manifest, owner_uid: &str) -> Value {
@@ -248,6 +341,7 @@ pub fn deployment(
     manifest: &Manifest,
     node: &NodeSpec<'_>,
     owner_uid: &str,
+    settled: &Settled,
 ) -> Value {
     let version = manifest.name.as_str();
     let mut env = vec![
@@ -310,6 +404,11 @@ pub fn deployment(
             pod["tolerations"] = json!(placement.tolerations);
         }
     }
+    configured(&mut pod, version, settled);
+    let mut template_meta = json!({"labels": labels(runtime, Some(version), Some(node.name))});
+    if !manifest.variables.is_empty() {
+        template_meta["annotations"] = json!({CONFIG_CHECKSUM: settled.checksum});
+    }
     json!({
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -323,7 +422,7 @@ pub fn deployment(
             "replicas": node.replicas,
             "selector": {"matchLabels": selector_labels(runtime, version, node.name)},
             "template": {
-                "metadata": {"labels": labels(runtime, Some(version), Some(node.name))},
+                "metadata": template_meta,
                 "spec": pod,
             },
         },

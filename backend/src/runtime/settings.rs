@@ -22,6 +22,9 @@ pub struct Settings {
     /// was heard: a safety net for announcements lost while a replica's
     /// listening connection was down.
     pub stream_refresh: Duration,
+    /// Opens the secret values a start puts into the version's Secret (and
+    /// seals what the Configuration tab saves).
+    pub keyring: crate::configuration::Keyring,
 }
 
 impl Default for Settings {
@@ -33,6 +36,7 @@ impl Default for Settings {
             switch_deadline: Duration::from_secs(30),
             call_timeout: Duration::from_secs(10),
             stream_refresh: Duration::from_secs(5),
+            keyring: crate::configuration::Keyring::none(),
         }
     }
 }

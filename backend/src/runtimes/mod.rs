@@ -388,6 +388,7 @@ pub async fn delete(db: &Database, actor: &Actor, name: &str, reason: &Reason) -
             .fetch_all(&mut *conn)
             .await?;
         for sql in [
+            "DELETE FROM version_values WHERE runtime = $1",
             "DELETE FROM node_logs WHERE runtime = $1",
             "DELETE FROM versions WHERE runtime = $1",
             "DELETE FROM releases WHERE runtime = $1",

@@ -1,7 +1,11 @@
 //! An operator's lifecycle action: the compare-and-set on the status with
 //! its audit entry.
 
-use lifecycle::{Action, AuditAction, Outcome, Reason, Status, demotion_on_publish, plan};
+use std::collections::BTreeSet;
+
+use lifecycle::{
+    Action, AuditAction, Outcome, Reason, Status, demotion_on_publish, plan, variables,
+};
 
 use super::record::{ActionNote, Applied, Claim, Result, VersionError};
 use crate::{
@@ -52,7 +56,11 @@ pub async fn apply_action_noted(
     let outcome = match &applied {
         Ok(_) => "accepted",
         Err(VersionError::Conflict { .. }) => "conflict",
-        Err(VersionError::Refused(_) | VersionError::MarkedBad { .. }) => "refused",
+        Err(
+            VersionError::Refused(_)
+            | VersionError::MarkedBad { .. }
+            | VersionError::ConfigurationIncomplete { .. },
+        ) => "refused",
         Err(VersionError::UnknownVersion { .. }) => "unknown_version",
         Err(_) => "error",
     };
@@ -60,6 +68,9 @@ pub async fn apply_action_noted(
     applied
 }
 
+/// The declared variables a version has a value for (a start needs every
+/// required one that has no default).
+const SET_NAMES: &str = "SELECT name FROM version_values WHERE runtime = $1 AND version = $2";
 const CLAIM_REQUEST: &str = "UPDATE change_requests SET state = 'done', closed_at = $1 \
                              WHERE id = $2 AND state = 'approved'";
 const CLAIM_SCHEDULE: &str = "UPDATE scheduled_actions SET state = 'done', closed_at = $1 \
@@ -150,6 +161,29 @@ async fn compare_and_set(
                 return Ok(TxEnd::Refuse(VersionError::Refused(refusal)));
             }
         };
+        if action == Action::Start && !current.manifest.variables.is_empty() {
+            let set: Vec<String> = sqlx::query_scalar(SET_NAMES)
+                .bind(runtime)
+                .bind(version)
+                .fetch_all(&mut *conn)
+                .await?;
+            let set: BTreeSet<&str> = set.iter().map(String::as_str).collect();
+            let missing: Vec<String> = variables::missing(&current.manifest.variables, &set)
+                .into_iter()
+                .map(str::to_owned)
+                .collect();
+            if !missing.is_empty() {
+                AuditConn::append_entry(
+                    &mut *conn,
+                    &denied(serde_json::json!({"missing_configuration": missing})),
+                )
+                .await?;
+                return Ok(TxEnd::Refuse(VersionError::ConfigurationIncomplete {
+                    version: version.to_owned(),
+                    missing,
+                }));
+            }
+        }
         let at = now_timestamp();
         if let Some(claim) = note.claim {
             let (sql, id) = match claim {

@@ -130,6 +130,12 @@ pub enum VersionError {
         "{version} is stopped, and this runtime's publishes need approval: start {version}, then roll back to it."
     )]
     RollbackNeedsStart { version: String },
+    /// A start while a required variable has no value.
+    #[error("{version} cannot start yet. {}", lifecycle::variables::missing_sentence(.missing))]
+    ConfigurationIncomplete {
+        version: String,
+        missing: Vec<String>,
+    },
     /// A change window refuses the action now.
     #[error("{0} An admin may override it (break-glass) with a reason.")]
     WindowClosed(lifecycle::Closed),

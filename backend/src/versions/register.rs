@@ -8,8 +8,9 @@ use crate::{
     db::{Database, TxEnd},
 };
 
-/// Registers a version, `stopped`, after validating its manifest. The
-/// registration (or its refusal) is audited.
+/// Registers a version, `stopped`, after validating its manifest, with
+/// the values of its declared variables carried over from the runtime's
+/// earlier versions. The registration (or its refusal) is audited.
 pub async fn register(
     db: &Database,
     actor: &Actor,
@@ -52,7 +53,7 @@ pub async fn register(
     let runtime_exists = "SELECT COALESCE(host, name || '.' || base_domain), serving_version, settings \
                           FROM runtimes WHERE name = $1";
     let exists = "SELECT name FROM versions WHERE runtime = $1 AND name = $2";
-    write_tx!(VersionError, db, |conn| {
+    let record = write_tx!(VersionError, db, |conn| {
         let known: Option<(String, Option<String>, String)> = sqlx::query_as(runtime_exists)
             .bind(runtime)
             .fetch_optional(&mut *conn)
@@ -113,5 +114,11 @@ pub async fn register(
             .details(serde_json::json!({"processes": manifest.processes.len()}));
         AuditConn::append_entry(&mut *conn, &entry).await?;
         Ok(TxEnd::Commit(record))
-    })
+    })?;
+    // Its values from the runtime's earlier versions, in a transaction of
+    // their own: the registration stands whatever becomes of it.
+    if let Err(error) = crate::configuration::carry_over(db, actor, &record).await {
+        tracing::warn!(%error, runtime, version = %record.name, "values not carried over");
+    }
+    Ok(record)
 }
