@@ -7,6 +7,7 @@ pub mod approvals;
 pub mod audit;
 pub mod auth;
 mod components;
+pub mod configuration;
 pub mod dry_run;
 pub mod error;
 #[cfg(feature = "hydrate")]

@@ -179,6 +179,20 @@ impl From<backend::schedules::ScheduleError> for ConsoleError {
     }
 }
 
+impl From<backend::configuration::ConfigError> for ConsoleError {
+    fn from(error: backend::configuration::ConfigError) -> Self {
+        use backend::configuration::{ConfigError as E, KeyError};
+        match error {
+            E::Invalid(problems) => Self::InvalidFields(problems),
+            E::Key(KeyError::NoKey) => Self::NotConfigured(KeyError::NoKey.to_string()),
+            // A key that cannot open what is stored: the operator's
+            // problem, logged, never detailed to the caller.
+            E::Key(error) => internal(error),
+            E::Version(error) => error.into(),
+        }
+    }
+}
+
 impl From<RuntimesError> for ConsoleError {
     fn from(error: RuntimesError) -> Self {
         match error {

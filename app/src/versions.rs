@@ -96,6 +96,8 @@ pub struct VersionDetails {
     pub last_override: Option<crate::windows::OverrideView>,
     /// The version's scheduled actions, pending first.
     pub schedules: Vec<crate::schedules::ScheduleView>,
+    /// The declared variables with what is set (never a secret's value).
+    pub configuration: Vec<crate::configuration::ConfigField>,
     pub live: VersionLive,
 }
 
@@ -180,7 +182,9 @@ pub async fn get_version_details(
     let windows = crate::windows::ssr::window_notices(&services, &runtime, user.role).await?;
     let last_override = crate::windows::ssr::last_override(&services, &runtime, &version).await?;
     let schedules = crate::schedules::ssr::of_version(&services, &runtime, &version).await?;
+    let configuration = services.configuration(&runtime, &version).await?;
     Ok(VersionDetails {
+        configuration,
         windows,
         last_override,
         schedules,

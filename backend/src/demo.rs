@@ -25,9 +25,11 @@ pub const RUNTIME: &str = "demo";
 pub const INGRESS_CLASS: &str = "nginx";
 pub const PULL_SECRET: &str = "demo-registry";
 
-const MANIFESTS: [(&str, &str); 3] = [
+const MANIFESTS: [(&str, &str); 4] = [
     ("v1", include_str!("../../examples/manifests/v1.yaml")),
     ("v2", include_str!("../../examples/manifests/v2.yaml")),
+    // Declares variables: it starts once they are set.
+    ("v4", include_str!("../../examples/manifests/v4.yaml")),
     (
         "broken",
         include_str!("../../examples/manifests/broken.json"),

@@ -195,6 +195,8 @@ mod tests {
         assert_eq!(v1.processes.len(), 2);
         let v2 = parse(&example("v2.yaml")).expect("v2");
         assert_eq!(v2.processes[2].inputs, ["enrich", "rules"]);
+        let v4 = parse(&example("v4.yaml")).expect("v4");
+        assert_eq!(v4.variables.len(), 5);
         let broken = parse(&example("broken.json")).expect("broken");
         assert!(broken.processes[0].image.contains("fail-pull"));
     }

@@ -5,7 +5,7 @@
 
 use std::{path::PathBuf, process::Command};
 
-use backend::{manifest_file, runtime::resources, runtimes::RuntimeRecord};
+use backend::{configuration::Settled, manifest_file, runtime::resources, runtimes::RuntimeRecord};
 use lifecycle::{
     RuntimeSettings, Tls,
     workload::{Placement, Quantities, Resources, Toleration},
@@ -120,6 +120,7 @@ fn generated_objects_pass_the_strict_kubernetes_schema() {
         ("v1", include_str!("../../examples/manifests/v1.yaml")),
         ("v2", include_str!("../../examples/manifests/v2.yaml")),
         ("v3", include_str!("../../examples/manifests/v3.yaml")),
+        ("v4", include_str!("../../examples/manifests/v4.yaml")),
         (
             "broken",
             include_str!("../../examples/manifests/broken.json"),
@@ -136,17 +137,22 @@ fn generated_objects_pass_the_strict_kubernetes_schema() {
         let name = format!("{example}-{kind}");
         let manifest = manifest_file::parse(text.as_bytes()).expect("example parses");
         let uid = "6a1f1c7e-0000-4000-8000-000000000001";
+        // Every declared variable with a value: the Secret, the files
+        // ConfigMap, the secret env and the projected volume are checked.
+        let settled = Settled::placeholders(&manifest);
         let mut objects = vec![
             resources::namespace("demo"),
-            resources::config_map("demo", &manifest),
+            resources::config_map("demo", &manifest, &settled),
             resources::service("demo", &manifest, uid),
             resources::ingress(rt, &manifest.name),
         ];
-        objects.extend(
-            resources::node_specs(&manifest)
-                .iter()
-                .map(|node| resources::deployment("demo", &rt.settings, &manifest, node, uid)),
-        );
+        objects.extend(resources::secret("demo", &manifest, &settled, uid));
+        objects.extend(resources::files_config_map(
+            "demo", &manifest, &settled, uid,
+        ));
+        objects.extend(resources::node_specs(&manifest).iter().map(|node| {
+            resources::deployment("demo", &rt.settings, &manifest, node, uid, &settled)
+        }));
         for (i, object) in objects.iter().enumerate() {
             let path = dir.path().join(format!("{name}-{i}.yaml"));
             // JSON, as the console sends them (and valid YAML): a YAML
@@ -171,6 +177,7 @@ fn the_validator_rejects_what_kubernetes_rejects() {
         &manifest,
         &resources::node_specs(&manifest)[0],
         "uid",
+        &Settled::default(),
     );
     bad["spec"]["replica"] = serde_json::json!(2);
     let path = dir.path().join("bad.yaml");

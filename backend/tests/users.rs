@@ -290,7 +290,7 @@ async fn demo_seeding_is_idempotent_and_never_resets_passwords() {
             first,
             demo::Seeded {
                 users: 3,
-                versions: 3
+                versions: 4
             },
             "{name}"
         );

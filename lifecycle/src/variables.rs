@@ -103,6 +103,40 @@ impl Variable {
     }
 }
 
+/// One declared variable as the Configuration tab shows it: never a
+/// secret's value, only whether one is set and when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfigField {
+    pub name: String,
+    pub description: String,
+    pub kind: VariableKind,
+    pub secret: bool,
+    pub required: bool,
+    pub default: Option<String>,
+    /// The value set, for a variable that is not secret.
+    pub value: Option<String>,
+    pub set: bool,
+    pub set_at: Option<String>,
+    pub set_by: Option<String>,
+    /// `set` (on the tab) or `carried:<version>` (from that version at
+    /// registration).
+    pub source: Option<String>,
+}
+
+impl ConfigField {
+    pub fn kind_word(&self) -> &'static str {
+        match self.kind {
+            VariableKind::Variable => "variable",
+            VariableKind::File => "file",
+        }
+    }
+
+    /// Whether a start waits for this one.
+    pub fn missing(&self) -> bool {
+        self.required && self.default.is_none() && !self.set
+    }
+}
+
 /// Checks the declarations (`variables[i].…` paths) against each other
 /// and against the manifest's fixed `config` keys, which share the
 /// ConfigMap's keys.
@@ -177,7 +211,9 @@ pub fn check_change<'a>(
     };
     match (variable.secret, secret) {
         (false, true) => {
-            return Err("is not a secret: it is stored and shown as plain text, so it was not saved".into());
+            return Err(
+                "is not a secret: it is stored and shown as plain text, so it was not saved".into(),
+            );
         }
         (true, false) => return Err("is a secret: send it as one".into()),
         _ => {}
@@ -261,7 +297,10 @@ mod tests {
             &[("threshold", "0.7")],
         );
         assert_eq!(got.len(), 5, "{got:?}");
-        assert!(got[0].starts_with("variables[0].name: must start"), "{got:?}");
+        assert!(
+            got[0].starts_with("variables[0].name: must start"),
+            "{got:?}"
+        );
         assert_eq!(got[1], "variables[2].name: duplicates variables[1].name");
         assert!(got[2].starts_with("variables[3].name: \"threshold\" is a fixed config key"));
         assert!(got[3].starts_with("variables[4].default: a secret has no default"));
@@ -272,16 +311,25 @@ mod tests {
     #[test]
     fn values_are_text_within_their_kind_s_bounds() {
         let text = variable("X");
-        assert!(text.check_value("postgres://db:5432/app\nsecond line").is_ok());
+        assert!(
+            text.check_value("postgres://db:5432/app\nsecond line")
+                .is_ok()
+        );
         assert!(text.check_value("a\0b").is_err());
         assert!(text.check_value("bell\u{7}").is_err());
         assert!(text.check_value(&"x".repeat(MAX_VARIABLE_BYTES)).is_ok());
-        assert!(text.check_value(&"x".repeat(MAX_VARIABLE_BYTES + 1)).is_err());
+        assert!(
+            text.check_value(&"x".repeat(MAX_VARIABLE_BYTES + 1))
+                .is_err()
+        );
         let file = Variable {
             kind: VariableKind::File,
             ..variable("RULES")
         };
-        assert!(file.check_value(&"x".repeat(MAX_VARIABLE_BYTES + 1)).is_ok());
+        assert!(
+            file.check_value(&"x".repeat(MAX_VARIABLE_BYTES + 1))
+                .is_ok()
+        );
         assert!(file.check_value(&"x".repeat(MAX_FILE_BYTES + 1)).is_err());
         assert!(file.check_value("\u{1b}[1m escape codes are text").is_ok());
         assert!(file.check_value("nul\0").is_err());
@@ -297,16 +345,14 @@ mod tests {
             default: Some("10".into()),
             ..variable("WORKERS")
         };
-        let all = [
-            variable("DB_URL"),
-            optional,
-            defaulted,
-            variable("API_KEY"),
-        ];
+        let all = [variable("DB_URL"), optional, defaulted, variable("API_KEY")];
         assert_eq!(missing(&all, &BTreeSet::new()), ["DB_URL", "API_KEY"]);
         assert_eq!(missing(&all, &BTreeSet::from(["API_KEY"])), ["DB_URL"]);
         assert!(missing(&all, &BTreeSet::from(["API_KEY", "DB_URL"])).is_empty());
-        assert!(missing_sentence(&["DB_URL", "API_KEY"]).contains("configuration is incomplete: set DB_URL, API_KEY"));
+        assert!(
+            missing_sentence(&["DB_URL", "API_KEY"])
+                .contains("configuration is incomplete: set DB_URL, API_KEY")
+        );
     }
 
     #[test]
@@ -319,7 +365,11 @@ mod tests {
         assert!(check_change(&all, "DB_URL", "postgres://db", false).is_ok());
         assert!(check_change(&all, "DB_URL", "", false).is_ok(), "clears it");
         assert!(check_change(&all, "API_KEY", "k", true).is_ok());
-        let refused = |name, value, secret| check_change(&all, name, value, secret).err().unwrap_or_default();
+        let refused = |name, value, secret| {
+            check_change(&all, name, value, secret)
+                .err()
+                .unwrap_or_default()
+        };
         assert!(refused("GHOST", "x", false).contains("not declared"));
         assert!(refused("DB_URL", "x", true).contains("not a secret"));
         assert!(refused("API_KEY", "x", false).contains("is a secret"));
@@ -334,7 +384,8 @@ mod tests {
                 .expect("reads");
         assert_eq!(declared.kind, VariableKind::File);
         assert!(declared.required && !declared.secret && declared.default.is_none());
-        let unknown = serde_json::from_value::<Variable>(serde_json::json!({"name": "X", "secrets": true}));
+        let unknown =
+            serde_json::from_value::<Variable>(serde_json::json!({"name": "X", "secrets": true}));
         assert!(unknown.is_err(), "unknown fields are refused");
     }
 }

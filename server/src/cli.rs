@@ -7,8 +7,8 @@ use backend::ClusterMode;
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::{
-    AuditKeySource, Config, DEFAULT_DATABASE_URL, DEFAULT_LISTEN, DEFAULT_SITE_ROOT, LogFormat,
-    demo_audit_key_file,
+    Config, DEFAULT_DATABASE_URL, DEFAULT_LISTEN, DEFAULT_SITE_ROOT, KeySource, LogFormat,
+    demo_audit_key_file, demo_secret_key_file,
 };
 
 #[derive(Debug, Parser)]
@@ -46,6 +46,35 @@ pub enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Work with the key sealing secret values.
+    Secrets {
+        #[command(subcommand)]
+        command: SecretsCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SecretsCommand {
+    /// Seal every secret value with a new key, in one transaction. With
+    /// the key in a file (--secret-key-file), a new key replaces it there
+    /// (written first beside it, as <file>.next, so a rotation cut short
+    /// loses nothing); with the key from CONSOLE_SECRET_KEY, the new key
+    /// is written to --new-key-file, to put in its place. Stop the
+    /// console's replicas first, or restart them after: they keep the key
+    /// they started with.
+    Rotate(RotateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RotateArgs {
+    #[command(flatten)]
+    pub key: SecretKeyArgs,
+    /// Where the new key goes (it must not exist yet); required when the
+    /// current key is not in a file.
+    #[arg(long)]
+    pub new_key_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -160,12 +189,45 @@ pub struct AuditKeyArgs {
 
 impl AuditKeyArgs {
     /// The key given, if one was.
-    pub fn source(self) -> Option<AuditKeySource> {
-        match (self.audit_key, self.audit_key_file) {
-            (Some(text), _) => Some(AuditKeySource::Text(text)),
-            (None, Some(path)) => Some(AuditKeySource::File(path)),
-            (None, None) => None,
-        }
+    pub fn source(self) -> Option<KeySource> {
+        key_source(self.audit_key, self.audit_key_file)
+    }
+}
+
+fn key_source(text: Option<String>, file: Option<PathBuf>) -> Option<KeySource> {
+    match (text, file) {
+        (Some(text), _) => Some(KeySource::Text(text)),
+        (None, Some(path)) => Some(KeySource::File(path)),
+        (None, None) => None,
+    }
+}
+
+/// Where the key sealing secret values at rest comes from, for the server
+/// and `secrets rotate` alike.
+#[derive(Debug, Args)]
+pub struct SecretKeyArgs {
+    /// A file holding the key (32 bytes as base64 or 64 hex digits) that
+    /// seals secret values in the database. Demo mode makes one beside
+    /// its SQLite file (secret.key) when neither this nor
+    /// CONSOLE_SECRET_KEY is set. Without a key, secret values cannot be
+    /// stored.
+    #[arg(long, env = "CONSOLE_SECRET_KEY_FILE")]
+    pub secret_key_file: Option<PathBuf>,
+
+    /// The key itself, for secret stores that hand out environment
+    /// variables.
+    #[arg(
+        long = "secret-key",
+        env = "CONSOLE_SECRET_KEY",
+        hide_env_values = true,
+        conflicts_with = "secret_key_file"
+    )]
+    pub secret_key: Option<String>,
+}
+
+impl SecretKeyArgs {
+    pub fn source(self) -> Option<KeySource> {
+        key_source(self.secret_key, self.secret_key_file)
     }
 }
 
@@ -322,6 +384,9 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub audit_key: AuditKeyArgs,
 
+    #[command(flatten)]
+    pub secret_key: SecretKeyArgs,
+
     /// Log a signed checkpoint of the audit chain this often (the leader,
     /// when the chain has grown).
     #[arg(long, env = "CONSOLE_AUDIT_CHECKPOINT_SECONDS", default_value_t = 300)]
@@ -432,8 +497,13 @@ impl ServeArgs {
         })?;
         let audit_key = match self.audit_key.source() {
             Some(source) => source,
-            None if self.demo => AuditKeySource::DemoFile(demo_audit_key_file(&database_url)),
-            None => AuditKeySource::None,
+            None if self.demo => KeySource::DemoFile(demo_audit_key_file(&database_url)),
+            None => KeySource::None,
+        };
+        let secret_key = match self.secret_key.source() {
+            Some(source) => source,
+            None if self.demo => KeySource::DemoFile(demo_secret_key_file(&database_url)),
+            None => KeySource::None,
         };
         Ok(Config {
             listen: self.listen,
@@ -445,6 +515,7 @@ impl ServeArgs {
             site_root: self.site_root,
             audit_retention_days: self.audit_retention_days,
             audit_key,
+            secret_key,
             audit_checkpoint: seconds(self.audit_checkpoint_seconds.max(1)),
             demo_password: self.demo.then_some(self.demo_password),
             sessions: crate::state::SessionSettings {

@@ -364,7 +364,7 @@ pub async fn audit_checkpoint(args: crate::cli::CheckpointArgs) -> ExitCode {
         eprintln!("error: give the signing key: --audit-key-file or CONSOLE_AUDIT_KEY");
         return ExitCode::from(2);
     };
-    let key = match source.load() {
+    let key = match source.load_audit() {
         Ok(Some(key)) => key,
         Ok(None) => return ExitCode::from(2),
         Err(error) => {
@@ -398,4 +398,98 @@ pub async fn audit_checkpoint(args: crate::cli::CheckpointArgs) -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// Exit 0: every secret value sealed with the new key, which is in place.
+/// 1: the database could not be re-sealed (nothing changed). 2: the keys
+/// or the database could not be read or written.
+pub async fn secrets_rotate(args: crate::cli::RotateArgs) -> ExitCode {
+    use backend::{configuration, key_file};
+
+    use crate::config::KeySource;
+
+    let fail = |message: String| {
+        eprintln!("error: {message}");
+        ExitCode::from(2)
+    };
+    let Some(source) = args.key.source() else {
+        return fail("give the current key: --secret-key-file or CONSOLE_SECRET_KEY".into());
+    };
+    let current = match source.load_secrets() {
+        Ok(ring) => ring,
+        Err(error) => return fail(error.to_string()),
+    };
+    // Where the new key is written before the database changes, and the
+    // file it then replaces.
+    let (staged, replaces) = match (&source, &args.new_key_file) {
+        (_, Some(path)) => (path.clone(), None),
+        (KeySource::File(path) | KeySource::DemoFile(path), None) => {
+            (configuration::next_path(path), Some(path.clone()))
+        }
+        _ => return fail("the current key is not in a file: give --new-key-file".into()),
+    };
+    // A rotation cut short left its new key staged: finish with that one,
+    // which may have sealed values already.
+    let resumed = replaces.is_some() && staged.exists();
+    let newer = if resumed {
+        std::fs::read_to_string(&staged)
+            .map_err(|e| e.to_string())
+            .and_then(|text| configuration::Keyring::from_text(&text).map_err(|e| e.to_string()))
+    } else {
+        configuration::Keyring::generate().map_err(|e| e.to_string())
+    };
+    let newer = match newer {
+        Ok(ring) => ring,
+        Err(error) => return fail(error),
+    };
+    let text = match newer.to_text() {
+        Ok(text) => text,
+        Err(error) => return fail(error.to_string()),
+    };
+    if !resumed {
+        match key_file::create(&staged, &text) {
+            Ok(true) => {}
+            Ok(false) => return fail(format!("{} exists already", staged.display())),
+            Err(error) => return fail(format!("cannot write {}: {error}", staged.display())),
+        }
+    }
+    let db = match open(&args.database.resolve()).await {
+        Ok(db) => db,
+        Err(code) => return code,
+    };
+    let ring = match current.rotated_to(&newer) {
+        Ok(ring) => ring,
+        Err(error) => return fail(error.to_string()),
+    };
+    let rotated = configuration::rotate(&db, &ring, &newer).await;
+    db.close().await;
+    let count = match rotated {
+        Ok(count) => count,
+        Err(error) => {
+            eprintln!("error: nothing was re-sealed: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Some(path) = replaces {
+        if let Err(error) = key_file::replace(&path, &text) {
+            return fail(format!(
+                "re-sealed, but {} could not be replaced ({error}); the new key is in {}",
+                path.display(),
+                staged.display()
+            ));
+        }
+        let _ = std::fs::remove_file(&staged);
+        println!(
+            "re-sealed {count} secret values with key {}; {} holds it now",
+            newer.key_id().unwrap_or_default(),
+            path.display()
+        );
+    } else {
+        println!(
+            "re-sealed {count} secret values with key {}, written to {}: configure the console with it now",
+            newer.key_id().unwrap_or_default(),
+            staged.display()
+        );
+    }
+    ExitCode::SUCCESS
 }

@@ -10,9 +10,22 @@ pub const DEFAULT_SITE_ROOT: &str = "target/site";
 /// The file demo mode keeps the audit signing key it makes in.
 pub const DEMO_AUDIT_KEY_NAME: &str = "audit-signing.key";
 
+/// The file demo mode keeps the secret key it makes in.
+pub const DEMO_SECRET_KEY_NAME: &str = "secret.key";
+
 /// Where demo mode keeps its audit signing key: beside the SQLite database
 /// file (each demo database its own key), else under `data/`.
 pub fn demo_audit_key_file(database_url: &str) -> PathBuf {
+    demo_key_file(database_url, DEMO_AUDIT_KEY_NAME)
+}
+
+/// Where demo mode keeps the key sealing secret values, beside the
+/// audit signing key.
+pub fn demo_secret_key_file(database_url: &str) -> PathBuf {
+    demo_key_file(database_url, DEMO_SECRET_KEY_NAME)
+}
+
+fn demo_key_file(database_url: &str, name: &str) -> PathBuf {
     let dir = database_url
         .strip_prefix("sqlite://")
         .or_else(|| database_url.strip_prefix("sqlite:"))
@@ -20,25 +33,27 @@ pub fn demo_audit_key_file(database_url: &str) -> PathBuf {
         .filter(|path| !path.is_empty() && !path.contains(":memory:"))
         .and_then(|path| std::path::Path::new(path).parent().map(PathBuf::from));
     match dir {
-        Some(dir) if !dir.as_os_str().is_empty() => dir.join(DEMO_AUDIT_KEY_NAME),
-        Some(_) => PathBuf::from(DEMO_AUDIT_KEY_NAME),
-        None => PathBuf::from("data").join(DEMO_AUDIT_KEY_NAME),
+        Some(dir) if !dir.as_os_str().is_empty() => dir.join(name),
+        Some(_) => PathBuf::from(name),
+        None => PathBuf::from("data").join(name),
     }
 }
 
-/// Where the audit signing key comes from.
+/// Where a key comes from: the audit signing key, or the key secret
+/// values are sealed with.
 #[derive(Clone, PartialEq, Eq)]
-pub enum AuditKeySource {
-    /// No key: actions answer without receipts, no checkpoints are logged.
+pub enum KeySource {
+    /// No key: actions answer without receipts, no checkpoints are logged;
+    /// secret values cannot be stored.
     None,
     File(PathBuf),
-    /// The key's text (from `CONSOLE_AUDIT_KEY`).
+    /// The key's text (from `CONSOLE_AUDIT_KEY`, `CONSOLE_SECRET_KEY`).
     Text(String),
     /// Demo mode's own key, made at this path on first start.
     DemoFile(PathBuf),
 }
 
-impl std::fmt::Debug for AuditKeySource {
+impl std::fmt::Debug for KeySource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::None => write!(f, "None"),
@@ -49,8 +64,8 @@ impl std::fmt::Debug for AuditKeySource {
     }
 }
 
-impl AuditKeySource {
-    pub fn load(
+impl KeySource {
+    pub fn load_audit(
         &self,
     ) -> Result<Option<backend::audit::receipt::AuditKey>, backend::audit::receipt::KeyError> {
         use backend::audit::receipt::AuditKey;
@@ -59,6 +74,19 @@ impl AuditKeySource {
             Self::File(path) => AuditKey::read(path).map(Some),
             Self::Text(text) => AuditKey::from_text(text).map(Some),
             Self::DemoFile(path) => AuditKey::read_or_create(path).map(Some),
+        }
+    }
+
+    /// The secret key, as a keyring (empty without one).
+    pub fn load_secrets(
+        &self,
+    ) -> Result<backend::configuration::Keyring, backend::configuration::KeyError> {
+        use backend::configuration::Keyring;
+        match self {
+            Self::None => Ok(Keyring::none()),
+            Self::File(path) => Keyring::read(path),
+            Self::Text(text) => Keyring::from_text(text),
+            Self::DemoFile(path) => Keyring::read_or_create(path),
         }
     }
 }
@@ -90,7 +118,9 @@ pub struct Config {
     /// Days of audit entries to keep; `None` keeps everything.
     pub audit_retention_days: Option<u32>,
     /// The key signing audit receipts and checkpoints.
-    pub audit_key: AuditKeySource,
+    pub audit_key: KeySource,
+    /// The key secret values are sealed with.
+    pub secret_key: KeySource,
     /// How often the leader logs a signed checkpoint of the chain.
     pub audit_checkpoint: std::time::Duration,
     /// Stop when standard input closes: lets a test harness or supervisor

@@ -2,7 +2,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use server::{
-    cli::{AuditCommand, Cli, Command, ServeArgs, UserCommand, VersionCommand},
+    cli::{AuditCommand, Cli, Command, SecretsCommand, ServeArgs, UserCommand, VersionCommand},
     commands,
     startup::Application,
     telemetry,
@@ -32,6 +32,9 @@ async fn main() -> ExitCode {
         Some(Command::User {
             command: UserCommand::Add(args),
         }) => commands::user_add(args).await,
+        Some(Command::Secrets {
+            command: SecretsCommand::Rotate(args),
+        }) => commands::secrets_rotate(args).await,
     }
 }
 

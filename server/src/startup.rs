@@ -46,6 +46,8 @@ pub enum StartupError {
     },
     #[error("cannot load the audit signing key: {0}")]
     AuditKey(backend::audit::receipt::KeyError),
+    #[error("the secret key: {0}")]
+    SecretKey(backend::configuration::KeyError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -257,7 +259,19 @@ impl Application {
             );
         }
 
-        let services = Services::with_runtime(db, cluster, config.runtime.clone());
+        let mut runtime_settings = config.runtime.clone();
+        runtime_settings.keyring = config
+            .secret_key
+            .load_secrets()
+            .map_err(StartupError::SecretKey)?;
+        match runtime_settings.keyring.key_id() {
+            Some(id) => tracing::info!(key = id, "secret values are sealed with this key"),
+            None => tracing::warn!(
+                "no secret key (--secret-key-file or CONSOLE_SECRET_KEY): secret values of \
+                 versions cannot be stored"
+            ),
+        }
+        let services = Services::with_runtime(db, cluster, runtime_settings);
         if let Some(days) = config.audit_retention_days {
             tokio::spawn(housekeeping::retention(services.clone(), days));
         }
@@ -272,7 +286,10 @@ impl Application {
             url: config.redacted_database_url(),
             source,
         })?;
-        let audit_key = config.audit_key.load().map_err(StartupError::AuditKey)?;
+        let audit_key = config
+            .audit_key
+            .load_audit()
+            .map_err(StartupError::AuditKey)?;
         match &audit_key {
             Some(key) => {
                 tracing::info!(public_key = %key.public(), "audit receipts are signed; keep this public key to verify them");

@@ -50,7 +50,10 @@ impl Key {
             hash.update(bytes);
             hash.finalize().into()
         };
-        let id: String = derive("id")[..4].iter().map(|b| format!("{b:02x}")).collect();
+        let id: String = derive("id")[..4]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
         Self {
             id,
             cipher: XChaCha20Poly1305::new(&bytes.into()),
@@ -194,11 +197,10 @@ impl Keyring {
         else {
             return Err(unopenable("unknown format"));
         };
-        let key = self
-            .0
-            .iter()
-            .find(|k| k.id == id)
-            .ok_or_else(|| unopenable(&format!("sealed by key {id}, which is not configured")))?;
+        let key =
+            self.0.iter().find(|k| k.id == id).ok_or_else(|| {
+                unopenable(&format!("sealed by key {id}, which is not configured"))
+            })?;
         let bytes = STANDARD
             .decode(body)
             .map_err(|_| unopenable("not base64"))?;
@@ -224,8 +226,8 @@ impl Keyring {
     /// hashes under one key, and nobody without the key can test guesses.
     pub fn keyed_hash(&self, value: &str) -> Result<String, KeyError> {
         let key = self.primary()?;
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&key.mac)
-            .map_err(|_| KeyError::Malformed)?;
+        let mut mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(&key.mac).map_err(|_| KeyError::Malformed)?;
         mac.update(value.as_bytes());
         let digest = mac.finalize().into_bytes();
         let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
@@ -253,10 +255,23 @@ mod tests {
         let ring = Keyring::generate().expect("key");
         let sealed = ring.seal("demo", "API_KEY", "s3cret").expect("seals");
         assert!(!sealed.contains("s3cret"));
-        assert_ne!(sealed, ring.seal("demo", "API_KEY", "s3cret").expect("seals"), "fresh nonce");
-        assert_eq!(ring.open("demo", "API_KEY", &sealed).as_deref(), Ok("s3cret"));
-        assert!(ring.open("demo", "OTHER", &sealed).is_err(), "bound to its name");
-        assert!(ring.open("other", "API_KEY", &sealed).is_err(), "bound to its runtime");
+        assert_ne!(
+            sealed,
+            ring.seal("demo", "API_KEY", "s3cret").expect("seals"),
+            "fresh nonce"
+        );
+        assert_eq!(
+            ring.open("demo", "API_KEY", &sealed).as_deref(),
+            Ok("s3cret")
+        );
+        assert!(
+            ring.open("demo", "OTHER", &sealed).is_err(),
+            "bound to its name"
+        );
+        assert!(
+            ring.open("other", "API_KEY", &sealed).is_err(),
+            "bound to its runtime"
+        );
         let other = Keyring::generate().expect("key");
         assert!(other.open("demo", "API_KEY", &sealed).is_err());
         let mut altered = sealed.clone();
@@ -265,7 +280,10 @@ mod tests {
         assert!(ring.open("demo", "API_KEY", &altered).is_err());
         let both = ring.rotated_to(&other).expect("rotates");
         assert_eq!(both.key_id(), other.key_id());
-        assert_eq!(both.open("demo", "API_KEY", &sealed).as_deref(), Ok("s3cret"));
+        assert_eq!(
+            both.open("demo", "API_KEY", &sealed).as_deref(),
+            Ok("s3cret")
+        );
         assert_eq!(Keyring::none().seal("demo", "X", "v"), Err(KeyError::NoKey));
     }
 
@@ -273,12 +291,18 @@ mod tests {
     fn keys_read_as_base64_or_hex_and_keyed_hashes_depend_on_the_key() {
         let hex = "00".repeat(32);
         let b64 = STANDARD.encode([0u8; 32]);
-        let (a, b) = (Keyring::from_text(&hex).expect("hex"), Keyring::from_text(&b64).expect("b64"));
+        let (a, b) = (
+            Keyring::from_text(&hex).expect("hex"),
+            Keyring::from_text(&b64).expect("b64"),
+        );
         assert_eq!(a.key_id(), b.key_id());
         assert_eq!(a.keyed_hash("v"), b.keyed_hash("v"));
         let c = Keyring::generate().expect("key");
         assert_ne!(a.keyed_hash("v"), c.keyed_hash("v"));
         assert_eq!(Keyring::from_text("short").err(), Some(KeyError::Malformed));
-        assert!(!format!("{a:?}").contains(&b64), "Debug never shows the key");
+        assert!(
+            !format!("{a:?}").contains(&b64),
+            "Debug never shows the key"
+        );
     }
 }

@@ -11,35 +11,16 @@ mod rotate;
 mod settled;
 mod store;
 
-use lifecycle::{FieldError, VariableKind};
+use lifecycle::FieldError;
+pub use lifecycle::variables::ConfigField;
 use serde::{Deserialize, Serialize};
 
 pub use keyring::{KeyError, Keyring, next_path};
 pub use rotate::rotate;
-pub use settled::{Settled, secret_name, files_name};
+pub use settled::{Settled, files_name, secret_name};
 pub use store::{carry_over, configure, fields, set_names, settled};
 
 use crate::versions::VersionError;
-
-/// One declared variable as the Configuration tab shows it: never a
-/// secret's value, only whether one is set and when.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ConfigField {
-    pub name: String,
-    pub description: String,
-    pub kind: VariableKind,
-    pub secret: bool,
-    pub required: bool,
-    pub default: Option<String>,
-    /// The value set, for a variable that is not secret.
-    pub value: Option<String>,
-    pub set: bool,
-    pub set_at: Option<String>,
-    pub set_by: Option<String>,
-    /// `set` (on the tab) or `carried:<version>` (from that version at
-    /// registration).
-    pub source: Option<String>,
-}
 
 /// A value to store: `secret` says the sender means it as a secret, which
 /// must match the declaration. An empty value that is not a secret clears
@@ -113,10 +94,8 @@ impl crate::Services {
         reason: &lifecycle::Reason,
     ) -> Result<Configured, ConfigError> {
         let keyring = self.keyring();
-        let done = store::configure(
-            &self.db, &keyring, actor, runtime, version, changes, reason,
-        )
-        .await?;
+        let done =
+            store::configure(&self.db, &keyring, actor, runtime, version, changes, reason).await?;
         if done.rolling
             && let Some(cluster) = &self.runtime
         {

@@ -13,9 +13,15 @@ use crate::{
 };
 
 /// Re-seals every secret value; the number re-sealed.
-pub async fn rotate(db: &Database, current: &Keyring, newer: &Keyring) -> Result<usize, ConfigError> {
-    let select = "SELECT runtime, version, name, sealed FROM version_values WHERE sealed IS NOT NULL";
-    let update = "UPDATE version_values SET sealed = $1 WHERE runtime = $2 AND version = $3 AND name = $4";
+pub async fn rotate(
+    db: &Database,
+    current: &Keyring,
+    newer: &Keyring,
+) -> Result<usize, ConfigError> {
+    let select =
+        "SELECT runtime, version, name, sealed FROM version_values WHERE sealed IS NOT NULL";
+    let update =
+        "UPDATE version_values SET sealed = $1 WHERE runtime = $2 AND version = $3 AND name = $4";
     write_tx!(ConfigError, db, |conn| {
         let sealed: Vec<(String, String, String, String)> =
             sqlx::query_as(select).fetch_all(&mut *conn).await?;

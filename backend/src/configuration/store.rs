@@ -138,12 +138,14 @@ pub async fn settled(
 
 /// The sizes the values add to the version's ConfigMap, files ConfigMap
 /// and Secret; a problem for each object over its bound.
-fn over_bounds(
-    record: &VersionRecord,
-    values: &BTreeMap<String, String>,
-) -> Vec<FieldError> {
+fn over_bounds(record: &VersionRecord, values: &BTreeMap<String, String>) -> Vec<FieldError> {
     let mut sizes = [0usize; 3];
-    let config: usize = record.manifest.config.iter().map(|(k, v)| k.len() + v.len()).sum();
+    let config: usize = record
+        .manifest
+        .config
+        .iter()
+        .map(|(k, v)| k.len() + v.len())
+        .sum();
     sizes[0] = config;
     for variable in &record.manifest.variables {
         let Some(value) = values.get(&variable.name) else {
@@ -158,18 +160,22 @@ fn over_bounds(
         // A Secret's data is base64: a third larger.
         sizes[slot] += if slot == 2 { size * 4 / 3 + 4 } else { size };
     }
-    ["the version's ConfigMap", "the version's files ConfigMap", "the version's Secret"]
-        .iter()
-        .zip(sizes)
-        .filter(|(_, size)| *size > MAX_OBJECT_BYTES)
-        .map(|(object, size)| FieldError {
-            path: "configuration".into(),
-            message: format!(
-                "{object} would hold {size} bytes; a Kubernetes object holds at most {} KiB",
-                MAX_OBJECT_BYTES / 1024
-            ),
-        })
-        .collect()
+    [
+        "the version's ConfigMap",
+        "the version's files ConfigMap",
+        "the version's Secret",
+    ]
+    .iter()
+    .zip(sizes)
+    .filter(|(_, size)| *size > MAX_OBJECT_BYTES)
+    .map(|(object, size)| FieldError {
+        path: "configuration".into(),
+        message: format!(
+            "{object} would hold {size} bytes; a Kubernetes object holds at most {} KiB",
+            MAX_OBJECT_BYTES / 1024
+        ),
+    })
+    .collect()
 }
 
 /// Saves `changes` to a version's values, with `reason`, as one audited
@@ -195,7 +201,9 @@ pub async fn configure(
                 path: change.name.clone(),
                 message: "is given twice".into(),
             });
-        } else if let Err(message) = check_change(declared, &change.name, &change.value, change.secret) {
+        } else if let Err(message) =
+            check_change(declared, &change.name, &change.value, change.secret)
+        {
             problems.push(FieldError {
                 path: change.name.clone(),
                 message,
@@ -226,10 +234,12 @@ pub async fn configure(
             .fetch_optional(&mut *conn)
             .await?;
         let Some(status) = status.and_then(|s| s.parse::<Status>().ok()) else {
-            return Ok(TxEnd::Refuse(ConfigError::Version(VersionError::UnknownVersion {
-                runtime: runtime.to_owned(),
-                version: version.to_owned(),
-            })));
+            return Ok(TxEnd::Refuse(ConfigError::Version(
+                VersionError::UnknownVersion {
+                    runtime: runtime.to_owned(),
+                    version: version.to_owned(),
+                },
+            )));
         };
         let existing: Vec<Row> = sqlx::query_as(ROWS)
             .bind(runtime)
@@ -264,7 +274,13 @@ pub async fn configure(
             } else {
                 let (plain, seal, hash) = match sealed.get(change.name.as_str()) {
                     Some((seal, hash)) => (None, Some(seal.as_str()), hash.clone()),
-                    None => (Some(change.value.as_str()), None, keyring.keyed_hash(&change.value).unwrap_or_else(|_| plain_hash(&change.value))),
+                    None => (
+                        Some(change.value.as_str()),
+                        None,
+                        keyring
+                            .keyed_hash(&change.value)
+                            .unwrap_or_else(|_| plain_hash(&change.value)),
+                    ),
                 };
                 sqlx::query(UPSERT)
                     .bind(runtime)
@@ -278,7 +294,8 @@ pub async fn configure(
                     .execute(&mut *conn)
                     .await?;
                 values.insert(change.name.clone(), change.value.clone());
-                let mut note = serde_json::json!({"name": change.name, "secret": change.secret, "hash": hash});
+                let mut note =
+                    serde_json::json!({"name": change.name, "secret": change.secret, "hash": hash});
                 // A short plain value is worth reading in the log itself.
                 if !change.secret && change.value.len() <= 200 {
                     note["value"] = serde_json::json!(change.value);
@@ -293,7 +310,10 @@ pub async fn configure(
             return Err(ConfigError::Invalid(over));
         }
         let rolling = !changed.is_empty()
-            && matches!(status, Status::Starting | Status::Started | Status::Published);
+            && matches!(
+                status,
+                Status::Starting | Status::Started | Status::Published
+            );
         if !changed.is_empty() {
             let entry = NewEntry::new(actor.clone(), AuditAction::Configure, Outcome::Accepted)
                 .target(runtime, Some(version.to_owned()))

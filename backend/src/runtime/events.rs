@@ -159,9 +159,7 @@ async fn create(api: &Api<Event>, event: &Event, key: &VersionKey) {
 /// moment. Anything else (a refused Event) would be refused again.
 fn worth_retrying(error: &kube::Error) -> bool {
     match error {
-        kube::Error::Api(status) => {
-            status.code == 404 || status.code == 429 || status.code >= 500
-        }
+        kube::Error::Api(status) => status.code == 404 || status.code == 429 || status.code >= 500,
         _ => true,
     }
 }

@@ -61,8 +61,16 @@ impl Context {
         for object in plan::configuration(&runtime, &record.manifest, &settled, &owner_uid) {
             let what = format!("applying {} {}", object.kind, object.name);
             match object.kind {
-                "Secret" => self.kube.apply(&secrets, &object.name, &object.object, what).await.map(drop)?,
-                _ => self.kube.apply(&config_maps, &object.name, &object.object, what).await.map(drop)?,
+                "Secret" => self
+                    .kube
+                    .apply(&secrets, &object.name, &object.object, what)
+                    .await
+                    .map(drop)?,
+                _ => self
+                    .kube
+                    .apply(&config_maps, &object.name, &object.object, what)
+                    .await
+                    .map(drop)?,
             }
         }
         let deployments: Api<Deployment> = Api::namespaced(self.kube.client.clone(), ns);

@@ -285,8 +285,8 @@ pub fn version_nodes(manifest: &Manifest, status: Status, pods: &[PodSummary]) -
 }
 
 /// One node's state from its pods. Ready means every desired replica has a
-/// pod whose `Ready` condition is true; a failing pod makes the node `error`
-/// with the Kubernetes reason.
+/// pod whose `Ready` condition is true and no other pod is left over from a
+/// rollout; a failing pod makes the node `error` with the Kubernetes reason.
 pub fn node_state(
     node: &str,
     desired: u32,
@@ -302,8 +302,16 @@ pub fn node_state(
             Some(failure.reason.clone()),
             failure.message.clone(),
         )
-    } else if expected_running && ready >= desired {
+    } else if expected_running && ready >= desired && live.len() as u32 <= desired {
         (NodeStatus::Ready, None, None)
+    } else if expected_running && ready >= desired {
+        // More pods than desired, all there: a rollout (a configuration
+        // change) replacing the old ones, amber until they are gone.
+        (
+            NodeStatus::Starting,
+            Some("RollingOut".to_owned()),
+            Some("New pods are replacing the old ones.".to_owned()),
+        )
     } else if pods.is_empty() && !expected_running {
         (NodeStatus::Stopped, None, None)
     } else if let Some((reason, message)) = live.iter().find_map(|p| p.pending.as_ref()) {
@@ -401,6 +409,28 @@ mod tests {
         let state = node_state("score", 2, &[&a, &b], true);
         assert_eq!(state.status, NodeStatus::Error);
         assert_eq!(state.reason.as_deref(), Some("CrashLoopBackOff"));
+    }
+
+    #[test]
+    fn a_rollout_is_amber_until_the_old_pods_are_gone() {
+        let (old, new) = (pod("score", true, None), pod("score", false, None));
+        assert_eq!(
+            node_state("score", 1, &[&old, &new], true).status,
+            NodeStatus::Starting,
+            "the new pod is not ready yet"
+        );
+        let ready = pod("score", true, None);
+        let state = node_state("score", 1, &[&old, &ready], true);
+        assert_eq!(
+            (state.status, state.reason.as_deref()),
+            (NodeStatus::Starting, Some("RollingOut"))
+        );
+        let mut leaving = old.clone();
+        leaving.terminating = true;
+        assert_eq!(
+            node_state("score", 1, &[&leaving, &ready], true).status,
+            NodeStatus::Ready
+        );
     }
 
     #[test]

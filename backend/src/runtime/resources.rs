@@ -182,11 +182,16 @@ fn configured(pod: &mut Value, version: &str, settled: &Settled) {
         }));
     }
     let items = |files: &BTreeMap<String, String>| -> Vec<Value> {
-        files.keys().map(|name| json!({"key": name, "path": name})).collect()
+        files
+            .keys()
+            .map(|name| json!({"key": name, "path": name}))
+            .collect()
     };
     let mut sources = Vec::new();
     if !settled.files.is_empty() {
-        sources.push(json!({"configMap": {"name": files_name(version), "items": items(&settled.files)}}));
+        sources.push(
+            json!({"configMap": {"name": files_name(version), "items": items(&settled.files)}}),
+        );
     }
     if !settled.secret_files.is_empty() {
         sources.push(json!({"secret": {"name": secret_name(version), "items": items(&settled.secret_files)}}));
@@ -518,9 +523,114 @@ mod tests {
     }
 
     #[test]
+    fn declared_values_go_to_the_config_map_the_secret_and_the_files_volume() {
+        use base64::{Engine as _, engine::general_purpose::STANDARD};
+        let m: Manifest =
+            crate::manifest_file::parse(include_bytes!("../../../examples/manifests/v4.yaml"))
+                .expect("example parses");
+        let set = |api_key: &str| {
+            Settled::build(
+                &m,
+                &BTreeMap::from([
+                    (
+                        "DATABASE_URL".to_owned(),
+                        ("postgres://db/fraud".to_owned(), "h1".to_owned()),
+                    ),
+                    (
+                        "RULES_API_KEY".to_owned(),
+                        (api_key.to_owned(), format!("h-{api_key}")),
+                    ),
+                    (
+                        "RULES".to_owned(),
+                        ("deny if amount > 10000".to_owned(), "h3".to_owned()),
+                    ),
+                ]),
+            )
+        };
+        let settled = set("k-1");
+        let cm: ConfigMap = typed(config_map("demo", &m, &settled));
+        let data = cm.data.unwrap_or_default();
+        let keys: Vec<&str> = data.keys().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            ["DATABASE_URL", "SCORE_THRESHOLD", "currency"],
+            "the default fills in; no secret, no file"
+        );
+        let secret: k8s_openapi::api::core::v1::Secret =
+            typed(secret("demo", &m, &settled, "uid").expect("a Secret"));
+        let data = secret.data.unwrap_or_default();
+        assert_eq!(
+            data.keys().collect::<Vec<_>>(),
+            ["RULES_API_KEY"],
+            "an unset optional secret is absent"
+        );
+        assert_eq!(data["RULES_API_KEY"].0, b"k-1");
+        let raw = super::secret("demo", &m, &settled, "uid").expect("a Secret");
+        assert_eq!(raw["data"]["RULES_API_KEY"], STANDARD.encode("k-1"));
+        let files: ConfigMap = typed(files_config_map("demo", &m, &settled, "uid").expect("files"));
+        assert_eq!(
+            files.data.unwrap_or_default().keys().collect::<Vec<_>>(),
+            ["RULES"]
+        );
+        let node = &node_specs(&m)[1];
+        let d = deployment(
+            "demo",
+            &RuntimeSettings::default(),
+            &m,
+            node,
+            "uid",
+            &settled,
+        );
+        let env = d["spec"]["template"]["spec"]["containers"][0]["env"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let from_secret: Vec<&Value> = env
+            .iter()
+            .filter(|e| e.get("valueFrom").is_some())
+            .collect();
+        assert_eq!(from_secret.len(), 1);
+        assert_eq!(
+            from_secret[0]["valueFrom"]["secretKeyRef"]["key"],
+            "RULES_API_KEY"
+        );
+        let volumes = &d["spec"]["template"]["spec"]["volumes"];
+        assert_eq!(
+            volumes[1]["projected"]["sources"][0]["configMap"]["items"][0]["path"],
+            "RULES"
+        );
+        let checksum = |s: &Settled| {
+            deployment("demo", &RuntimeSettings::default(), &m, node, "uid", s)["spec"]["template"]
+                ["metadata"]["annotations"][CONFIG_CHECKSUM]
+                .clone()
+        };
+        assert_eq!(checksum(&settled), checksum(&set("k-1")));
+        assert_ne!(
+            checksum(&settled),
+            checksum(&set("k-2")),
+            "a new secret rolls the pods"
+        );
+        let _: Deployment = typed(d);
+        // A manifest without variables keeps its pod template as it was.
+        let plain = deployment(
+            "demo",
+            &RuntimeSettings::default(),
+            &manifest(),
+            &node_specs(&manifest())[1],
+            "uid",
+            &Settled::default(),
+        );
+        assert!(
+            plain["spec"]["template"]["metadata"]
+                .get("annotations")
+                .is_none()
+        );
+    }
+
+    #[test]
     fn every_object_carries_the_product_labels() {
         let m = manifest();
-        let cm: ConfigMap = typed(config_map("demo", &m));
+        let cm: ConfigMap = typed(config_map("demo", &m, &Settled::default()));
         let labels = cm.metadata.labels.clone().unwrap_or_default();
         assert_eq!(
             labels.get(MANAGED_BY).map(String::as_str),
@@ -535,6 +645,7 @@ mod tests {
                 &m,
                 &node,
                 "uid-1",
+                &Settled::default(),
             ));
             let labels = d.metadata.labels.clone().unwrap_or_default();
             assert_eq!(labels.get(NODE_LABEL).map(String::as_str), Some(node.name));
@@ -653,8 +764,22 @@ mod tests {
             ..RuntimeSettings::default()
         };
         let nodes = node_specs(&m);
-        let plain: Deployment = typed(deployment("demo", &settings, &m, &nodes[1], "uid"));
-        let gpu: Deployment = typed(deployment("demo", &settings, &m, &nodes[2], "uid"));
+        let plain: Deployment = typed(deployment(
+            "demo",
+            &settings,
+            &m,
+            &nodes[1],
+            "uid",
+            &Settled::default(),
+        ));
+        let gpu: Deployment = typed(deployment(
+            "demo",
+            &settings,
+            &m,
+            &nodes[2],
+            "uid",
+            &Settled::default(),
+        ));
         let pod = |d: Deployment| d.spec.expect("spec").template.spec.expect("pod");
         let (plain, gpu) = (pod(plain), pod(gpu));
         assert_eq!(

@@ -14,20 +14,38 @@ use crate::{
     versions::{VersionAction, version_path},
 };
 
+/// What else than the status keeps an action from being offered.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Blocks<'a> {
+    /// Marked bad: no publish.
+    pub bad: bool,
+    /// Required variables without a value: no start.
+    pub missing: &'a [String],
+}
+
 /// Why `action` is not offered to `role` on a version in `status`, or
 /// `None` when it is.
-pub fn disabled_reason(role: Role, status: Status, action: Action, bad: bool) -> Option<String> {
+pub fn disabled_reason(
+    role: Role,
+    status: Status,
+    action: Action,
+    blocks: Blocks<'_>,
+) -> Option<String> {
     if !role.allows(Permission::Operate) {
         return Some(Permission::Operate.refusal().to_owned());
     }
-    if bad && action == Action::Publish {
+    if blocks.bad && action == Action::Publish {
         return Some("Marked bad: clear the mark before publishing it.".to_owned());
     }
-    available_actions(status)
+    let by_status = available_actions(status)
         .into_iter()
         .find(|(a, _)| *a == action)
         .and_then(|(_, plan)| plan.err())
-        .map(|refusal| format!("{refusal}."))
+        .map(|refusal| format!("{refusal}."));
+    if by_status.is_none() && action == Action::Start && !blocks.missing.is_empty() {
+        return Some(lifecycle::variables::missing_sentence(blocks.missing));
+    }
+    by_status
 }
 
 /// What the dialog says an action will do.
@@ -63,6 +81,8 @@ pub fn ActionButtons(
     role: Role,
     status: Signal<Status>,
     marked: Signal<bool>,
+    /// Required variables without a value.
+    missing: Signal<Vec<String>>,
     dialog: RwSignal<Option<(Action, Status)>>,
     path: String,
 ) -> impl IntoView {
@@ -71,7 +91,10 @@ pub fn ActionButtons(
         // the dialog open.
         <form method="get" action=path class="actions" aria-label="Actions">
             {Action::ALL.into_iter().map(|action| {
-                let why = move || disabled_reason(role, status.get(), action, marked.get());
+                let why = move || missing.with(|missing| {
+                    let blocks = Blocks { bad: marked.get(), missing };
+                    disabled_reason(role, status.get(), action, blocks)
+                });
                 let why_id = format!("why-{action}");
                 view! {
                     <div class="action">
@@ -217,28 +240,55 @@ mod tests {
 
     #[test]
     fn viewers_get_the_role_reason_and_managers_the_status_reason() {
+        let none = Blocks::default();
+        let bad = Blocks {
+            bad: true,
+            ..Blocks::default()
+        };
         for action in Action::ALL {
             assert_eq!(
-                disabled_reason(Role::Viewer, Status::Started, action, false).as_deref(),
+                disabled_reason(Role::Viewer, Status::Started, action, none).as_deref(),
                 Some(Permission::Operate.refusal())
             );
         }
         assert_eq!(
-            disabled_reason(Role::Manager, Status::Stopped, Action::Start, false),
+            disabled_reason(Role::Manager, Status::Stopped, Action::Start, none),
             None
         );
         assert_eq!(
-            disabled_reason(Role::Manager, Status::Published, Action::Stop, false).as_deref(),
+            disabled_reason(Role::Manager, Status::Published, Action::Stop, none).as_deref(),
             Some("Stop is not possible: the version is published; unpublish it first.")
         );
         assert_eq!(
-            disabled_reason(Role::Admin, Status::Started, Action::Publish, false),
+            disabled_reason(Role::Admin, Status::Started, Action::Publish, none),
             None
         );
-        let bad = disabled_reason(Role::Manager, Status::Started, Action::Publish, true);
-        assert!(bad.is_some_and(|why| why.contains("Marked bad")));
+        let marked = disabled_reason(Role::Manager, Status::Started, Action::Publish, bad);
+        assert!(marked.is_some_and(|why| why.contains("Marked bad")));
         assert_eq!(
-            disabled_reason(Role::Manager, Status::Started, Action::Stop, true),
+            disabled_reason(Role::Manager, Status::Started, Action::Stop, bad),
+            None
+        );
+    }
+
+    #[test]
+    fn start_names_the_missing_configuration_only_when_the_status_allows_it() {
+        let missing = ["DB_URL".to_owned(), "API_KEY".to_owned()];
+        let blocks = Blocks {
+            missing: &missing,
+            ..Blocks::default()
+        };
+        let why = disabled_reason(Role::Manager, Status::Stopped, Action::Start, blocks)
+            .unwrap_or_default();
+        assert!(
+            why.contains("configuration") && why.contains("DB_URL, API_KEY"),
+            "{why}"
+        );
+        let why = disabled_reason(Role::Manager, Status::Started, Action::Start, blocks)
+            .unwrap_or_default();
+        assert!(!why.contains("configuration"), "the status says why: {why}");
+        assert_eq!(
+            disabled_reason(Role::Manager, Status::Started, Action::Stop, blocks),
             None
         );
     }

@@ -1,5 +1,6 @@
 //! `/runtimes/<runtime>/versions/<version>`: a version's status, health,
-//! actions, process graph, node logs and timeline, updated live.
+//! actions, process graph, configuration, node logs and timeline, updated
+//! live.
 //!
 //! Works before the wasm arrives: each action button is a GET form that
 //! reloads the page with `?action=<action>`, which renders the reason dialog
@@ -9,6 +10,7 @@
 
 mod actions;
 mod bad_mark;
+mod configuration;
 mod live;
 mod nodes;
 mod schedules;
@@ -30,8 +32,9 @@ use crate::{
     releases::RollBack,
     versions::{VersionDetails, get_version_details, version_path},
 };
-use actions::{ActionButtons, ReasonDialog, disabled_reason};
+use actions::{ActionButtons, Blocks, ReasonDialog, disabled_reason};
 use bad_mark::BadMark;
+use configuration::Configuration;
 #[cfg(feature = "hydrate")]
 use live::{Source, apply_update};
 use nodes::{NodeLogs, NodeTable};
@@ -81,6 +84,7 @@ fn VersionScreen(details: VersionDetails) -> impl IntoView {
         windows,
         last_override,
         schedules,
+        configuration,
         live: initial,
     } = details;
     let bad = RwSignal::new(bad);
@@ -94,6 +98,16 @@ fn VersionScreen(details: VersionDetails) -> impl IntoView {
     let windows = RwSignal::new(windows);
     let last_override = RwSignal::new(last_override);
     let schedules = RwSignal::new(schedules);
+    let configuration = RwSignal::new(configuration);
+    let missing = Signal::derive(move || {
+        configuration.with(|fields| {
+            fields
+                .iter()
+                .filter(|f| f.missing())
+                .map(|f| f.name.clone())
+                .collect::<Vec<_>>()
+        })
+    });
     let window_for = move |action: Action| {
         windows.with_untracked(|w| w.iter().find(|n| n.action == action).cloned())
     };
@@ -138,6 +152,7 @@ fn VersionScreen(details: VersionDetails) -> impl IntoView {
                 windows.set(fresh.windows);
                 last_override.set(fresh.last_override);
                 schedules.set(fresh.schedules);
+                configuration.set(fresh.configuration);
             }
         });
     }
@@ -164,7 +179,12 @@ fn VersionScreen(details: VersionDetails) -> impl IntoView {
         .with_untracked(|q| q.get("action"))
         .and_then(|a| a.parse::<Action>().ok())
         .filter(|&a| {
-            disabled_reason(role, status.get_untracked(), a, marked.get_untracked()).is_none()
+            let missing = missing.get_untracked();
+            let blocks = Blocks {
+                bad: marked.get_untracked(),
+                missing: &missing,
+            };
+            disabled_reason(role, status.get_untracked(), a, blocks).is_none()
         })
         .map(|a| (a, status.get_untracked()));
     let dialog = RwSignal::new(from_url);
@@ -222,7 +242,7 @@ fn VersionScreen(details: VersionDetails) -> impl IntoView {
                 {move || live.with(|l| l.error_message.clone()).map(|message| view! {
                     <p class="error" data-version-error="">{message}</p>
                 })}
-                <ActionButtons role status marked dialog path=path.clone()/>
+                <ActionButtons role status marked missing dialog path=path.clone()/>
                 <BadMark role runtime=runtime.clone() version=version.clone() bad/>
                 {move || pending_rollback.get().map(|pending| view! { <PendingRollbackNotice pending/> })}
                 {move || change_requests.get().into_iter().map(|request| view! {
@@ -257,6 +277,7 @@ fn VersionScreen(details: VersionDetails) -> impl IntoView {
                 </div>
                 <NodeTable graph nodes/>
             </section>
+            <Configuration role runtime=runtime.clone() version=version.clone() configuration/>
             <Schedules role runtime=runtime.clone() version=version.clone() schedules acted/>
             <NodeLogs runtime=runtime.clone() version=version.clone() selected status/>
             {can_read_audit.then(|| view! {
