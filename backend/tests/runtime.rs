@@ -469,7 +469,56 @@ async fn the_role_grants_exactly_what_the_console_uses() {
     // Every path through the runtime, watched by the emulator: start, logs,
     // publish, switch, unpublish, a failing start, stop. The test itself
     // makes no cluster call, so every request recorded is the console's.
-    let s = Setup::new().await;
+    // v4 has a secret and a file, and changes while it runs.
+    let settings = Settings {
+        keyring: backend::configuration::Keyring::generate().expect("key"),
+        ..fast_settings()
+    };
+    let s = Setup::with(fast_emulator(), settings).await;
+    let v4 = manifest_file::parse(include_bytes!("../../examples/manifests/v4.yaml")).expect("v4");
+    versions::register(&s.db.db, &actors::manager(), "demo", &v4)
+        .await
+        .expect("registered");
+    let set = |value: &str| {
+        use backend::configuration::ValueChange;
+        let change = |name: &str, secret| ValueChange {
+            name: name.into(),
+            value: value.into(),
+            secret,
+        };
+        vec![
+            change("DATABASE_URL", false),
+            change("RULES_API_KEY", true),
+            change("RULES", false),
+        ]
+    };
+    let reason = Reason::parse("role test").expect("reason");
+    s.services
+        .configure(&actors::manager(), "demo", "v4", &set("one"), &reason)
+        .await
+        .expect("configured");
+    s.act("v4", Action::Start).await;
+    s.settles("v4", Status::Started).await;
+    let before: Vec<String> = s
+        .runtime
+        .pods()
+        .version_pods("demo", "v4")
+        .into_iter()
+        .map(|p| p.name)
+        .collect();
+    s.services
+        .configure(&actors::manager(), "demo", "v4", &set("two"), &reason)
+        .await
+        .expect("configured while running");
+    // Applied again: its pods roll (watched through the console's own pod
+    // store: a call of the test's would be counted).
+    eventually("v4's pods are replaced and ready", DEADLINE, || async {
+        let now = s.runtime.pods().version_pods("demo", "v4");
+        let live = s.runtime.live("demo", "v4").await.expect("live");
+        now.iter().all(|p| !before.contains(&p.name))
+            && live.nodes.iter().all(|n| n.status == NodeStatus::Ready)
+    })
+    .await;
     s.act("v1", Action::Start).await;
     s.act("v2", Action::Start).await;
     s.act("crashy", Action::Start).await;
@@ -485,7 +534,7 @@ async fn the_role_grants_exactly_what_the_console_uses() {
     s.act("v1", Action::Publish).await;
     s.act("v2", Action::Publish).await;
     s.act("v2", Action::Unpublish).await;
-    for version in ["v1", "v2", "crashy"] {
+    for version in ["v1", "v2", "crashy", "v4"] {
         s.act(version, Action::Stop).await;
         s.settles(version, Status::Stopped).await;
     }

@@ -48,6 +48,7 @@ fn manifest(name: &str) -> Manifest {
             ..Default::default()
         }],
         config: Default::default(),
+        variables: Vec::new(),
     }
 }
 

@@ -55,6 +55,7 @@ fn manifest_with(name: &str, processes: usize) -> Manifest {
             })
             .collect(),
         config: Default::default(),
+        variables: Vec::new(),
     }
 }
 

@@ -512,3 +512,65 @@ async fn an_action_receipt_catches_the_newest_entries_deleted() {
         "{out}"
     );
 }
+
+/// `server secrets rotate` on a key file: every secret re-sealed with a
+/// new key that replaces the old one in the file (no `.next` left), the
+/// values still open for the cluster, the old key no longer opens them;
+/// a key from the environment needs somewhere to write the new one.
+#[tokio::test]
+async fn secrets_rotate_replaces_the_key_file_and_reseals_every_value() {
+    use backend::configuration::{self, Keyring, ValueChange};
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}/console.db", dir.path().display());
+    let (code, out) = register(&url, "v4.yaml");
+    assert_eq!(code, Some(0), "{out}");
+    let key_file = dir.path().join("secret.key");
+    let old = Keyring::read_or_create(&key_file).expect("key");
+    let db = Database::connect(&url).await.expect("opens");
+    let reason = lifecycle::Reason::parse("rotation test").expect("reason");
+    let secret = ValueChange {
+        name: "RULES_API_KEY".into(),
+        value: "k-1".into(),
+        secret: true,
+    };
+    configuration::configure(&db, &old, &Actor::System, "demo", "v4", &[secret], &reason)
+        .await
+        .expect("saved");
+    let before = std::fs::read_to_string(&key_file).expect("key file");
+
+    let key_arg = key_file.display().to_string();
+    let (code, out) = server(&[
+        "secrets",
+        "rotate",
+        "--secret-key-file",
+        &key_arg,
+        "--database-url",
+        &url,
+    ]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("re-sealed 1 secret values"), "{out}");
+    let after = std::fs::read_to_string(&key_file).expect("key file");
+    assert_ne!(before, after, "the file holds the new key");
+    assert!(
+        !configuration::next_path(&key_file).exists(),
+        "nothing staged is left"
+    );
+    let new = Keyring::read(&key_file).expect("new key");
+    let record = backend::versions::get(&db, "demo", "v4").await.expect("v4");
+    let opened = configuration::settled(&db, &new, &record)
+        .await
+        .expect("opens with the new key");
+    assert_eq!(opened.secret_variables["RULES_API_KEY"], "k-1");
+    assert!(configuration::settled(&db, &old, &record).await.is_err());
+
+    let text = new.to_text().expect("text");
+    let output = Command::new(env!("CARGO_BIN_EXE_server"))
+        .env("CONSOLE_SECRET_KEY", &text)
+        .args(["secrets", "rotate", "--database-url", &url])
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--new-key-file"));
+    db.close().await;
+}

@@ -249,6 +249,22 @@ async fn every_server_function_against_every_role() {
             [S::FORBIDDEN, S::NOT_FOUND, S::NOT_FOUND],
         ),
         (
+            // A plain value needs no secret key.
+            "/api/versions/configure",
+            Box::new(|role| {
+                form(&[
+                    ("runtime", "demo"),
+                    ("version", "v4"),
+                    (
+                        "values[DATABASE_URL]",
+                        &format!("postgres://{role}@db/fraud"),
+                    ),
+                    ("reason", "matrix test"),
+                ])
+            }),
+            [S::FORBIDDEN, S::OK, S::OK],
+        ),
+        (
             // No cluster in this app: allowed roles are told so (503).
             "/api/versions/dry_run",
             Box::new(|_| form(&[("runtime", "demo"), ("version", "v1"), ("action", "start")])),
@@ -333,10 +349,10 @@ async fn every_server_function_against_every_role() {
         }
     }
     // Every refused change is audited (reads are not): the viewer's
-    // registration, start, bad mark and rollback, and five user changes and
-    // three runtime changes each from viewer and manager.
+    // registration, start, bad mark, rollback and configuration, and five
+    // user changes and three runtime changes each from viewer and manager.
     let denied = denied_entries(&app).await;
-    assert_eq!(denied.len(), 24, "{denied:?}");
+    assert_eq!(denied.len(), 25, "{denied:?}");
     let register = denied
         .iter()
         .find(|e| e.action == "version.register")

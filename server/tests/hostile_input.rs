@@ -125,6 +125,16 @@ const FUNCTIONS: &[(&str, &[&str])] = &[
         &["runtime", "version", "action", "run_at", "reason"],
     ),
     ("/api/schedules/cancel", &["id", "reason"]),
+    (
+        "/api/versions/configure",
+        &[
+            "runtime",
+            "version",
+            "reason",
+            "values[DATABASE_URL]",
+            "secrets[RULES_API_KEY]",
+        ],
+    ),
     ("/api/releases/diff", &["runtime", "from", "to"]),
     (
         "/api/version_bad_mark",

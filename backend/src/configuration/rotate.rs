@@ -6,7 +6,7 @@
 
 use lifecycle::{AuditAction, Outcome};
 
-use super::{ConfigError, Keyring};
+use super::{keyring::Keyring, values::ConfigError};
 use crate::{
     audit::{Actor, AuditConn, NewEntry},
     db::{Database, TxEnd},

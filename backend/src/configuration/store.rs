@@ -10,12 +10,18 @@ use lifecycle::{
 };
 use sha2::{Digest, Sha256};
 
-use super::{ConfigError, ConfigField, Configured, Keyring, Settled, ValueChange};
+use super::{
+    carry::UPSERT,
+    keyring::Keyring,
+    settled::Settled,
+    values::{ConfigError, Configured, ValueChange},
+};
 use crate::{
     audit::{Actor, AuditConn, NewEntry, now_timestamp},
     db::{Database, TxEnd},
     versions::{self, VersionError, VersionRecord},
 };
+use lifecycle::variables::ConfigField;
 
 /// One stored value: plain text, or sealed.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -30,18 +36,9 @@ struct Row {
 
 const ROWS: &str = "SELECT name, value, sealed, source, set_by, set_at FROM version_values \
                     WHERE runtime = $1 AND version = $2 ORDER BY name";
-const UPSERT: &str = "INSERT INTO version_values (runtime, version, name, value, sealed, source, set_by, set_at) \
-                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-                      ON CONFLICT (runtime, version, name) DO UPDATE SET value = excluded.value, \
-                      sealed = excluded.sealed, source = excluded.source, set_by = excluded.set_by, \
-                      set_at = excluded.set_at";
+
 const STATUS: &str = "SELECT status FROM versions WHERE runtime = $1 AND name = $2";
 const CLEAR: &str = "DELETE FROM version_values WHERE runtime = $1 AND version = $2 AND name = $3";
-/// Values other versions of the runtime have for one name, newest version first.
-const EARLIER: &str = "SELECT vv.version, vv.value, vv.sealed, vv.set_by, vv.set_at FROM version_values vv \
-                       JOIN versions v ON v.runtime = vv.runtime AND v.name = vv.version \
-                       WHERE vv.runtime = $1 AND vv.name = $2 AND vv.version <> $3 \
-                       ORDER BY v.created_at DESC, v.name DESC LIMIT 1";
 
 async fn rows(db: &Database, runtime: &str, version: &str) -> Result<Vec<Row>, ConfigError> {
     Ok(on_pool!(db, |pool| sqlx::query_as::<_, Row>(ROWS)
@@ -226,7 +223,7 @@ pub async fn configure(
     }
     let by = actor.name().to_owned();
     let at = now_timestamp();
-    let outcome = write_tx!(ConfigError, db, |conn| {
+    write_tx!(ConfigError, db, |conn| {
         // The manifest never changes; the status may have since the read.
         let status: Option<String> = sqlx::query_scalar(STATUS)
             .bind(runtime)
@@ -323,65 +320,5 @@ pub async fn configure(
             AuditConn::append_entry(&mut *conn, &entry).await?;
         }
         Ok(TxEnd::Commit(Configured { changed, rolling }))
-    });
-    outcome
-}
-
-/// Fills a newly registered version's values from the most recent other
-/// version of its runtime that has one for the same name (secret as
-/// secret, plain as plain, and still valid for the new declaration).
-/// Audited as a configuration change by whoever registered it; the names
-/// carried, by version.
-pub async fn carry_over(
-    db: &Database,
-    actor: &Actor,
-    record: &VersionRecord,
-) -> Result<BTreeMap<String, String>, ConfigError> {
-    if record.manifest.variables.is_empty() {
-        return Ok(BTreeMap::new());
-    }
-    let (runtime, version) = (record.runtime.as_str(), record.name.as_str());
-    write_tx!(ConfigError, db, |conn| {
-        let mut carried = BTreeMap::new();
-        for variable in &record.manifest.variables {
-            let earlier: Option<(String, Option<String>, Option<String>, String, String)> =
-                sqlx::query_as(EARLIER)
-                    .bind(runtime)
-                    .bind(&variable.name)
-                    .bind(version)
-                    .fetch_optional(&mut *conn)
-                    .await?;
-            let Some((from, value, sealed, set_by, set_at)) = earlier else {
-                continue;
-            };
-            let fits = match (&value, &sealed) {
-                (Some(value), None) => !variable.secret && variable.check_value(value).is_ok(),
-                (None, Some(_)) => variable.secret,
-                _ => false,
-            };
-            if !fits {
-                continue;
-            }
-            sqlx::query(UPSERT)
-                .bind(runtime)
-                .bind(version)
-                .bind(&variable.name)
-                .bind(value.as_deref())
-                .bind(sealed.as_deref())
-                .bind(format!("carried:{from}"))
-                .bind(&set_by)
-                .bind(&set_at)
-                .execute(&mut *conn)
-                .await?;
-            carried.insert(variable.name.clone(), from);
-        }
-        if !carried.is_empty() {
-            let entry = NewEntry::new(actor.clone(), AuditAction::Configure, Outcome::Accepted)
-                .target(runtime, Some(version.to_owned()))
-                .reason("values carried over at registration")
-                .details(serde_json::json!({"carried": carried}));
-            AuditConn::append_entry(&mut *conn, &entry).await?;
-        }
-        Ok(TxEnd::Commit(carried))
     })
 }

@@ -117,7 +117,14 @@ pub async fn register(
     })?;
     // Its values from the runtime's earlier versions, in a transaction of
     // their own: the registration stands whatever becomes of it.
-    if let Err(error) = crate::configuration::carry_over(db, actor, &record).await {
+    let carried = crate::configuration::carry::carry_over(
+        db,
+        actor,
+        runtime,
+        &record.name,
+        &manifest.variables,
+    );
+    if let Err(error) = carried.await {
         tracing::warn!(%error, runtime, version = %record.name, "values not carried over");
     }
     Ok(record)

@@ -41,9 +41,13 @@ pub fn Configuration(
     configuration: RwSignal<Vec<ConfigField>>,
 ) -> impl IntoView {
     let save = ServerAction::<ConfigureVersion>::new();
+    // Each save empties the secret fields: what was typed is never kept
+    // on the screen.
+    let saves = RwSignal::new(0u32);
     Effect::new(move |_| {
         if let Some(Ok(fresh)) = save.value().get() {
             configuration.set(fresh);
+            saves.update(|n| *n += 1);
         }
     });
     let error = move || {
@@ -78,6 +82,7 @@ pub fn Configuration(
                         let input = match (field.secret, field.kind) {
                             (true, _) => view! {
                                 <input id=id.clone() name=name type="password" autocomplete="new-password"
+                                    prop:value=move || { saves.track(); String::new() }
                                     placeholder=if field.set { "Replace the secret" } else { "Set the secret" }
                                     disabled=!may_edit aria-describedby=described.clone()/>
                             }.into_any(),
