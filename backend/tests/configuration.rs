@@ -4,13 +4,13 @@
 //! running version rolling its pods, values carried over to the next
 //! version, and a key rotation that re-seals every secret.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use backend::{
     audit::{self, Filter},
-    configuration::{self, ConfigError, Keyring, ValueChange},
+    configuration::{self, ConfigError, Keyring, Settled, ValueChange},
     manifest_file,
-    runtime::resources,
+    runtime::{configured, resources},
     versions::{self, VersionError},
 };
 use k8s_openapi::api::{
@@ -18,7 +18,10 @@ use k8s_openapi::api::{
     core::v1::{ConfigMap, Pod, Secret},
 };
 use kube::Api;
-use lifecycle::{Action, AuditAction, NodeStatus, Outcome, Reason, Status};
+use lifecycle::{
+    Action, AuditAction, Manifest, NodeStatus, Outcome, Reason, RuntimeSettings, Status,
+};
+use serde_json::Value;
 use testkit::{actors, eventually};
 
 mod support;
@@ -69,6 +72,19 @@ async fn configure(
         .await
 }
 
+/// The details of the newest audit entry of `action` (and `outcome`).
+async fn newest_details(s: &Setup, action: AuditAction, outcome: Option<Outcome>) -> Value {
+    let filter = Filter {
+        action: Some(action),
+        outcome,
+        ..Filter::default()
+    };
+    let page = audit::query(&s.db.db, &filter, None, 1)
+        .await
+        .expect("audit");
+    serde_json::from_str(&page.entries[0].details).expect("details")
+}
+
 async fn start(s: &Setup, version: &str) -> Result<(), VersionError> {
     let reason = Reason::parse("configuration test").expect("reason");
     s.services
@@ -97,20 +113,7 @@ async fn a_start_waits_for_every_required_value_and_bad_values_save_nothing() {
         }
         other => panic!("refused for its configuration, not {other:?}"),
     }
-    let denied = audit::query(
-        &s.db.db,
-        &Filter {
-            action: Some(AuditAction::Start),
-            outcome: Some(Outcome::Denied),
-            ..Filter::default()
-        },
-        None,
-        10,
-    )
-    .await
-    .expect("audit");
-    let details: serde_json::Value =
-        serde_json::from_str(&denied.entries[0].details).expect("details");
+    let details = newest_details(&s, AuditAction::Start, Some(Outcome::Denied)).await;
     assert_eq!(
         details["missing_configuration"],
         serde_json::json!(["DATABASE_URL", "RULES_API_KEY"])
@@ -389,18 +392,117 @@ async fn rotating_the_key_reseals_every_value_and_the_old_key_no_longer_opens_th
             .is_err(),
         "the old key does not"
     );
-    let rotated = audit::query(
-        &s.db.db,
-        &Filter {
-            action: Some(AuditAction::SecretsRotate),
-            ..Filter::default()
-        },
-        None,
-        10,
-    )
-    .await
-    .expect("audit");
-    let details: serde_json::Value =
-        serde_json::from_str(&rotated.entries[0].details).expect("details");
+    let details = newest_details(&s, AuditAction::SecretsRotate, None).await;
     assert_eq!(details["values"], 1);
+}
+
+fn typed<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> T {
+    serde_json::from_value(value).expect("object matches its Kubernetes type")
+}
+
+/// Pure: where each kind of value goes, and the checksum that rolls the
+/// pods following a secret.
+#[test]
+fn declared_values_go_to_the_config_map_the_secret_and_the_files_volume() {
+    use base64::{Engine as _, engine::general_purpose::STANDARD};
+    let m: Manifest = manifest_file::parse(V4.as_bytes()).expect("example parses");
+    let set = |api_key: &str| {
+        Settled::build(
+            &m,
+            &BTreeMap::from([
+                (
+                    "DATABASE_URL".to_owned(),
+                    ("postgres://db/fraud".to_owned(), "h1".to_owned()),
+                ),
+                (
+                    "RULES_API_KEY".to_owned(),
+                    (api_key.to_owned(), format!("h-{api_key}")),
+                ),
+                (
+                    "RULES".to_owned(),
+                    ("deny if amount > 10000".to_owned(), "h3".to_owned()),
+                ),
+            ]),
+        )
+    };
+    let settled = set("k-1");
+    let cm: ConfigMap = typed(resources::config_map("demo", &m, &settled));
+    let data = cm.data.unwrap_or_default();
+    let keys: Vec<&str> = data.keys().map(String::as_str).collect();
+    assert_eq!(
+        keys,
+        ["DATABASE_URL", "SCORE_THRESHOLD", "currency"],
+        "the default fills in; no secret, no file"
+    );
+    let secret: k8s_openapi::api::core::v1::Secret =
+        typed(configured::secret("demo", &m, &settled, "uid").expect("a Secret"));
+    let data = secret.data.unwrap_or_default();
+    assert_eq!(
+        data.keys().collect::<Vec<_>>(),
+        ["RULES_API_KEY"],
+        "an unset optional secret is absent"
+    );
+    assert_eq!(data["RULES_API_KEY"].0, b"k-1");
+    let raw = configured::secret("demo", &m, &settled, "uid").expect("a Secret");
+    assert_eq!(raw["data"]["RULES_API_KEY"], STANDARD.encode("k-1"));
+    let files: ConfigMap =
+        typed(configured::files_config_map("demo", &m, &settled, "uid").expect("files"));
+    assert_eq!(
+        files.data.unwrap_or_default().keys().collect::<Vec<_>>(),
+        ["RULES"]
+    );
+    let node = &resources::node_specs(&m)[1];
+    let d = resources::deployment(
+        "demo",
+        &RuntimeSettings::default(),
+        &m,
+        node,
+        "uid",
+        &settled,
+    );
+    let env = d["spec"]["template"]["spec"]["containers"][0]["env"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let from_secret: Vec<&Value> = env
+        .iter()
+        .filter(|e| e.get("valueFrom").is_some())
+        .collect();
+    assert_eq!(from_secret.len(), 1);
+    assert_eq!(
+        from_secret[0]["valueFrom"]["secretKeyRef"]["key"],
+        "RULES_API_KEY"
+    );
+    let volumes = &d["spec"]["template"]["spec"]["volumes"];
+    assert_eq!(
+        volumes[1]["projected"]["sources"][0]["configMap"]["items"][0]["path"],
+        "RULES"
+    );
+    let checksum = |s: &Settled| {
+        resources::deployment("demo", &RuntimeSettings::default(), &m, node, "uid", s)["spec"]["template"]
+            ["metadata"]["annotations"][resources::CONFIG_CHECKSUM]
+            .clone()
+    };
+    assert_eq!(checksum(&settled), checksum(&set("k-1")));
+    assert_ne!(
+        checksum(&settled),
+        checksum(&set("k-2")),
+        "a new secret rolls the pods"
+    );
+    let _: Deployment = typed(d);
+    // A manifest without variables keeps its pod template as it was.
+    let v1 = manifest_file::parse(include_bytes!("../../examples/manifests/v1.yaml")).expect("v1");
+    let plain = resources::deployment(
+        "demo",
+        &RuntimeSettings::default(),
+        &v1,
+        &resources::node_specs(&v1)[1],
+        "uid",
+        &Settled::default(),
+    );
+    assert!(
+        plain["spec"]["template"]["metadata"]
+            .get("annotations")
+            .is_none()
+    );
 }

@@ -5,7 +5,12 @@
 
 use std::{path::PathBuf, process::Command};
 
-use backend::{configuration::Settled, manifest_file, runtime::resources, runtimes::RuntimeRecord};
+use backend::{
+    configuration::Settled,
+    manifest_file,
+    runtime::{configured, resources},
+    runtimes::RuntimeRecord,
+};
 use lifecycle::{
     RuntimeSettings, Tls,
     workload::{Placement, Quantities, Resources, Toleration},
@@ -146,8 +151,8 @@ fn generated_objects_pass_the_strict_kubernetes_schema() {
             resources::service("demo", &manifest, uid),
             resources::ingress(rt, &manifest.name),
         ];
-        objects.extend(resources::secret("demo", &manifest, &settled, uid));
-        objects.extend(resources::files_config_map(
+        objects.extend(configured::secret("demo", &manifest, &settled, uid));
+        objects.extend(configured::files_config_map(
             "demo", &manifest, &settled, uid,
         ));
         objects.extend(resources::node_specs(&manifest).iter().map(|node| {

@@ -35,6 +35,7 @@ pub enum KeyError {
     Unopenable(String),
 }
 
+#[derive(Clone)]
 struct Key {
     id: String,
     cipher: XChaCha20Poly1305,
@@ -141,13 +142,9 @@ impl Keyring {
     /// This keyring with `newer` sealing from now on and every key of this
     /// one still opening what they sealed.
     pub fn rotated_to(&self, newer: &Keyring) -> Result<Self, KeyError> {
-        let first = newer.0.first().ok_or(KeyError::NoKey)?;
-        let mut keys = vec![Key::from_bytes(parse_key(&first.text)?)];
-        for key in self.0.iter() {
-            if key.id != first.id {
-                keys.push(Key::from_bytes(parse_key(&key.text)?));
-            }
-        }
+        let first = newer.primary()?;
+        let mut keys = vec![first.clone()];
+        keys.extend(self.0.iter().filter(|k| k.id != first.id).cloned());
         Ok(Self(Arc::new(keys)))
     }
 

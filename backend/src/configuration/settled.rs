@@ -35,7 +35,7 @@ pub struct Settled {
 impl Settled {
     /// From the values set (`name → (value, keyed hash)`; the hash stands
     /// for it in the checksum), defaults filling in.
-    pub(crate) fn build(manifest: &Manifest, set: &BTreeMap<String, (String, String)>) -> Self {
+    pub fn build(manifest: &Manifest, set: &BTreeMap<String, (String, String)>) -> Self {
         let mut out = Self::default();
         let mut sum = Sha256::new();
         for variable in &manifest.variables {

@@ -9,12 +9,14 @@
 //! delete by label), so it can be interrupted at any point and resumed.
 
 mod changes;
+pub mod configured;
 mod context;
 mod drive;
 pub mod dry_run;
 mod error;
 mod events;
 mod kube;
+mod labels;
 mod live;
 pub mod logs;
 mod objects;

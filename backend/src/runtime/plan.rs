@@ -5,7 +5,7 @@
 use lifecycle::Manifest;
 use serde_json::{Value, json};
 
-use super::resources;
+use super::{configured, resources};
 use crate::{configuration::Settled, runtimes::RuntimeRecord};
 
 /// Stands for the uid the cluster gives the version's ConfigMap (the owner
@@ -64,9 +64,9 @@ pub fn configuration(
     owner_uid: &str,
 ) -> Vec<Planned> {
     let ns = runtime.name.as_str();
-    let secret = resources::secret(ns, manifest, settled, owner_uid)
+    let secret = configured::secret(ns, manifest, settled, owner_uid)
         .map(|object| Planned::new("Secret", "secrets", object));
-    let files = resources::files_config_map(ns, manifest, settled, owner_uid)
+    let files = configured::files_config_map(ns, manifest, settled, owner_uid)
         .map(|object| Planned::new("ConfigMap", "files", object));
     secret.into_iter().chain(files).collect()
 }

@@ -2,8 +2,6 @@
 //! same manifest always gives the same objects, which is what makes a repeated
 //! server-side apply a no-op.
 
-use std::collections::BTreeMap;
-
 use lifecycle::{
     Manifest, RuntimeSettings,
     manifest::{ENTRYPOINT, Probe, resource_name},
@@ -12,85 +10,13 @@ use lifecycle::{
 };
 use serde_json::{Value, json};
 
-use crate::{
-    configuration::{Settled, files_name, secret_name},
-    runtimes::RuntimeRecord,
+pub use super::labels::{
+    CONFIG_CHECKSUM, FIELD_MANAGER, MANAGED_BY, NODE_LABEL, PART_OF, RUNTIME_LABEL, SERVICE_PORT,
+    SETTINGS_REVISION, VERSION_LABEL, config_map_name, ingress_name, is_runtimes, managed_selector,
+    service_name, version_selector,
 };
-
-/// The one field manager every apply of the console uses.
-pub const FIELD_MANAGER: &str = "runtime-console";
-pub const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
-pub const PART_OF: &str = "app.kubernetes.io/part-of";
-pub const RUNTIME_LABEL: &str = "runtime-console.io/runtime";
-pub const VERSION_LABEL: &str = "runtime-console.io/version";
-pub const NODE_LABEL: &str = "runtime-console.io/node";
-/// The Ingress annotation naming the change of the runtime's settings it
-/// was applied from.
-pub const SETTINGS_REVISION: &str = "runtime-console.io/settings-revision";
-/// The pod template annotation that changes with the version's
-/// configuration, so that a change rolls the pods.
-pub const CONFIG_CHECKSUM: &str = "runtime-console.io/config-checksum";
-/// The Service port the Ingress targets, whatever the entrypoint listens on.
-pub const SERVICE_PORT: i32 = 80;
-
-/// Selects everything the console manages (the pod watcher's selector).
-pub fn managed_selector() -> String {
-    format!("{MANAGED_BY}={FIELD_MANAGER}")
-}
-
-/// Selects every object of one version.
-pub fn version_selector(runtime: &str, version: &str) -> String {
-    format!("{MANAGED_BY}={FIELD_MANAGER},{RUNTIME_LABEL}={runtime},{VERSION_LABEL}={version}")
-}
-
-/// Whether an object's labels say the console made it for `runtime`.
-pub fn is_runtimes(
-    meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
-    runtime: &str,
-) -> bool {
-    meta.labels.as_ref().is_some_and(|labels| {
-        labels.get(MANAGED_BY).map(String::as_str) == Some(FIELD_MANAGER)
-            && labels.get(RUNTIME_LABEL).map(String::as_str) == Some(runtime)
-    })
-}
-
-pub fn config_map_name(version: &str) -> String {
-    resource_name(version, "config")
-}
-
-pub fn service_name(version: &str) -> String {
-    resource_name(version, ENTRYPOINT)
-}
-
-/// The runtime's single Ingress: re-pointing it switches the published
-/// version in one apply.
-pub fn ingress_name(runtime: &str) -> String {
-    runtime.to_owned()
-}
-
-fn labels(runtime: &str, version: Option<&str>, node: Option<&str>) -> BTreeMap<String, String> {
-    let mut labels = BTreeMap::from([
-        (MANAGED_BY.to_owned(), FIELD_MANAGER.to_owned()),
-        (PART_OF.to_owned(), runtime.to_owned()),
-        (RUNTIME_LABEL.to_owned(), runtime.to_owned()),
-    ]);
-    if let Some(version) = version {
-        labels.insert(VERSION_LABEL.to_owned(), version.to_owned());
-    }
-    if let Some(node) = node {
-        labels.insert(NODE_LABEL.to_owned(), node.to_owned());
-    }
-    labels
-}
-
-/// The pod labels a node's Deployment selects on (immutable once created).
-fn selector_labels(runtime: &str, version: &str, node: &str) -> BTreeMap<String, String> {
-    BTreeMap::from([
-        (RUNTIME_LABEL.to_owned(), runtime.to_owned()),
-        (VERSION_LABEL.to_owned(), version.to_owned()),
-        (NODE_LABEL.to_owned(), node.to_owned()),
-    ])
-}
+use super::labels::{labels, owner, selector_labels};
+use crate::{configuration::Settled, runtimes::RuntimeRecord};
 
 pub fn namespace(runtime: &str) -> Value {
     json!({
@@ -117,104 +43,6 @@ pub fn config_map(runtime: &str, manifest: &Manifest, settled: &Settled) -> Valu
         },
         "data": data,
     })
-}
-
-/// The declared files that are not secret, mounted under `FILES_DIR`
-/// (not in the exported ConfigMap: a file is no environment variable).
-pub fn files_config_map(
-    runtime: &str,
-    manifest: &Manifest,
-    settled: &Settled,
-    owner_uid: &str,
-) -> Option<Value> {
-    (!settled.files.is_empty()).then(|| {
-        json!({
-            "apiVersion": "v1",
-            "kind": "ConfigMap",
-            "metadata": {
-                "name": files_name(&manifest.name),
-                "namespace": runtime,
-                "labels": labels(runtime, Some(&manifest.name), None),
-                "ownerReferences": owner(manifest, owner_uid),
-            },
-            "data": settled.files,
-        })
-    })
-}
-
-/// Every secret value, base64 as a Secret's `data` is.
-pub fn secret(
-    runtime: &str,
-    manifest: &Manifest,
-    settled: &Settled,
-    owner_uid: &str,
-) -> Option<Value> {
-    use base64::{Engine as _, engine::general_purpose::STANDARD};
-    settled.has_secrets().then(|| {
-        let data: BTreeMap<&String, String> = settled
-            .secret_variables
-            .iter()
-            .chain(&settled.secret_files)
-            .map(|(name, value)| (name, STANDARD.encode(value)))
-            .collect();
-        json!({
-            "apiVersion": "v1",
-            "kind": "Secret",
-            "type": "Opaque",
-            "metadata": {
-                "name": secret_name(&manifest.name),
-                "namespace": runtime,
-                "labels": labels(runtime, Some(&manifest.name), None),
-                "ownerReferences": owner(manifest, owner_uid),
-            },
-            "data": data,
-        })
-    })
-}
-
-/// The container's side of the declared variables: each secret variable
-/// from the Secret, and the files (plain and secret) in one read-only
-/// projected volume.
-fn configured(pod: &mut Value, version: &str, settled: &Settled) {
-    if let Some(env) = pod["containers"][0]["env"].as_array_mut() {
-        env.extend(settled.secret_variables.keys().map(|name| {
-            json!({"name": name, "valueFrom": {"secretKeyRef": {"name": secret_name(version), "key": name}}})
-        }));
-    }
-    let items = |files: &BTreeMap<String, String>| -> Vec<Value> {
-        files
-            .keys()
-            .map(|name| json!({"key": name, "path": name}))
-            .collect()
-    };
-    let mut sources = Vec::new();
-    if !settled.files.is_empty() {
-        sources.push(
-            json!({"configMap": {"name": files_name(version), "items": items(&settled.files)}}),
-        );
-    }
-    if !settled.secret_files.is_empty() {
-        sources.push(json!({"secret": {"name": secret_name(version), "items": items(&settled.secret_files)}}));
-    }
-    if sources.is_empty() {
-        return;
-    }
-    if let Some(mounts) = pod["containers"][0]["volumeMounts"].as_array_mut() {
-        mounts.push(json!({"name": "files", "mountPath": lifecycle::variables::FILES_DIR, "readOnly": true}));
-    }
-    if let Some(volumes) = pod["volumes"].as_array_mut() {
-        volumes.push(json!({"name": "files", "projected": {"sources": sources}}));
-    }
-}
-
-fn owner(manifest: &Manifest, owner_uid: &str) -> Value {
-    json!([{
-        "apiVersion": "v1",
-        "kind": "ConfigMap",
-        "name": config_map_name(&manifest.name),
-        "uid": owner_uid,
-        "blockOwnerDeletion": true,
-    }])
 }
 
 /// One node's Deployment: the entrypoint or a process.
@@ -409,7 +237,7 @@ pub fn deployment(
             pod["tolerations"] = json!(placement.tolerations);
         }
     }
-    configured(&mut pod, version, settled);
+    super::configured::mount(&mut pod, version, settled);
     let mut template_meta = json!({"labels": labels(runtime, Some(version), Some(node.name))});
     if !manifest.variables.is_empty() {
         template_meta["annotations"] = json!({CONFIG_CHECKSUM: settled.checksum});
@@ -520,111 +348,6 @@ mod tests {
     fn manifest() -> Manifest {
         crate::manifest_file::parse(include_bytes!("../../../examples/manifests/v1.yaml"))
             .expect("example parses")
-    }
-
-    #[test]
-    fn declared_values_go_to_the_config_map_the_secret_and_the_files_volume() {
-        use base64::{Engine as _, engine::general_purpose::STANDARD};
-        let m: Manifest =
-            crate::manifest_file::parse(include_bytes!("../../../examples/manifests/v4.yaml"))
-                .expect("example parses");
-        let set = |api_key: &str| {
-            Settled::build(
-                &m,
-                &BTreeMap::from([
-                    (
-                        "DATABASE_URL".to_owned(),
-                        ("postgres://db/fraud".to_owned(), "h1".to_owned()),
-                    ),
-                    (
-                        "RULES_API_KEY".to_owned(),
-                        (api_key.to_owned(), format!("h-{api_key}")),
-                    ),
-                    (
-                        "RULES".to_owned(),
-                        ("deny if amount > 10000".to_owned(), "h3".to_owned()),
-                    ),
-                ]),
-            )
-        };
-        let settled = set("k-1");
-        let cm: ConfigMap = typed(config_map("demo", &m, &settled));
-        let data = cm.data.unwrap_or_default();
-        let keys: Vec<&str> = data.keys().map(String::as_str).collect();
-        assert_eq!(
-            keys,
-            ["DATABASE_URL", "SCORE_THRESHOLD", "currency"],
-            "the default fills in; no secret, no file"
-        );
-        let secret: k8s_openapi::api::core::v1::Secret =
-            typed(secret("demo", &m, &settled, "uid").expect("a Secret"));
-        let data = secret.data.unwrap_or_default();
-        assert_eq!(
-            data.keys().collect::<Vec<_>>(),
-            ["RULES_API_KEY"],
-            "an unset optional secret is absent"
-        );
-        assert_eq!(data["RULES_API_KEY"].0, b"k-1");
-        let raw = super::secret("demo", &m, &settled, "uid").expect("a Secret");
-        assert_eq!(raw["data"]["RULES_API_KEY"], STANDARD.encode("k-1"));
-        let files: ConfigMap = typed(files_config_map("demo", &m, &settled, "uid").expect("files"));
-        assert_eq!(
-            files.data.unwrap_or_default().keys().collect::<Vec<_>>(),
-            ["RULES"]
-        );
-        let node = &node_specs(&m)[1];
-        let d = deployment(
-            "demo",
-            &RuntimeSettings::default(),
-            &m,
-            node,
-            "uid",
-            &settled,
-        );
-        let env = d["spec"]["template"]["spec"]["containers"][0]["env"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
-        let from_secret: Vec<&Value> = env
-            .iter()
-            .filter(|e| e.get("valueFrom").is_some())
-            .collect();
-        assert_eq!(from_secret.len(), 1);
-        assert_eq!(
-            from_secret[0]["valueFrom"]["secretKeyRef"]["key"],
-            "RULES_API_KEY"
-        );
-        let volumes = &d["spec"]["template"]["spec"]["volumes"];
-        assert_eq!(
-            volumes[1]["projected"]["sources"][0]["configMap"]["items"][0]["path"],
-            "RULES"
-        );
-        let checksum = |s: &Settled| {
-            deployment("demo", &RuntimeSettings::default(), &m, node, "uid", s)["spec"]["template"]
-                ["metadata"]["annotations"][CONFIG_CHECKSUM]
-                .clone()
-        };
-        assert_eq!(checksum(&settled), checksum(&set("k-1")));
-        assert_ne!(
-            checksum(&settled),
-            checksum(&set("k-2")),
-            "a new secret rolls the pods"
-        );
-        let _: Deployment = typed(d);
-        // A manifest without variables keeps its pod template as it was.
-        let plain = deployment(
-            "demo",
-            &RuntimeSettings::default(),
-            &manifest(),
-            &node_specs(&manifest())[1],
-            "uid",
-            &Settled::default(),
-        );
-        assert!(
-            plain["spec"]["template"]["metadata"]
-                .get("annotations")
-                .is_none()
-        );
     }
 
     #[test]
