@@ -22,6 +22,7 @@ pub mod schedules;
 #[cfg(feature = "ssr")]
 pub mod server;
 mod site;
+pub mod tokens;
 pub mod users;
 pub mod versions;
 pub mod windows;
@@ -81,6 +82,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/") view=pages::Home ssr=SsrMode::InOrder/>
                         <Route path=path!("/login") view=pages::SignIn ssr=SsrMode::InOrder/>
                         <Route path=path!("/users") view=pages::Users ssr=SsrMode::InOrder/>
+                        <Route path=path!("/profile") view=pages::Profile ssr=SsrMode::InOrder/>
                         <Route path=path!("/runtimes") view=pages::Runtimes ssr=SsrMode::InOrder/>
                         <Route
                             path=path!("/runtimes/:runtime/diff")

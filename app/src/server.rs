@@ -7,7 +7,6 @@ use std::net::{IpAddr, SocketAddr};
 
 use backend::{
     Services,
-    audit::{self, NewEntry},
     auth::{AuthServices, AuthSession, SessionUser, SignInError},
     manifest_file::ManifestError,
     runtimes::RuntimesError,
@@ -15,7 +14,7 @@ use backend::{
     versions::VersionError,
 };
 use leptos::prelude::use_context;
-use lifecycle::{AuditAction, Outcome, Permission};
+use lifecycle::Permission;
 
 use crate::ConsoleError;
 
@@ -90,12 +89,7 @@ pub async fn signed_in() -> Result<(Services, SessionUser), ConsoleError> {
     }
 }
 
-/// What a refused caller was trying to do, for the `denied` entry.
-pub struct Attempt {
-    pub action: AuditAction,
-    pub runtime: Option<String>,
-    pub version: Option<String>,
-}
+pub use backend::auth::Attempt;
 
 /// Whether a form's checkbox (or a JSON flag) is on.
 pub fn checked(value: Option<&str>) -> bool {
@@ -110,21 +104,13 @@ pub async fn require(
     audit_as: Option<Attempt>,
 ) -> Result<(Services, SessionUser), ConsoleError> {
     let (services, user) = signed_in().await?;
-    if user.role.allows(permission) {
-        return Ok((services, user));
+    match backend::auth::authorize(&services.db, &user.actor(), user.role, permission, audit_as)
+        .await
+        .map_err(unavailable)?
+    {
+        Ok(()) => Ok((services, user)),
+        Err(refusal) => Err(ConsoleError::Forbidden(refusal.to_owned())),
     }
-    if let Some(attempt) = audit_as {
-        let mut entry = NewEntry::new(user.actor(), attempt.action, Outcome::Denied)
-            .details(serde_json::json!({"missing_permission": permission, "role": user.role}));
-        if let Some(runtime) = attempt.runtime {
-            entry = entry.target(runtime, attempt.version);
-        }
-        audit::append(&services.db, &entry)
-            .await
-            .map_err(unavailable)?;
-    }
-    tracing::info!(user = %user.email, %permission, "refused");
-    Err(ConsoleError::Forbidden(permission.refusal().to_owned()))
 }
 
 impl From<VersionError> for ConsoleError {
@@ -189,6 +175,19 @@ impl From<backend::configuration::ConfigError> for ConsoleError {
             // problem, logged, never detailed to the caller.
             E::Key(error) => internal(error),
             E::Version(error) => error.into(),
+        }
+    }
+}
+
+impl From<backend::tokens::TokenError> for ConsoleError {
+    fn from(error: backend::tokens::TokenError) -> Self {
+        use backend::tokens::TokenError as E;
+        match error {
+            E::Invalid(message) => Self::Invalid(message),
+            E::TooWide { .. } => Self::Forbidden(error.to_string()),
+            E::Unknown => Self::NotFound(error.to_string()),
+            E::NotYours => Self::Forbidden(error.to_string()),
+            E::Store(error) => unavailable(error),
         }
     }
 }

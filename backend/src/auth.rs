@@ -317,6 +317,38 @@ pub async fn still_allowed(
         .is_some_and(|now| now.auth_hash == user.auth_hash && now.role.allows(permission)))
 }
 
+/// What a refused caller was trying to do, for the `denied` entry.
+pub struct Attempt {
+    pub action: AuditAction,
+    pub runtime: Option<String>,
+    pub version: Option<String>,
+}
+
+/// Whether `role` grants `permission`, for a page, a server function or the
+/// REST API alike. A refused change (`audit_as` given) is audited as
+/// `denied`; refused reads are not. `Ok(Err(words))` says why to the caller.
+pub async fn authorize(
+    db: &Database,
+    actor: &Actor,
+    role: Role,
+    permission: lifecycle::Permission,
+    audit_as: Option<Attempt>,
+) -> Result<Result<(), &'static str>, Error> {
+    if role.allows(permission) {
+        return Ok(Ok(()));
+    }
+    if let Some(attempt) = audit_as {
+        let mut entry = NewEntry::new(actor.clone(), attempt.action, Outcome::Denied)
+            .details(serde_json::json!({"missing_permission": permission, "role": role}));
+        if let Some(runtime) = attempt.runtime {
+            entry = entry.target(runtime, attempt.version);
+        }
+        audit::append(db, &entry).await?;
+    }
+    tracing::info!(user = %actor.name(), %permission, "refused");
+    Ok(Err(permission.refusal()))
+}
+
 /// Shared by every request: the users' throttle and the session store.
 #[derive(Clone)]
 pub struct AuthServices {

@@ -73,6 +73,7 @@ pub mod runtime;
 pub mod runtimes;
 pub mod schedules;
 pub mod throttle;
+pub mod tokens;
 pub mod users;
 pub mod versions;
 

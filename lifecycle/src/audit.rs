@@ -36,6 +36,8 @@ text_enum! {
         ScheduleCancel => "schedule.cancel",
         Configure => "version.configure",
         SecretsRotate => "secrets.rotate",
+        TokenCreate => "token.create",
+        TokenRevoke => "token.revoke",
     }
 }
 
@@ -91,6 +93,8 @@ impl AuditAction {
             Self::ScheduleCancel => "Scheduled action cancelled",
             Self::Configure => "Configuration changed",
             Self::SecretsRotate => "Secret key rotated",
+            Self::TokenCreate => "API token created",
+            Self::TokenRevoke => "API token revoked",
         };
         words.to_owned()
     }

@@ -17,6 +17,7 @@ mod reason;
 mod roles;
 pub mod runtime;
 mod status;
+pub mod tokens;
 mod transition;
 pub mod variables;
 pub mod windows;
@@ -36,6 +37,7 @@ pub use status::{
     Action, Health, NodeState, NodeStatus, Routing, Status, SystemEvent, UnknownStatus,
     VersionLive, health_of,
 };
+pub use tokens::TokenScope;
 pub use transition::{
     Refusal, Transition, available_actions, demotion_on_publish, plan, system_transition,
 };

@@ -1,6 +1,7 @@
 //! The console's server binary as a library, so tests can build the router and
 //! the whole application in-process.
 
+pub mod api;
 pub mod cli;
 pub mod commands;
 pub mod config;

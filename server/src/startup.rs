@@ -132,6 +132,7 @@ pub fn router(state: AppState) -> Router {
             .precompressed_br()
             .precompressed_gzip(),
         )
+        .nest("/api/v1", crate::api::routes(&state))
         .route("/api/audit/export", get(audit_export::export))
         .route("/api/runtimes/{runtime}/serving", get(serving::serving))
         .route(

@@ -271,6 +271,25 @@ async fn every_server_function_against_every_role() {
             [S::FORBIDDEN, S::SERVICE_UNAVAILABLE, S::SERVICE_UNAVAILABLE],
         ),
         (
+            // Every user makes tokens for themselves, within their role.
+            "/api/tokens/create",
+            Box::new(|role| {
+                form(&[
+                    ("name", &format!("{role}-ci")),
+                    ("scope", "read"),
+                    ("days", "7"),
+                ])
+            }),
+            [S::OK; 3],
+        ),
+        ("/api/tokens/mine", Box::new(|_| String::new()), [S::OK; 3]),
+        ("/api/tokens/all", Box::new(|_| String::new()), admin_only),
+        (
+            "/api/tokens/revoke",
+            Box::new(|_| form(&[("id", "999")])),
+            [S::NOT_FOUND; 3],
+        ),
+        (
             "/api/releases/get",
             Box::new(|_| form(&[("runtime", "demo"), ("at", "2026-12-07T00:00:00Z")])),
             [S::OK; 3],

@@ -34,7 +34,11 @@ impl Server {
         extra: &[&str],
     ) -> Self {
         let mut command = Command::new(bin);
+        // Demo mode keeps its keys beside a SQLite file, or under `data/`
+        // of the working directory for another database: the test's own
+        // directory, never the source tree.
         command
+            .current_dir(site)
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("KUBECONFIG", kubeconfig)

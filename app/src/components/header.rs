@@ -41,7 +41,7 @@ pub fn Header() -> impl IntoView {
                 <Suspense fallback=|| view! { <span class="muted">"…"</span> }>
                     {move || user.get().map(|answer| match answer {
                         Ok(Some(user)) => view! {
-                            <span class="user-email" data-user-email=user.email.clone()>{user.email.clone()}</span>
+                            <a class="user-email" href="/profile" data-user-email=user.email.clone()>{user.email.clone()}</a>
                             " "
                             <span class="role-badge" data-user-role=user.role.as_str()>{user.role.label()}</span>
                             <ActionForm action=logout attr:class="inline-form">

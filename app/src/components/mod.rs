@@ -9,6 +9,7 @@ mod problems;
 mod rollback;
 mod runtime_fields;
 mod status;
+mod token_table;
 
 pub use break_glass::BreakGlass;
 pub use diff_table::DiffTable;
@@ -19,3 +20,4 @@ pub use problems::Refusal;
 pub use rollback::{PendingRollbackNotice, RollbackButton, RollbackDialog, RollbackTarget};
 pub use runtime_fields::RuntimeFieldset;
 pub use status::{StatusBadge, health_class, health_text, node_icon, short_time};
+pub use token_table::TokenTable;

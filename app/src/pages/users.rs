@@ -3,7 +3,9 @@ use leptos_meta::Title;
 use lifecycle::Role;
 
 use crate::{
+    components::TokenTable,
     error::page_data,
+    tokens::{RevokeToken, all_tokens},
     users::{
         ChangeUserRole, CreateUser, ResetUserPassword, RevokeUserSessions, SetUserDisabled,
         UserRow, list_users,
@@ -19,6 +21,17 @@ pub fn Users() -> impl IntoView {
     let disabled = ServerAction::<SetUserDisabled>::new();
     let revoke = ServerAction::<RevokeUserSessions>::new();
     let password = ServerAction::<ResetUserPassword>::new();
+    let revoke_token = ServerAction::<RevokeToken>::new();
+    let tokens = Resource::new(
+        move || {
+            (
+                revoke_token.version().get(),
+                role.version().get(),
+                disabled.version().get(),
+            )
+        },
+        |_| page_data(all_tokens()),
+    );
     // Any completed change reloads the list.
     let users = Resource::new(
         move || {
@@ -39,6 +52,7 @@ pub fn Users() -> impl IntoView {
             disabled.value().get().and_then(Result::err),
             revoke.value().get().and_then(Result::err),
             password.value().get().and_then(Result::err),
+            revoke_token.value().get().and_then(Result::err),
         ]
         .into_iter()
         .flatten()
@@ -57,6 +71,16 @@ pub fn Users() -> impl IntoView {
                     Err(error) => {
                                                 view! { <p class="error" data-error="">{error.to_string()}</p> }.into_any()
                     }
+                })}
+            </Suspense>
+        </section>
+        <section class="card" aria-labelledby="all-tokens-heading">
+            <h2 id="all-tokens-heading">"API tokens"</h2>
+            <Suspense fallback=|| view! { <p class="muted">"Loading tokens…"</p> }>
+                {move || tokens.get().map(|answer| match answer {
+                    Ok(list) => view! { <TokenTable list revoke=revoke_token show_owner=true/> }.into_any(),
+                    // The users list above already says why.
+                    Err(_) => ().into_any(),
                 })}
             </Suspense>
         </section>

@@ -96,7 +96,10 @@ const BULK_ROWS: usize = 1000;
 fn sealed(entry: &NewEntry, tail: Tail) -> Entry {
     let at = now_timestamp().max(tail.at);
     let prev_hash = tail.hash;
-    let details = entry.details.to_string();
+    let details = super::via::mark(
+        &entry.details,
+        matches!(entry.actor, super::entry::Actor::User { .. }),
+    );
     let (actor_id, actor_email, actor_role) = entry.actor.parts();
     let mut sealed = Entry {
         id: 0,

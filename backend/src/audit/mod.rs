@@ -14,6 +14,7 @@ mod query;
 pub mod receipt;
 pub mod retention;
 mod verify;
+pub mod via;
 
 pub(crate) use chain::lock_pg;
 pub use chain::{AuditConn, append, append_many};
