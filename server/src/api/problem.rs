@@ -143,6 +143,12 @@ impl From<VersionError> for Problem {
             _ => None,
         };
         let mut problem = Self::from(ConsoleError::from(error));
+        // A 409 that is not a race (the lifecycle, a change window or the
+        // configuration says no) is a refusal: asking again will not help.
+        if current.is_none() && problem.status == StatusCode::CONFLICT {
+            problem.kind = format!("{TYPE_PREFIX}refused");
+            problem.title = "Refused";
+        }
         problem.current = current;
         problem
     }
