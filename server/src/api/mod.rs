@@ -12,8 +12,10 @@ use crate::state::AppState;
 
 mod audit;
 pub mod caller;
+pub mod openapi;
 pub mod problem;
 mod runtimes;
+mod schema;
 mod tokens;
 mod versions;
 
@@ -44,4 +46,6 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             state.clone(),
             caller::authenticate,
         ))
+        // After the layer: the description is public.
+        .route("/openapi.json", get(openapi::document))
 }

@@ -16,19 +16,26 @@ use serde::Serialize;
 /// `type` is `urn:console:problem:<kind>`.
 pub const TYPE_PREFIX: &str = "urn:console:problem:";
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Problem {
+    /// `urn:console:problem:<kind>`: unauthenticated, forbidden, not-found,
+    /// conflict, refused, invalid, invalid-fields, malformed, too-large,
+    /// throttled, not-configured, unavailable, internal.
     #[serde(rename = "type")]
     pub kind: String,
+    #[schema(value_type = String)]
     pub title: &'static str,
     #[serde(serialize_with = "status_code")]
+    #[schema(value_type = u16)]
     pub status: StatusCode,
     pub detail: String,
     /// Located problems of the input (a manifest's), each `{path, message}`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<Object>>)]
     pub errors: Option<Vec<lifecycle::FieldError>>,
     /// On a conflict with a change someone else made: who, what and when.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
     pub current: Option<serde_json::Value>,
     #[serde(skip)]
     pub retry_after: Option<u64>,

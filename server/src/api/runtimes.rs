@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::{caller::Caller, problem::Problem};
 use crate::state::AppState;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct RuntimeSummary {
     pub name: String,
     pub description: String,
@@ -17,6 +17,11 @@ pub struct RuntimeSummary {
     pub created_at: String,
 }
 
+#[utoipa::path(get, path = "/api/v1/runtimes", operation_id = "listRuntimes", tag = "runtimes",
+    responses((status = 200, description = "Every runtime", body = [RuntimeSummary]),
+        (status = 401, response = super::schema::Unauthenticated),
+        (status = 429, response = super::schema::Throttled),
+        (status = 503, response = super::schema::Unavailable)))]
 pub async fn list(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,

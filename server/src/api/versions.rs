@@ -23,11 +23,12 @@ use crate::state::AppState;
 const LOG_LINES: i64 = 500;
 
 /// A version as the API lists it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct VersionSummary {
     pub runtime: String,
     pub name: String,
     pub description: String,
+    #[schema(value_type = super::schema::StatusName)]
     pub status: Status,
     pub status_changed_at: String,
     pub status_actor: String,
@@ -55,14 +56,25 @@ impl From<&VersionRecord> for VersionSummary {
 }
 
 /// A version with its live state.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct VersionDetail {
     #[serde(flatten)]
     pub summary: VersionSummary,
+    /// Status, health and each node's pods, as the version screen shows them.
+    #[schema(value_type = Object)]
     pub live: VersionLive,
+    /// The manifest it was registered from.
+    #[schema(value_type = Object)]
     pub manifest: lifecycle::Manifest,
 }
 
+#[utoipa::path(get, path = "/api/v1/runtimes/{runtime}/versions", operation_id = "listVersions", tag = "versions",
+    params(("runtime" = String, Path, description = "The runtime's name")),
+    responses((status = 200, description = "The runtime's versions", body = [VersionSummary]),
+        (status = 401, response = super::schema::Unauthenticated),
+        (status = 404, response = super::schema::NotFound),
+        (status = 429, response = super::schema::Throttled),
+        (status = 503, response = super::schema::Unavailable)))]
 pub async fn list(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -77,6 +89,13 @@ pub async fn list(
     Ok(Json(records.iter().map(VersionSummary::from).collect()))
 }
 
+#[utoipa::path(get, path = "/api/v1/runtimes/{runtime}/versions/{version}", operation_id = "getVersion", tag = "versions",
+    params(("runtime" = String, Path), ("version" = String, Path)),
+    responses((status = 200, description = "The version with its live state", body = VersionDetail),
+        (status = 401, response = super::schema::Unauthenticated),
+        (status = 404, response = super::schema::NotFound),
+        (status = 429, response = super::schema::Throttled),
+        (status = 503, response = super::schema::Unavailable)))]
 pub async fn get(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -94,6 +113,18 @@ pub async fn get(
 
 /// `POST /runtimes/{rt}/versions`: the body is the manifest, YAML or JSON
 /// (as `register -f` sends a file).
+#[utoipa::path(post, path = "/api/v1/runtimes/{runtime}/versions", operation_id = "registerVersion", tag = "versions",
+    params(("runtime" = String, Path)),
+    request_body(content = String, description = "The manifest, YAML or JSON", content_type = "application/yaml"),
+    responses((status = 201, description = "Registered, stopped", body = VersionSummary),
+        (status = 401, response = super::schema::Unauthenticated),
+        (status = 403, response = super::schema::Forbidden),
+        (status = 404, response = super::schema::NotFound),
+        (status = 409, response = super::schema::Conflict),
+        (status = 413, response = super::schema::TooLarge),
+        (status = 422, response = super::schema::Invalid),
+        (status = 429, response = super::schema::Throttled),
+        (status = 503, response = super::schema::Unavailable)))]
 pub async fn register(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -120,12 +151,14 @@ pub async fn register(
 }
 
 /// The body of `POST .../actions`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ActionRequest {
+    #[schema(value_type = super::schema::ActionName)]
     pub action: Action,
     /// The status the caller last saw: the action is refused (409) if the
     /// version has moved on since.
+    #[schema(value_type = super::schema::StatusName)]
     pub expected: Status,
     pub reason: String,
     /// Overrides a closed change window, where the caller's role may.
@@ -135,21 +168,40 @@ pub struct ActionRequest {
 
 /// What an accepted action did: carried out (its new status; the cluster
 /// follows) or held for approval as a change request.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum ActionAnswer {
     Applied {
+        #[schema(value_type = super::schema::StatusName)]
         from: Status,
+        #[schema(value_type = super::schema::StatusName)]
         status: Status,
+        /// The version that was published before, now `started`.
         demoted: Option<String>,
         audit_id: i64,
+        #[schema(value_type = Object)]
         version: Box<VersionLive>,
     },
     Requested {
+        #[schema(value_type = Object)]
         change_request: Box<backend::change_requests::ChangeRequest>,
     },
 }
 
+#[utoipa::path(post, path = "/api/v1/runtimes/{runtime}/versions/{version}/actions", operation_id = "actOnVersion", tag = "versions",
+    params(("runtime" = String, Path), ("version" = String, Path)),
+    request_body = ActionRequest,
+    responses((status = 202, description = "Carried out (the cluster follows), or held for approval", body = ActionAnswer),
+        (status = 400, response = super::schema::Malformed),
+        (status = 401, response = super::schema::Unauthenticated),
+        (status = 403, response = super::schema::Forbidden),
+        (status = 404, response = super::schema::NotFound),
+        (status = 409, response = super::schema::Conflict),
+        (status = 413, response = super::schema::TooLarge),
+        (status = 415, response = super::schema::Malformed),
+        (status = 422, response = super::schema::Invalid),
+        (status = 429, response = super::schema::Throttled),
+        (status = 503, response = super::schema::Unavailable)))]
 pub async fn act(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -206,13 +258,20 @@ pub async fn act(
     Ok((StatusCode::ACCEPTED, Json(answer)))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct LogLine {
     pub at: String,
     pub pod: String,
     pub line: String,
 }
 
+#[utoipa::path(get, path = "/api/v1/runtimes/{runtime}/versions/{version}/nodes/{node}/logs", operation_id = "nodeLogs", tag = "versions",
+    params(("runtime" = String, Path), ("version" = String, Path), ("node" = String, Path)),
+    responses((status = 200, description = "The node's newest stored log lines", body = [LogLine]),
+        (status = 401, response = super::schema::Unauthenticated),
+        (status = 404, response = super::schema::NotFound),
+        (status = 429, response = super::schema::Throttled),
+        (status = 503, response = super::schema::Unavailable)))]
 pub async fn logs(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,

@@ -217,9 +217,9 @@ pub async fn wait(
             }
             return Ok(());
         }
-        if now == "failed" {
+        if now == "error" && status != "error" {
             return Err(Failure::Refused(format!(
-                "{target_text} failed: {}",
+                "{target_text} is in error: {}",
                 field(&detail["live"], "error_message")
             )));
         }
