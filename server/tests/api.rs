@@ -13,7 +13,7 @@ use axum::{
 };
 
 mod common;
-use common::{Answer, Options, TestApp, app_on_emulator, call, form};
+use common::{Answer, Options, TestApp, api_token, app_on_emulator, call, form};
 
 /// A request with `token` as its bearer (and no cookie).
 fn bearer(method: &str, uri: &str, token: &str, body: Option<&str>) -> Request<Body> {
@@ -27,21 +27,6 @@ fn bearer(method: &str, uri: &str, token: &str, body: Option<&str>) -> Request<B
     request
         .body(Body::from(body.unwrap_or_default().to_owned()))
         .expect("request")
-}
-
-/// A token made through `/profile`'s server function.
-async fn make_token(app: &TestApp, cookie: &str, name: &str, scope: &str) -> (i64, String) {
-    let answer = app
-        .send(call(
-            "/api/tokens/create",
-            &form(&[("name", name), ("scope", scope), ("days", "30")]),
-            Some(cookie),
-        ))
-        .await;
-    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
-    let json = answer.json();
-    let token = json["token"].as_str().expect("the secret").to_owned();
-    (json["row"]["id"].as_i64().expect("an id"), token)
 }
 
 /// The answer is problem details with this status and kind.
@@ -91,7 +76,7 @@ async fn each_scope_reaches_what_it_grants_on_every_endpoint() {
     for scope in ["read", "operate", "admin"] {
         tokens.push((
             scope,
-            make_token(&app, &admin, &format!("ci-{scope}"), scope)
+            api_token(&app, &admin, &format!("ci-{scope}"), scope)
                 .await
                 .1,
         ));
@@ -209,7 +194,7 @@ async fn a_token_is_narrowed_the_moment_its_owner_is_demoted_and_stops_when_disa
     let app = TestApp::new().await;
     let admin = app.sign_in("admin@example.com").await;
     let manager = app.sign_in("manager@example.com").await;
-    let (_, token) = make_token(&app, &manager, "deploys", "operate").await;
+    let (_, token) = api_token(&app, &manager, "deploys", "operate").await;
     let audit = || bearer("GET", "/api/v1/audit", &token, None);
     assert_eq!(app.send(audit()).await.status, StatusCode::OK);
 
@@ -267,9 +252,9 @@ async fn bad_expired_and_revoked_tokens_get_one_answer_on_every_replica() {
     })
     .await;
     let manager = a.sign_in("manager@example.com").await;
-    let (revoked_id, revoked) = make_token(&a, &manager, "old laptop", "read").await;
-    let (_, expired) = make_token(&a, &manager, "last quarter", "read").await;
-    let (_, good) = make_token(&a, &manager, "current", "read").await;
+    let (revoked_id, revoked) = api_token(&a, &manager, "old laptop", "read").await;
+    let (_, expired) = api_token(&a, &manager, "last quarter", "read").await;
+    let (_, good) = api_token(&a, &manager, "current", "read").await;
     // Each from its own address (behind B's one trusted proxy), so that
     // throttling waits until the part of the test about it.
     let runtimes_from = |token: &str, client: &str| {
@@ -365,7 +350,7 @@ async fn tokens_are_shown_once_and_never_wider_than_the_role() {
         .await
         .assert_says(StatusCode::UNPROCESSABLE_ENTITY, words);
     }
-    let (_, token) = make_token(&app, &viewer, "dashboards", "read").await;
+    let (_, token) = api_token(&app, &viewer, "dashboards", "read").await;
     let mine = app.send(call("/api/tokens/mine", "", Some(&viewer))).await;
     assert_eq!(mine.status, StatusCode::OK, "{}", mine.body);
     assert!(mine.body.contains("dashboards"), "{}", mine.body);
@@ -374,7 +359,7 @@ async fn tokens_are_shown_once_and_never_wider_than_the_role() {
     assert!(stored.iter().all(|e| !e.details.contains(&token)));
     // Another user's token is not theirs to revoke; an admin's list has it.
     let manager = app.sign_in("manager@example.com").await;
-    let (manager_token, _) = make_token(&app, &manager, "deploys", "operate").await;
+    let (manager_token, _) = api_token(&app, &manager, "deploys", "operate").await;
     app.send(call(
         "/api/tokens/revoke",
         &form(&[("id", &manager_token.to_string())]),
@@ -398,7 +383,7 @@ async fn tokens_are_shown_once_and_never_wider_than_the_role() {
 async fn every_error_is_problem_details_and_the_audit_pages_by_cursor() {
     let app = TestApp::new().await;
     let manager = app.sign_in("manager@example.com").await;
-    let (_, token) = make_token(&app, &manager, "ci", "operate").await;
+    let (_, token) = api_token(&app, &manager, "ci", "operate").await;
 
     let anonymous = Request::get("/api/v1/runtimes")
         .body(Body::empty())

@@ -5,26 +5,10 @@
 
 use std::time::Duration;
 
-use axum::http::StatusCode;
-
 mod common;
-use common::{TestApp, app_on_emulator, call, form};
+use common::{api_token, app_on_emulator, serve};
 
 const CONSOLECTL: &str = env!("CARGO_BIN_EXE_consolectl");
-
-/// The app on a socket of its own; answers its base URL.
-async fn serve(app: &TestApp) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let router = app.router.clone();
-    tokio::spawn(async move {
-        let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
-        let _ = axum::serve(listener, service).await;
-    });
-    format!("http://{addr}")
-}
 
 struct Run {
     code: Option<i32>,
@@ -77,19 +61,7 @@ async fn a_pipeline_registers_starts_waits_publishes_and_reads_the_audit() {
     let (app, _emulator) = app_on_emulator(Duration::from_millis(50), settings).await;
     let url = serve(&app).await;
     let manager = app.sign_in("manager@example.com").await;
-    let made = app
-        .send(call(
-            "/api/tokens/create",
-            &form(&[
-                ("name", "release-pipeline"),
-                ("scope", "operate"),
-                ("days", "7"),
-            ]),
-            Some(&manager),
-        ))
-        .await;
-    assert_eq!(made.status, StatusCode::OK, "{}", made.body);
-    let token = made.json()["token"].as_str().expect("token").to_owned();
+    let (_, token) = api_token(&app, &manager, "release-pipeline", "operate").await;
 
     let dir = tempfile::tempdir().expect("tempdir");
     let manifest = dir.path().join("cli1.yaml");

@@ -10,26 +10,12 @@ use std::{path::PathBuf, time::Duration};
 use axum::http::StatusCode;
 
 mod common;
-use common::{TestApp, app_on_emulator, call, form, get};
+use common::{TestApp, api_token, app_on_emulator, get, serve};
 
 fn tool(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../.tools/api-venv/bin")
         .join(name)
-}
-
-/// The app on a socket of its own; answers its base URL.
-async fn serve(app: &TestApp) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let router = app.router.clone();
-    tokio::spawn(async move {
-        let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
-        let _ = axum::serve(listener, service).await;
-    });
-    format!("http://{addr}")
 }
 
 #[tokio::test]
@@ -80,15 +66,7 @@ async fn schemathesis_finds_no_server_error_and_no_answer_off_the_document() {
     let (app, _emulator) = app_on_emulator(Duration::from_millis(50), settings).await;
     let url = serve(&app).await;
     let admin = app.sign_in("admin@example.com").await;
-    let made = app
-        .send(call(
-            "/api/tokens/create",
-            &form(&[("name", "schemathesis"), ("scope", "admin"), ("days", "1")]),
-            Some(&admin),
-        ))
-        .await;
-    assert_eq!(made.status, StatusCode::OK, "{}", made.body);
-    let token = made.json()["token"].as_str().expect("token").to_owned();
+    let (_, token) = api_token(&app, &admin, "schemathesis", "admin").await;
 
     let dir = tempfile::tempdir().expect("tempdir");
     let output = tokio::process::Command::new(tool("schemathesis"))

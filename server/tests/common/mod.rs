@@ -273,3 +273,34 @@ pub async fn recorded_statuses(db: &Database, version: &str) -> Vec<String> {
         .filter_map(|e| e.status_after.clone())
         .collect()
 }
+
+/// The app on a loopback socket of its own, for clients that need a real
+/// connection (a child process); answers its base URL.
+pub async fn serve(app: &TestApp) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let router = app.router.clone();
+    tokio::spawn(async move {
+        let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+        let _ = axum::serve(listener, service).await;
+    });
+    format!("http://{addr}")
+}
+
+/// An API token made through `/profile`'s server function for the user
+/// signed in with `cookie`: its id and the secret.
+pub async fn api_token(app: &TestApp, cookie: &str, name: &str, scope: &str) -> (i64, String) {
+    let answer = app
+        .send(call(
+            "/api/tokens/create",
+            &form(&[("name", name), ("scope", scope), ("days", "30")]),
+            Some(cookie),
+        ))
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    let json = answer.json();
+    let token = json["token"].as_str().expect("the secret").to_owned();
+    (json["row"]["id"].as_i64().expect("an id"), token)
+}
