@@ -7,10 +7,7 @@
 use std::net::IpAddr;
 
 use base64::Engine as _;
-use lifecycle::{
-    AuditAction, Outcome, Permission, Role, TokenScope,
-    tokens::{MAX_TOKEN_NAME_CHARS, TOKEN_PREFIX},
-};
+use lifecycle::{AuditAction, Outcome, Permission, Role, TokenScope, tokens::TOKEN_PREFIX};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use sqlx::Row;
@@ -75,16 +72,6 @@ pub struct Bearer {
     pub role: Role,
 }
 
-impl Bearer {
-    pub fn actor(&self) -> Actor {
-        Actor::User {
-            id: Some(self.user_id),
-            email: self.email.clone(),
-            role: self.role.as_str().to_owned(),
-        }
-    }
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum TokenError {
     #[error("{0}")]
@@ -135,13 +122,6 @@ fn new_secret() -> Result<String, Error> {
     ))
 }
 
-/// A timestamp `days` from now in the audit log's fixed-width form.
-fn days_from_now(days: u32) -> String {
-    (chrono::Utc::now() + chrono::Duration::days(i64::from(days)))
-        .format("%Y-%m-%dT%H:%M:%S%.6fZ")
-        .to_string()
-}
-
 const COLUMNS: &str = "t.id, t.user_id, u.email AS owner, t.name, t.scope, t.prefix, t.created_at, \
      t.expires_at, t.last_used_at, t.last_address, t.revoked_at";
 
@@ -182,7 +162,6 @@ pub async fn create(
     days: u32,
 ) -> Result<Created, TokenError> {
     let name = lifecycle::tokens::token_name(name).map_err(TokenError::Invalid)?;
-    debug_assert!(name.chars().count() <= MAX_TOKEN_NAME_CHARS);
     if scope.role() > owner_role {
         return Err(TokenError::TooWide { role: owner_role });
     }
@@ -190,7 +169,8 @@ pub async fn create(
     let hash = token_hash(&token);
     let prefix: String = token.chars().take(TOKEN_PREFIX.len() + 6).collect();
     let created_at = now_timestamp();
-    let expires_at = days_from_now(days);
+    let expires_at =
+        crate::releases::timestamp(chrono::Utc::now() + chrono::Duration::days(i64::from(days)));
     let insert = "INSERT INTO api_tokens (user_id, name, scope, token_hash, prefix, created_at, expires_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id";
     let id = write_tx!(TokenError, db, |conn| {

@@ -58,24 +58,10 @@ impl Problem {
         }
     }
 
-    /// A request the API could not read (a body that is not the JSON it
-    /// expects, a query that does not parse).
-    pub fn malformed(detail: impl Into<String>) -> Self {
-        Self::new(
-            StatusCode::BAD_REQUEST,
-            "malformed",
-            "Malformed request",
-            detail,
-        )
-    }
-
     /// A body or query axum could not decode, with the status it chose
     /// (400 for syntax, 422 for a value of the wrong shape).
     pub fn rejected(status: StatusCode, detail: impl Into<String>) -> Self {
-        Self {
-            status,
-            ..Self::malformed(detail)
-        }
+        Self::new(status, "malformed", "Malformed request", detail)
     }
 
     pub fn not_found(detail: impl Into<String>) -> Self {
