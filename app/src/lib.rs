@@ -25,6 +25,7 @@ mod site;
 pub mod tokens;
 pub mod users;
 pub mod versions;
+pub mod webhooks;
 pub mod windows;
 
 use leptos::prelude::*;
@@ -97,6 +98,16 @@ pub fn App() -> impl IntoView {
                         <Route
                             path=path!("/runtimes/:runtime/settings")
                             view=pages::RuntimeSettingsPage
+                            ssr=SsrMode::InOrder
+                        />
+                        <Route
+                            path=path!("/runtimes/:runtime/webhooks")
+                            view=pages::WebhooksPage
+                            ssr=SsrMode::InOrder
+                        />
+                        <Route
+                            path=path!("/runtimes/:runtime/webhooks/:id")
+                            view=pages::DeliveriesPage
                             ssr=SsrMode::InOrder
                         />
                         <Route

@@ -192,6 +192,21 @@ impl From<backend::tokens::TokenError> for ConsoleError {
     }
 }
 
+impl From<backend::webhooks::WebhookError> for ConsoleError {
+    fn from(error: backend::webhooks::WebhookError) -> Self {
+        use backend::webhooks::WebhookError as E;
+        match error {
+            E::Invalid(message) => Self::Invalid(message),
+            E::UnknownRuntime(_) | E::Unknown | E::UnknownDelivery => {
+                Self::NotFound(error.to_string())
+            }
+            E::NoKey => Self::NotConfigured(error.to_string()),
+            E::Key(error) => internal(error),
+            E::Store(error) => unavailable(error),
+        }
+    }
+}
+
 impl From<RuntimesError> for ConsoleError {
     fn from(error: RuntimesError) -> Self {
         match error {

@@ -76,6 +76,7 @@ pub mod throttle;
 pub mod tokens;
 pub mod users;
 pub mod versions;
+pub mod webhooks;
 
 pub use cluster::{Cluster, ClusterMode};
 pub use db::Database;
@@ -90,6 +91,8 @@ pub struct Services {
     pub cluster: Option<Cluster>,
     /// Carries lifecycle actions out in the cluster; `None` without one.
     pub runtime: Option<runtime::Runtime>,
+    /// How webhooks are sent, and whether plain HTTP endpoints are allowed.
+    pub webhooks: webhooks::Settings,
 }
 
 impl Services {
@@ -98,6 +101,7 @@ impl Services {
             db,
             cluster,
             runtime: None,
+            webhooks: webhooks::Settings::default(),
         }
     }
 
@@ -115,6 +119,7 @@ impl Services {
             db,
             cluster,
             runtime,
+            webhooks: webhooks::Settings::default(),
         }
     }
 

@@ -69,6 +69,7 @@ impl Setup {
             db: db.db.clone(),
             cluster: None,
             runtime: None,
+            webhooks: Default::default(),
         };
         Self { db, services }
     }

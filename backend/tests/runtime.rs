@@ -834,6 +834,7 @@ async fn two_replicas_publishing_at_once_end_on_the_published_version() {
         db: s.db.db.clone(),
         cluster: Some(s.cluster()),
         runtime: Some(other),
+        webhooks: Default::default(),
     };
     for v in ["v1", "v2"] {
         s.act(v, Action::Start).await;

@@ -38,6 +38,9 @@ text_enum! {
         SecretsRotate => "secrets.rotate",
         TokenCreate => "token.create",
         TokenRevoke => "token.revoke",
+        WebhookCreate => "webhook.create",
+        WebhookDelete => "webhook.delete",
+        WebhookResend => "webhook.resend",
     }
 }
 
@@ -95,6 +98,9 @@ impl AuditAction {
             Self::SecretsRotate => "Secret key rotated",
             Self::TokenCreate => "API token created",
             Self::TokenRevoke => "API token revoked",
+            Self::WebhookCreate => "Webhook added",
+            Self::WebhookDelete => "Webhook removed",
+            Self::WebhookResend => "Webhook delivery sent again",
         };
         words.to_owned()
     }

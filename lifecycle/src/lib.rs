@@ -20,6 +20,7 @@ mod status;
 pub mod tokens;
 mod transition;
 pub mod variables;
+pub mod webhooks;
 pub mod windows;
 pub mod workload;
 

@@ -428,6 +428,25 @@ pub struct ServeArgs {
     /// this only bounds the delay when an announcement was lost.
     #[arg(long, env = "CONSOLE_STREAM_REFRESH_SECONDS", default_value_t = 5)]
     pub stream_refresh_seconds: u32,
+
+    /// Allow webhook endpoints on plain http:// (on in demo mode). Off,
+    /// endpoints must be https://.
+    #[arg(long, env = "CONSOLE_WEBHOOKS_ALLOW_HTTP", default_value_t = false)]
+    pub webhooks_allow_http: bool,
+
+    /// Seconds a webhook receiver has to answer before the try counts as
+    /// failed.
+    #[arg(long, env = "CONSOLE_WEBHOOK_TIMEOUT_SECONDS", default_value_t = 10)]
+    pub webhook_timeout_seconds: u32,
+
+    /// Seconds before a failed webhook delivery is tried again; the wait
+    /// doubles after each failed try (8 tries in all).
+    #[arg(
+        long,
+        env = "CONSOLE_WEBHOOK_FIRST_RETRY_SECONDS",
+        default_value_t = 30
+    )]
+    pub webhook_first_retry_seconds: u32,
 }
 
 fn seconds(n: u32) -> std::time::Duration {
@@ -532,6 +551,12 @@ impl ServeArgs {
                 switch_deadline: seconds(self.switch_deadline_seconds),
                 stream_refresh: seconds(self.stream_refresh_seconds.max(1)),
                 ..backend::runtime::Settings::default()
+            },
+            webhooks: backend::webhooks::Settings {
+                timeout: seconds(self.webhook_timeout_seconds.max(1)),
+                first_retry: seconds(self.webhook_first_retry_seconds.max(1)),
+                allow_http: self.webhooks_allow_http || self.demo,
+                ..backend::webhooks::Settings::default()
             },
         })
     }

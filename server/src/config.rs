@@ -128,6 +128,8 @@ pub struct Config {
     pub shutdown_on_stdin_eof: bool,
     /// Deadlines and grace periods of lifecycle actions in the cluster.
     pub runtime: backend::runtime::Settings,
+    /// How webhooks are sent.
+    pub webhooks: backend::webhooks::Settings,
 }
 
 impl Config {

@@ -272,7 +272,21 @@ impl Application {
                  versions cannot be stored"
             ),
         }
-        let services = Services::with_runtime(db, cluster, runtime_settings);
+        let keyring = runtime_settings.keyring.clone();
+        let mut services = Services::with_runtime(db, cluster, runtime_settings);
+        services.webhooks = config.webhooks.clone();
+        // Every replica sends webhooks; each endpoint's lease in the
+        // database decides which one sends a delivery.
+        match backend::webhooks::Dispatcher::new(
+            services.db.clone(),
+            keyring,
+            config.webhooks.clone(),
+        ) {
+            Ok(dispatcher) => {
+                tokio::spawn(backend::webhooks::run(dispatcher));
+            }
+            Err(error) => tracing::error!(%error, "webhooks cannot be sent"),
+        }
         if let Some(days) = config.audit_retention_days {
             tokio::spawn(housekeeping::retention(services.clone(), days));
         }

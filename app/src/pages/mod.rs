@@ -10,6 +10,7 @@ mod runtimes;
 mod sign_in;
 mod users;
 mod version;
+mod webhooks;
 
 pub use approvals::Approvals;
 pub use audit::Audit;
@@ -23,3 +24,4 @@ pub use runtimes::Runtimes;
 pub use sign_in::SignIn;
 pub use users::Users;
 pub use version::VersionPage;
+pub use webhooks::{DeliveriesPage, WebhooksPage};

@@ -79,7 +79,8 @@ fn SettingsScreen(view: RuntimeView, update: ServerAction<UpdateRuntime>) -> imp
             <h1>{format!("Settings of {name}")}</h1>
             <dl class="status-list">
                 <dt>"Served at"</dt><dd data-runtime-host=host.clone()>{host.clone()}</dd>
-                <dt>"Serving"</dt><dd>{serving_version.unwrap_or_else(|| "nothing".into())}" · "<a href=releases_path(&name)>"Release history"</a></dd>
+                <dt>"Serving"</dt><dd>{serving_version.unwrap_or_else(|| "nothing".into())}" · "<a href=releases_path(&name)>"Release history"</a>
+                    {admin.then(|| view! { " · "<a href=crate::webhooks::webhooks_path(&name) data-webhooks-link="">"Webhooks"</a> })}</dd>
                 <dt>"Created"</dt><dd><time datetime=created_at.clone()>{short_time(&created_at)}</time>{format!(" by {}", if created_by.is_empty() { "the system" } else { &created_by })}</dd>
                 {updated_at.map(|at| view! { <dt>"Changed"</dt><dd><time datetime=at.clone()>{short_time(&at)}</time></dd> })}
             </dl>

@@ -12,7 +12,8 @@ use crate::{
     db::{Database, TxEnd},
 };
 
-/// Re-seals every secret value; the number re-sealed.
+/// Re-seals every secret value and webhook signing secret; the number
+/// re-sealed.
 pub async fn rotate(
     db: &Database,
     current: &Keyring,
@@ -36,13 +37,27 @@ pub async fn rotate(
                 .execute(&mut *conn)
                 .await?;
         }
+        let hooks: Vec<(i64, String, String)> =
+            sqlx::query_as("SELECT id, runtime, secret_sealed FROM webhook_endpoints")
+                .fetch_all(&mut *conn)
+                .await?;
+        for (id, runtime, value) in &hooks {
+            let plain = current.open(runtime, crate::webhooks::SECRET_BINDING, value)?;
+            let again = newer.seal(runtime, crate::webhooks::SECRET_BINDING, &plain)?;
+            sqlx::query("UPDATE webhook_endpoints SET secret_sealed = $1 WHERE id = $2")
+                .bind(&again)
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+        }
         let entry = NewEntry::new(Actor::System, AuditAction::SecretsRotate, Outcome::Accepted)
             .details(serde_json::json!({
                 "values": sealed.len(),
+                "webhooks": hooks.len(),
                 "from": current.key_id(),
                 "to": newer.key_id(),
             }));
         AuditConn::append_entry(&mut *conn, &entry).await?;
-        Ok(TxEnd::Commit(sealed.len()))
+        Ok(TxEnd::Commit(sealed.len() + hooks.len()))
     })
 }

@@ -108,6 +108,7 @@ impl Setup {
             db: db.db.clone(),
             cluster: Some(cluster),
             runtime: Some(runtime.clone()),
+            webhooks: Default::default(),
         };
         Self {
             emulator,
