@@ -68,6 +68,8 @@ fn start_body(expected: &str) -> String {
 async fn each_scope_reaches_what_it_grants_on_every_endpoint() {
     let settings = backend::runtime::Settings {
         failure_grace: Duration::from_secs(1),
+        // Webhook secrets are sealed with it.
+        keyring: backend::configuration::Keyring::generate().expect("a key"),
         ..backend::runtime::Settings::default()
     };
     let (app, _emulator) = app_on_emulator(Duration::from_millis(50), settings).await;
@@ -99,6 +101,49 @@ async fn each_scope_reaches_what_it_grants_on_every_endpoint() {
         ("GET", "/api/v1/tokens", none, [S::OK; 3]),
         ("GET", "/api/v1/audit", none, [S::FORBIDDEN, S::OK, S::OK]),
         (
+            "GET",
+            "/api/v1/audit/export?format=json",
+            none,
+            [S::FORBIDDEN, S::OK, S::OK],
+        ),
+        ("GET", "/api/v1/runtimes/demo/releases", none, [S::OK; 3]),
+        ("GET", "/api/v1/approvals", none, [S::OK; 3]),
+        (
+            "POST",
+            "/api/v1/approvals/999/decision",
+            |_| Some(r#"{"approve": true, "reason": "scope table"}"#.to_owned()),
+            [S::FORBIDDEN, S::NOT_FOUND, S::NOT_FOUND],
+        ),
+        (
+            "GET",
+            "/api/v1/runtimes/demo/webhooks",
+            none,
+            [S::FORBIDDEN, S::FORBIDDEN, S::OK],
+        ),
+        (
+            "POST",
+            "/api/v1/runtimes/demo/webhooks",
+            |_| {
+                Some(
+                    r#"{"url": "https://hooks.example.com/console", "events": ["version.status"]}"#
+                        .to_owned(),
+                )
+            },
+            [S::FORBIDDEN, S::FORBIDDEN, S::CREATED],
+        ),
+        (
+            "GET",
+            "/api/v1/runtimes/demo/webhooks/999/deliveries",
+            none,
+            [S::FORBIDDEN, S::FORBIDDEN, S::NOT_FOUND],
+        ),
+        (
+            "DELETE",
+            "/api/v1/runtimes/demo/webhooks/999",
+            none,
+            [S::FORBIDDEN, S::FORBIDDEN, S::NOT_FOUND],
+        ),
+        (
             "POST",
             "/api/v1/runtimes/demo/versions",
             |scope| Some(manifest(&format!("api-{scope}"))),
@@ -126,6 +171,7 @@ async fn each_scope_reaches_what_it_grants_on_every_endpoint() {
                 let kind = match want {
                     S::FORBIDDEN => "forbidden",
                     S::CONFLICT => "conflict",
+                    S::NOT_FOUND => "not-found",
                     _ => unreachable!("no other refusal in the table"),
                 };
                 assert_problem(&answer, want, kind);

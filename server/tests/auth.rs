@@ -323,6 +323,38 @@ async fn every_server_function_against_every_role() {
             Box::new(|_| form(&[("runtime", "by-admin"), ("reason", "matrix test")])),
             admin_only,
         ),
+        (
+            "/api/webhooks/list",
+            Box::new(|_| form(&[("runtime", "demo")])),
+            admin_only,
+        ),
+        (
+            // This app has no secret key to seal the signing secret with.
+            "/api/webhooks/create",
+            Box::new(|_| {
+                form(&[
+                    ("runtime", "demo"),
+                    ("url", "https://hooks.example.com/console"),
+                    ("events[version_status]", "on"),
+                ])
+            }),
+            [S::FORBIDDEN, S::FORBIDDEN, S::SERVICE_UNAVAILABLE],
+        ),
+        (
+            "/api/webhooks/deliveries",
+            Box::new(|_| form(&[("runtime", "demo"), ("id", "999")])),
+            [S::FORBIDDEN, S::FORBIDDEN, S::NOT_FOUND],
+        ),
+        (
+            "/api/webhooks/resend",
+            Box::new(|_| form(&[("runtime", "demo"), ("id", "999"), ("delivery", "1")])),
+            [S::FORBIDDEN, S::FORBIDDEN, S::NOT_FOUND],
+        ),
+        (
+            "/api/webhooks/delete",
+            Box::new(|_| form(&[("runtime", "demo"), ("id", "999")])),
+            [S::FORBIDDEN, S::FORBIDDEN, S::NOT_FOUND],
+        ),
         ("/api/users/list", Box::new(|_| String::new()), admin_only),
         (
             "/api/users/create",
@@ -369,9 +401,10 @@ async fn every_server_function_against_every_role() {
     }
     // Every refused change is audited (reads are not): the viewer's
     // registration, start, bad mark, rollback and configuration, and five
-    // user changes and three runtime changes each from viewer and manager.
+    // user changes, three runtime changes and three webhook changes each
+    // from viewer and manager.
     let denied = denied_entries(&app).await;
-    assert_eq!(denied.len(), 25, "{denied:?}");
+    assert_eq!(denied.len(), 31, "{denied:?}");
     let register = denied
         .iter()
         .find(|e| e.action == "version.register")

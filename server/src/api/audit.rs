@@ -50,11 +50,11 @@ pub struct AuditPage {
 
 /// Cursors are opaque to clients; today one names the entry a page
 /// continues below.
-fn encode_cursor(before: i64) -> String {
+pub(super) fn encode_cursor(before: i64) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("before:{before}"))
 }
 
-fn decode_cursor(cursor: &str) -> Option<i64> {
+pub(super) fn decode_cursor(cursor: &str) -> Option<i64> {
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(cursor.trim())
         .ok()?;
@@ -156,4 +156,56 @@ mod tests {
             None
         );
     }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ExportParams {
+    #[serde(flatten)]
+    query: app::audit::AuditQuery,
+    format: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/audit/export", operation_id = "exportAudit", tag = "audit",
+    params(
+        ("format" = Option<String>, Query, description = "csv (the default) or json"),
+        ("user" = Option<String>, Query, description = "The actor's email"),
+        ("action" = Option<String>, Query, description = "An action code, for example version.publish"),
+        ("runtime" = Option<String>, Query),
+        ("version" = Option<String>, Query),
+        ("outcome" = Option<String>, Query, description = "accepted, denied, failed or completed"),
+        ("from" = Option<String>, Query, description = "UTC, for example 2026-11-28 or 2026-11-28T10:00"),
+        ("to" = Option<String>, Query)),
+    responses((status = 200, description = "Every entry the filter selects, newest first, as a download",
+            content((String = "text/csv"), (String = "application/json"))),
+        (status = 400, response = super::schema::Malformed),
+        (status = 401, response = super::schema::Unauthenticated),
+        (status = 403, response = super::schema::Forbidden),
+        (status = 422, response = super::schema::Invalid),
+        (status = 429, response = super::schema::Throttled),
+        (status = 503, response = super::schema::Unavailable)))]
+pub async fn export(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    params: Result<Query<ExportParams>, QueryRejection>,
+) -> Result<axum::response::Response, Problem> {
+    let services = &state.services;
+    caller
+        .require(services, Permission::ReadAudit, None)
+        .await?;
+    let Query(params) = params
+        .map_err(|e| Problem::rejected(e.status(), "The query parameters could not be read."))?;
+    let format: backend::audit::export::Format = params
+        .format
+        .as_deref()
+        .filter(|f| !f.is_empty())
+        .unwrap_or("csv")
+        .parse()
+        .map_err(|_| Problem::invalid("format: csv or json."))?;
+    let filter = app::audit::ssr::filter(&params.query).map_err(Problem::invalid)?;
+    tracing::info!(user = %caller.email, ?filter, "audit export through the API");
+    Ok(crate::routes::audit_export::streamed(
+        &services.db,
+        filter,
+        format,
+    ))
 }

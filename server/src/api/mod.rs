@@ -12,12 +12,14 @@ use crate::state::AppState;
 
 mod audit;
 pub mod caller;
+mod changes;
 pub mod openapi;
 pub mod problem;
 mod runtimes;
 mod schema;
 mod tokens;
 mod versions;
+mod webhooks;
 
 pub use problem::Problem;
 
@@ -25,6 +27,25 @@ pub use problem::Problem;
 pub fn routes(state: &AppState) -> Router<AppState> {
     Router::new()
         .route("/runtimes", get(runtimes::list))
+        .route("/runtimes/{runtime}/releases", get(changes::releases))
+        .route(
+            "/runtimes/{runtime}/webhooks",
+            get(webhooks::list).post(webhooks::create),
+        )
+        .route(
+            "/runtimes/{runtime}/webhooks/{id}",
+            axum::routing::delete(webhooks::delete),
+        )
+        .route(
+            "/runtimes/{runtime}/webhooks/{id}/deliveries",
+            get(webhooks::deliveries),
+        )
+        .route(
+            "/runtimes/{runtime}/webhooks/{id}/deliveries/{delivery}/resend",
+            post(webhooks::resend),
+        )
+        .route("/approvals", get(changes::approvals))
+        .route("/approvals/{id}/decision", post(changes::decide))
         .route(
             "/runtimes/{runtime}/versions",
             get(versions::list).post(versions::register),
@@ -39,6 +60,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             get(versions::logs),
         )
         .route("/audit", get(audit::list))
+        .route("/audit/export", get(audit::export))
         .route("/tokens", get(tokens::mine))
         .fallback(problem::no_such_path)
         .method_not_allowed_fallback(|| async { Problem::method_not_allowed() })

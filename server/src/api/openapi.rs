@@ -9,14 +9,14 @@ use utoipa::{
 };
 
 use super::{
-    audit,
+    audit, changes,
     problem::Problem,
     runtimes,
     schema::{
         Conflict, Forbidden, Invalid, Malformed, NotFound, Throttled, TooLarge, Unauthenticated,
         Unavailable,
     },
-    tokens, versions,
+    tokens, versions, webhooks,
 };
 
 #[derive(OpenApi)]
@@ -24,7 +24,7 @@ use super::{
     info(
         title = "Runtime console API",
         version = "1",
-        description = "Runtimes, versions and their lifecycle actions, node logs and the audit log. \
+        description = "Runtimes, versions and their lifecycle actions, node logs, releases, change requests, webhooks and the audit log. \
             Authenticate with `Authorization: Bearer <token>` (a token made on /profile). \
             Errors are RFC 9457 problem details."
     ),
@@ -36,6 +36,15 @@ use super::{
         versions::act,
         versions::logs,
         audit::list,
+        audit::export,
+        changes::releases,
+        changes::approvals,
+        changes::decide,
+        webhooks::list,
+        webhooks::create,
+        webhooks::delete,
+        webhooks::deliveries,
+        webhooks::resend,
         tokens::mine,
     ),
     components(

@@ -165,6 +165,14 @@ impl IntoResponse for Problem {
 }
 
 /// A store failure: logged here, answered as 503.
+/// A path whose ids are not numbers the API takes.
+pub fn bad_path(rejection: axum::extract::rejection::PathRejection) -> Problem {
+    Problem::rejected(
+        rejection.status(),
+        "An id in the path is not a number this API takes.",
+    )
+}
+
 pub fn store_failed(error: impl std::fmt::Display) -> Problem {
     tracing::error!(%error, "an API call's store failed");
     ConsoleError::Unavailable.into()

@@ -46,11 +46,21 @@ pub async fn export(
         Err(message) => return refuse(StatusCode::UNPROCESSABLE_ENTITY, &message),
     };
     tracing::info!(user = %user.email, ?filter, "audit export");
+    streamed(&state.services.db, filter, format)
+}
+
+/// The entries `filter` selects as a download in `format`, streamed: for
+/// this route and the REST API's export.
+pub fn streamed(
+    db: &backend::Database,
+    filter: backend::audit::Filter,
+    format: audit_export::Format,
+) -> Response {
     // A failure half-way cannot change the status any more: log it and end
     // the body early, so the client sees a truncated (invalid) file rather
     // than a complete-looking one.
     // Fused: a compressing body polls once more after the end.
-    let body = audit_export::export(&state.services.db, filter, format)
+    let body = audit_export::export(db, filter, format)
         .fuse()
         .map(|chunk| {
             chunk.map_err(|error| {
