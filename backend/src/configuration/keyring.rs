@@ -232,6 +232,10 @@ impl Keyring {
     }
 }
 
+/// The name a webhook's signing secret is sealed under (with its runtime):
+/// sealed and opened by webhooks, re-sealed by a rotation.
+pub(crate) const WEBHOOK_SECRET_BINDING: &str = "(webhook signing secret)";
+
 /// Where a rotation keeps the new key until the database is re-sealed.
 pub fn next_path(path: &Path) -> std::path::PathBuf {
     let mut name = path.as_os_str().to_owned();

@@ -42,8 +42,8 @@ pub async fn rotate(
                 .fetch_all(&mut *conn)
                 .await?;
         for (id, runtime, value) in &hooks {
-            let plain = current.open(runtime, crate::webhooks::SECRET_BINDING, value)?;
-            let again = newer.seal(runtime, crate::webhooks::SECRET_BINDING, &plain)?;
+            let plain = current.open(runtime, super::keyring::WEBHOOK_SECRET_BINDING, value)?;
+            let again = newer.seal(runtime, super::keyring::WEBHOOK_SECRET_BINDING, &plain)?;
             sqlx::query("UPDATE webhook_endpoints SET secret_sealed = $1 WHERE id = $2")
                 .bind(&again)
                 .bind(id)

@@ -9,7 +9,7 @@ use std::{
     sync::{Arc, Mutex},
 };
 
-use super::{Settings, outbox, send};
+use super::{model::Settings, outbox, send};
 use crate::{audit::now_timestamp, configuration::Keyring, db::Database, error::Error};
 
 /// One replica's dispatcher.

@@ -8,7 +8,7 @@ use hmac::{Hmac, Mac};
 use lifecycle::webhooks::{MAX_ATTEMPTS, retry_delay, signed_content};
 use sha2::Sha256;
 
-use super::Settings;
+use super::model::{SECRET_BINDING, Settings};
 use crate::{
     audit::now_timestamp, configuration::Keyring, db::Database, error::Error, releases::timestamp,
 };
@@ -128,11 +128,7 @@ async fn send_leased(
         url,
         secret_sealed,
     };
-    let secret = match keyring.open(
-        &target.runtime,
-        super::SECRET_BINDING,
-        &target.secret_sealed,
-    ) {
+    let secret = match keyring.open(&target.runtime, SECRET_BINDING, &target.secret_sealed) {
         Ok(secret) => secret,
         Err(error) => {
             tracing::error!(webhook = id, %error, "cannot open the webhook's signing secret; nothing is sent to it");

@@ -6,7 +6,7 @@ use base64::Engine as _;
 use lifecycle::{AuditAction, Outcome, webhooks::EventKind};
 use sqlx::Row;
 
-use super::{
+use super::model::{
     Created, Delivery, DeliveryState, Endpoint, SECRET_BINDING, SECRET_PREFIX, WebhookError,
 };
 use crate::{
