@@ -112,7 +112,7 @@ pub async fn create_webhook(
 pub async fn delete_webhook(runtime: String, id: i64) -> Result<(), ConsoleError> {
     let (services, user) =
         ssr::admin(Some(lifecycle::AuditAction::WebhookDelete), &runtime).await?;
-    ssr::of_runtime(&services, &runtime, id).await?;
+    backend::webhooks::of_runtime(&services.db, &runtime, id).await?;
     backend::webhooks::delete(&services.db, &user.actor(), id).await?;
     Ok(())
 }
@@ -121,7 +121,7 @@ pub async fn delete_webhook(runtime: String, id: i64) -> Result<(), ConsoleError
 #[server(endpoint = "webhooks/deliveries")]
 pub async fn webhook_deliveries(runtime: String, id: i64) -> Result<DeliveryLog, ConsoleError> {
     let (services, _) = ssr::admin(None, &runtime).await?;
-    let webhook = ssr::of_runtime(&services, &runtime, id).await?;
+    let webhook = backend::webhooks::of_runtime(&services.db, &runtime, id).await?;
     let deliveries = backend::webhooks::deliveries(&services.db, id, None, 100)
         .await
         .map_err(crate::server::unavailable)?;
@@ -140,7 +140,7 @@ pub async fn resend_delivery(
 ) -> Result<DeliveryRow, ConsoleError> {
     let (services, user) =
         ssr::admin(Some(lifecycle::AuditAction::WebhookResend), &runtime).await?;
-    ssr::of_runtime(&services, &runtime, id).await?;
+    backend::webhooks::of_runtime(&services.db, &runtime, id).await?;
     let sent = backend::webhooks::resend(&services.db, &user.actor(), id, delivery).await?;
     Ok(ssr::delivery(sent))
 }
@@ -192,22 +192,6 @@ mod ssr {
             last_attempt_at: d.last_attempt_at,
             last_status: d.last_status,
             last_error: d.last_error,
-        }
-    }
-
-    /// Endpoint `id`, if it belongs to `runtime` (the permission was checked
-    /// for that runtime).
-    pub async fn of_runtime(
-        services: &backend::Services,
-        runtime: &str,
-        id: i64,
-    ) -> Result<backend::webhooks::Endpoint, ConsoleError> {
-        match backend::webhooks::get(&services.db, id)
-            .await
-            .map_err(crate::server::unavailable)?
-        {
-            Some(endpoint) if endpoint.runtime == runtime => Ok(endpoint),
-            _ => Err(backend::webhooks::WebhookError::Unknown.into()),
         }
     }
 }

@@ -114,10 +114,15 @@ fn token_hash(token: &str) -> String {
 }
 
 fn new_secret() -> Result<String, Error> {
+    random_secret(TOKEN_PREFIX)
+}
+
+/// `prefix` and 32 random bytes (base64url): a token's or a webhook's secret.
+pub(crate) fn random_secret(prefix: &str) -> Result<String, Error> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).map_err(|e| Error::Corrupt(format!("no randomness: {e}")))?;
     Ok(format!(
-        "{TOKEN_PREFIX}{}",
+        "{prefix}{}",
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
     ))
 }

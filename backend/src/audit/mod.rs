@@ -19,6 +19,6 @@ pub mod via;
 pub(crate) use chain::lock_pg;
 pub use chain::{AuditConn, append, append_many};
 pub use entry::{Actor, Entry, GENESIS_HASH, NewEntry, now_timestamp};
-pub(crate) use entry::{SELECT_COLUMNS, entry_from_row};
+pub(crate) use entry::{SELECT_COLUMNS, entry_from_row, hex};
 pub use query::{Filter, MAX_PAGE, Page, query};
 pub use verify::{Verification, verify};

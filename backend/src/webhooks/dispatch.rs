@@ -36,11 +36,7 @@ impl Dispatcher {
             .map_err(|e| Error::Corrupt(format!("no HTTP client for webhooks: {e}")))?;
         let mut nonce = [0u8; 8];
         getrandom::fill(&mut nonce).map_err(|e| Error::Corrupt(format!("no randomness: {e}")))?;
-        let owner = format!(
-            "{}-{}",
-            std::process::id(),
-            nonce.iter().map(|b| format!("{b:02x}")).collect::<String>()
-        );
+        let owner = format!("{}-{}", std::process::id(), crate::audit::hex(&nonce));
         Ok(Self {
             db,
             keyring,

@@ -19,4 +19,4 @@ pub use model::{
     Created, Delivery, DeliveryState, Endpoint, SECRET_PREFIX, Settings, WebhookError,
 };
 pub use send::{SIGNATURE_HEADER, sign};
-pub use store::{create, delete, deliveries, get, list, resend};
+pub use store::{create, delete, deliveries, get, list, of_runtime, resend};

@@ -25,8 +25,7 @@ pub fn sign(secret: &str, timestamp: i64, body: &str) -> String {
     let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes())
         .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
     mac.update(signed_content(timestamp, body).as_bytes());
-    let digest = mac.finalize().into_bytes();
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    let hex = crate::audit::hex(&mac.finalize().into_bytes());
     format!("t={timestamp},v1={hex}")
 }
 

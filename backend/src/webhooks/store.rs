@@ -2,7 +2,6 @@
 //! sending a delivery again: the admins' side of webhooks, each change
 //! audited in the transaction that makes it.
 
-use base64::Engine as _;
 use lifecycle::{AuditAction, Outcome, webhooks::EventKind};
 use sqlx::Row;
 
@@ -89,15 +88,6 @@ where
     })
 }
 
-fn new_secret() -> Result<String, Error> {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).map_err(|e| Error::Corrupt(format!("no randomness: {e}")))?;
-    Ok(format!(
-        "{SECRET_PREFIX}{}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-    ))
-}
-
 /// Registers an endpoint of `runtime` for `kinds`, audited as
 /// `webhook.create`. It hears of events from now on, not of earlier ones.
 /// The signing secret is answered once and kept sealed.
@@ -120,7 +110,7 @@ pub async fn create(
         Err(RuntimesError::Store(e)) => return Err(e.into()),
         Err(other) => return Err(WebhookError::Invalid(other.to_string())),
     }
-    let secret = new_secret()?;
+    let secret = crate::tokens::random_secret(SECRET_PREFIX)?;
     let sealed = keyring.seal(runtime, SECRET_BINDING, &secret)?;
     let kinds_text = kinds_text(kinds);
     let at = now_timestamp();
@@ -158,6 +148,15 @@ pub async fn get(db: &Database, id: i64) -> Result<Option<Endpoint>, Error> {
             None => Ok(None),
         }
     })
+}
+
+/// Endpoint `id`, if it is `runtime`'s: pages and the API ask for an
+/// endpoint under the runtime whose permission they checked.
+pub async fn of_runtime(db: &Database, runtime: &str, id: i64) -> Result<Endpoint, WebhookError> {
+    match get(db, id).await? {
+        Some(endpoint) if endpoint.runtime == runtime => Ok(endpoint),
+        _ => Err(WebhookError::Unknown),
+    }
 }
 
 /// Every endpoint (of `runtime`, when given), by runtime then age.

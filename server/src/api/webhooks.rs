@@ -113,17 +113,6 @@ fn failed(error: backend::webhooks::WebhookError) -> Problem {
     app::ConsoleError::from(error).into()
 }
 
-/// Endpoint `id`, if it belongs to `runtime`.
-async fn of_runtime(state: &AppState, runtime: &str, id: i64) -> Result<Endpoint, Problem> {
-    match backend::webhooks::get(&state.services.db, id)
-        .await
-        .map_err(store_failed)?
-    {
-        Some(endpoint) if endpoint.runtime == runtime => Ok(endpoint),
-        _ => Err(failed(backend::webhooks::WebhookError::Unknown)),
-    }
-}
-
 #[utoipa::path(get, path = "/api/v1/runtimes/{runtime}/webhooks", operation_id = "listWebhooks", tag = "webhooks",
     params(("runtime" = String, Path)),
     responses((status = 200, description = "The runtime's webhooks, never their secrets", body = [ApiWebhook]),
@@ -227,7 +216,9 @@ pub async fn delete(
             attempt(AuditAction::WebhookDelete, &runtime),
         )
         .await?;
-    of_runtime(&state, &runtime, id).await?;
+    backend::webhooks::of_runtime(&services.db, &runtime, id)
+        .await
+        .map_err(failed)?;
     backend::webhooks::delete(&services.db, &caller.actor(), id)
         .await
         .map_err(failed)?;
@@ -253,7 +244,9 @@ pub async fn deliveries(
     caller
         .require(services, Permission::ManageRuntimes, None)
         .await?;
-    of_runtime(&state, &runtime, id).await?;
+    backend::webhooks::of_runtime(&services.db, &runtime, id)
+        .await
+        .map_err(failed)?;
     let log = backend::webhooks::deliveries(&services.db, id, None, 100)
         .await
         .map_err(store_failed)?;
@@ -283,7 +276,9 @@ pub async fn resend(
             attempt(AuditAction::WebhookResend, &runtime),
         )
         .await?;
-    of_runtime(&state, &runtime, id).await?;
+    backend::webhooks::of_runtime(&services.db, &runtime, id)
+        .await
+        .map_err(failed)?;
     let sent = backend::webhooks::resend(&services.db, &caller.actor(), id, delivery)
         .await
         .map_err(failed)?;
