@@ -10,13 +10,14 @@ use std::time::{Duration, Instant};
 
 use backend::{Database, releases};
 use chrono::{TimeZone, Utc};
+use testkit::stats::percentile;
 
 const QUERIES: usize = 2_000;
 
-fn percentile(samples: &mut [Duration], p: f64) -> Duration {
+/// Its median and 99th percentile, sorting it.
+fn median_p99(samples: &mut [Duration]) -> (Duration, Duration) {
     samples.sort();
-    let at = ((samples.len() as f64 - 1.0) * p).round() as usize;
-    samples[at.min(samples.len() - 1)]
+    (percentile(samples, 50.0), percentile(samples, 99.0))
 }
 
 fn micros(d: Duration) -> String {
@@ -95,8 +96,8 @@ async fn main() {
         raw.push(began.elapsed());
         assert!(id.is_some());
     }
-    let (api_median, api_p99) = (percentile(&mut api, 0.5), percentile(&mut api, 0.99));
-    let (raw_median, raw_p99) = (percentile(&mut raw, 0.5), percentile(&mut raw, 0.99));
+    let (api_median, api_p99) = median_p99(&mut api);
+    let (raw_median, raw_p99) = median_p99(&mut raw);
     let mut report = String::new();
     writeln!(report, "# Release history benchmark\n").ok();
     writeln!(
@@ -176,7 +177,7 @@ async fn main() {
         diffs.push(began.elapsed());
         changed = changes.len();
     }
-    let (diff_median, diff_p99) = (percentile(&mut diffs, 0.5), percentile(&mut diffs, 0.99));
+    let (diff_median, diff_p99) = median_p99(&mut diffs);
     writeln!(
         report,
         "\nComparing two 100-process versions ({changed} differences; both read from the database, \

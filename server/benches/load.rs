@@ -16,7 +16,10 @@ use std::{
 use lifecycle::Status;
 use tokio::sync::Mutex;
 
-use testkit::{binary, http as wire};
+use testkit::{
+    binary, http as wire,
+    stats::{ms, percentile},
+};
 
 const USERS: usize = 200;
 const STREAMS_PER_USER: usize = 5;
@@ -24,18 +27,6 @@ const PAGE_SECONDS: u64 = 10;
 const CYCLES: usize = 3;
 const DEADLINE: Duration = Duration::from_secs(120);
 const PAGE: &str = "/runtimes/demo/versions/v1";
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
-    sorted[rank.min(sorted.len() - 1)]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
-}
 
 /// Resident memory of a process, in MiB.
 fn rss_mib(pid: u32) -> f64 {

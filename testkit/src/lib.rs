@@ -11,6 +11,7 @@ pub mod binary;
 pub mod db;
 #[cfg(feature = "console")]
 pub mod http;
+pub mod stats;
 
 use std::{future::Future, time::Duration};
 
