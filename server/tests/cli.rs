@@ -209,3 +209,226 @@ async fn a_pipeline_registers_starts_waits_publishes_and_reads_the_audit() {
     assert_exit(&help, 0, "help");
     assert!(help.stdout.contains("--timeout"), "{}", help.stdout);
 }
+
+#[tokio::test]
+async fn change_requests_releases_and_webhooks_from_the_shell() {
+    let keyring = backend::configuration::Keyring::generate().expect("a key");
+    let settings = backend::runtime::Settings {
+        failure_grace: Duration::from_secs(1),
+        keyring: keyring.clone(),
+        ..backend::runtime::Settings::default()
+    };
+    let (app, _emulator) = app_on_emulator(Duration::from_millis(50), settings).await;
+    let url = serve(&app).await;
+    let admin = app.sign_in("admin@example.com").await;
+    let manager = app.sign_in("manager@example.com").await;
+    let (_, admin_token) = api_token(&app, &admin, "ops", "admin").await;
+    let (_, pipeline) = api_token(&app, &manager, "release-pipeline", "operate").await;
+
+    // A webhook first, so the changes below are its events. Its receiver
+    // refuses connections: the deliveries are tried and wait to be retried.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let hook_url = format!(
+        "https://{}/hooks/console",
+        closed.local_addr().expect("addr")
+    );
+    drop(closed);
+    let run = consolectl(
+        &url,
+        &pipeline,
+        &[
+            "webhooks",
+            "add",
+            "demo",
+            "--endpoint",
+            &hook_url,
+            "--event",
+            "version.status",
+        ],
+    )
+    .await;
+    assert_exit(&run, 1, "an operate token adds no webhook");
+    let run = consolectl(
+        &url,
+        &admin_token,
+        &[
+            "webhooks",
+            "add",
+            "demo",
+            "--endpoint",
+            &hook_url,
+            "--event",
+            "version.status",
+            "-o",
+            "json",
+        ],
+    )
+    .await;
+    assert_exit(&run, 0, "webhooks add");
+    let added = run.json();
+    assert!(
+        added["secret"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("whsec_")),
+        "{added}"
+    );
+    let hook = added["webhook"]["id"].as_i64().expect("an id").to_string();
+    let run = consolectl(&url, &admin_token, &["webhooks", "list", "demo"]).await;
+    assert_exit(&run, 0, "webhooks list");
+    assert!(
+        run.stdout.contains(&hook_url) && run.stdout.contains("version.status"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("whsec_"), "the secret is shown once");
+
+    // Four eyes on start.
+    let policy = app
+        .send(common::call(
+            "/api/runtimes/update",
+            &common::form(&[
+                ("runtime", "demo"),
+                ("fields[base_domain]", "demo.localhost"),
+                ("fields[approval]", "on"),
+                ("fields[approval_actions]", "start"),
+                ("fields[approvals]", "1"),
+                ("fields[approver_roles]", "admin"),
+                ("fields[open_hours]", "24"),
+                ("reason", "four eyes on demo"),
+            ]),
+            Some(&admin),
+        ))
+        .await;
+    assert_eq!(policy.status, axum::http::StatusCode::OK, "{}", policy.body);
+    let run = consolectl(
+        &url,
+        &pipeline,
+        &["start", "demo/v2", "--reason", "release 43"],
+    )
+    .await;
+    assert_exit(&run, 0, "a held start");
+    assert!(run.stdout.contains("held for approval"), "{}", run.stdout);
+    let run = consolectl(&url, &pipeline, &["approvals", "list", "-o", "json"]).await;
+    assert_exit(&run, 0, "approvals list");
+    let open = run.json();
+    let request = open
+        .as_array()
+        .and_then(|r| r.iter().find(|r| r["version"] == "v2"))
+        .expect("the held start is open");
+    assert_eq!(request["requested_by"], "manager@example.com", "{request}");
+    let id = request["id"].as_i64().expect("an id").to_string();
+    let table = consolectl(&url, &pipeline, &["approvals", "list"]).await;
+    assert!(
+        table.stdout.starts_with("ID") && table.stdout.contains("0/1"),
+        "{}",
+        table.stdout
+    );
+    let run = consolectl(&url, &pipeline, &["approve", &id, "--reason", "mine"]).await;
+    assert_exit(&run, 1, "no approving one's own request");
+    let run = consolectl(
+        &url,
+        &admin_token,
+        &["approve", &id, "--reason", "looks right"],
+    )
+    .await;
+    assert_exit(&run, 0, "approve");
+    assert!(run.stdout.contains(&format!("#{id}")), "{}", run.stdout);
+    let run = consolectl(
+        &url,
+        &pipeline,
+        &["wait", "demo/v2", "--for", "started", "--timeout", "60s"],
+    )
+    .await;
+    assert_exit(&run, 0, "the approved start is carried out");
+    let run = consolectl(&url, &pipeline, &["reject", &id, "--reason", "late"]).await;
+    // Someone decided first: the conflict code, as for a stale action.
+    assert_exit(&run, 3, "a decided request takes no more decisions");
+    assert!(run.stderr.contains("is done"), "{}", run.stderr);
+
+    let run = consolectl(
+        &url,
+        &pipeline,
+        &["publish", "demo/v2", "--reason", "release 43"],
+    )
+    .await;
+    assert_exit(&run, 0, "publish");
+    // A release opens when the traffic switch completes, a moment later.
+    let newest = std::sync::Arc::new(std::sync::Mutex::new(serde_json::Value::Null));
+    testkit::eventually("v2's release opened", Duration::from_secs(30), || {
+        let (url, pipeline, newest) = (&url, &pipeline, newest.clone());
+        async move {
+            let run = consolectl(url, pipeline, &["releases", "demo", "-o", "json"]).await;
+            assert_exit(&run, 0, "releases");
+            let releases = run.json();
+            let opened = releases[0]["version"] == "v2";
+            if let Ok(mut newest) = newest.lock() {
+                *newest = releases;
+            }
+            opened
+        }
+    })
+    .await;
+    let releases = newest.lock().map(|r| r.clone()).unwrap_or_default();
+    assert_eq!(
+        releases[0]["published_by"], "manager@example.com",
+        "{releases}"
+    );
+    assert!(releases[0]["ended_at"].is_null(), "{releases}");
+
+    // The dispatcher tries the status events and records why they failed.
+    let dispatcher = backend::webhooks::Dispatcher::new(
+        app.db.clone(),
+        keyring,
+        backend::webhooks::Settings::default(),
+    )
+    .expect("dispatcher");
+    let dispatching = tokio::spawn(backend::webhooks::run(dispatcher));
+    let found = std::sync::Arc::new(std::sync::Mutex::new(None));
+    testkit::eventually("a delivery tried", Duration::from_secs(30), || {
+        let (url, token, hook, found) = (&url, &admin_token, &hook, found.clone());
+        async move {
+            let run = consolectl(
+                url,
+                token,
+                &["webhooks", "deliveries", "demo", hook, "-o", "json"],
+            )
+            .await;
+            assert_exit(&run, 0, "webhooks deliveries");
+            let tried = run.json().as_array().and_then(|d| {
+                d.iter()
+                    .find(|d| d["attempts"].as_i64() >= Some(1))
+                    .cloned()
+            });
+            let seen = tried.is_some();
+            *found.lock().expect("lock") = tried;
+            seen
+        }
+    })
+    .await;
+    let tried = found
+        .lock()
+        .expect("lock")
+        .take()
+        .expect("a tried delivery");
+    dispatching.abort();
+    assert_eq!(tried["kind"], "version.status", "{tried}");
+    assert!(tried["last_error"].is_string(), "{tried}");
+    let delivery = tried["id"].as_i64().expect("an id").to_string();
+    let run = consolectl(
+        &url,
+        &admin_token,
+        &["webhooks", "resend", "demo", &hook, &delivery, "-o", "json"],
+    )
+    .await;
+    assert_exit(&run, 0, "resend");
+    assert_eq!(run.json()["attempts"], 0, "from its first try");
+    let run = consolectl(&url, &admin_token, &["webhooks", "remove", "demo", &hook]).await;
+    assert_exit(&run, 0, "remove");
+    let run = consolectl(
+        &url,
+        &admin_token,
+        &["webhooks", "list", "demo", "-o", "json"],
+    )
+    .await;
+    assert_eq!(run.json(), serde_json::json!([]), "removed");
+}

@@ -81,6 +81,13 @@ impl Client {
             .await
     }
 
+    /// A DELETE; its answer is usually empty (204).
+    pub async fn delete(&self, path: &str) -> Result<(), Failure> {
+        self.send::<serde_json::Value>(Method::DELETE, path, None, None)
+            .await
+            .map(drop)
+    }
+
     async fn send<T: DeserializeOwned>(
         &self,
         method: Method,
@@ -110,7 +117,13 @@ impl Client {
             .await
             .map_err(|e| Failure::Refused(format!("the answer did not arrive whole: {e}")))?;
         if status.is_success() {
-            return serde_json::from_str(&text).map_err(|e| {
+            // A 204 has no body: read it as JSON's null.
+            let text = if text.trim().is_empty() {
+                "null"
+            } else {
+                &text
+            };
+            return serde_json::from_str(text).map_err(|e| {
                 Failure::Refused(format!(
                     "the console answered what this client does not read: {e}"
                 ))

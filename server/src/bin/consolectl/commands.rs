@@ -15,7 +15,7 @@ use crate::{
 const POLL: Duration = Duration::from_millis(500);
 
 /// `<runtime>/<version>`, each part percent-encoded for a path.
-fn target(text: &str) -> Result<(String, String), Failure> {
+pub fn target(text: &str) -> Result<(String, String), Failure> {
     match text.split_once('/') {
         Some((runtime, version))
             if !runtime.is_empty() && !version.is_empty() && !version.contains('/') =>
@@ -28,13 +28,13 @@ fn target(text: &str) -> Result<(String, String), Failure> {
     }
 }
 
-fn encode(part: &str) -> String {
+pub fn encode(part: &str) -> String {
     form_urlencoded::byte_serialize(part.as_bytes())
         .collect::<String>()
         .replace('+', "%20")
 }
 
-fn array(value: &Value) -> Vec<Value> {
+pub fn array(value: &Value) -> Vec<Value> {
     value.as_array().cloned().unwrap_or_default()
 }
 

@@ -3,10 +3,12 @@
 //! token, and answers with an exit code a pipeline can branch on:
 //! 0 done, 1 refused or failed, 2 usage, 3 conflict, 4 timed out.
 
+mod changes;
 mod client;
 mod commands;
 mod output;
 mod span;
+mod webhooks;
 
 use std::process::ExitCode;
 
@@ -109,6 +111,70 @@ enum Command {
         /// At most this many entries.
         #[arg(long, default_value_t = 100)]
         limit: u32,
+    },
+    /// A runtime's releases (what served it, from when to when), newest first.
+    Releases {
+        runtime: String,
+        /// At most this many releases.
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+    },
+    /// Change requests waiting for a decision.
+    Approvals {
+        #[command(subcommand)]
+        command: ApprovalsCommand,
+    },
+    /// Approves a change request (not your own; four eyes).
+    Approve(DecisionArgs),
+    /// Rejects a change request.
+    Reject(DecisionArgs),
+    /// A runtime's signed webhooks and their delivery logs (admins).
+    Webhooks {
+        #[command(subcommand)]
+        command: WebhooksCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ApprovalsCommand {
+    /// Lists the open change requests.
+    List,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DecisionArgs {
+    /// The change request's number.
+    pub id: i64,
+    /// Why, for the audit log (required).
+    #[arg(long)]
+    pub reason: String,
+}
+
+#[derive(Debug, Subcommand)]
+enum WebhooksCommand {
+    /// Lists a runtime's webhooks.
+    List { runtime: String },
+    /// Adds a webhook; prints its signing secret this once.
+    Add {
+        runtime: String,
+        /// Where to send, https:// (http:// only where the console allows it).
+        /// Not --url: that one is the console's own address.
+        #[arg(long)]
+        endpoint: String,
+        /// An event kind, repeatable: version.status, version.publish,
+        /// version.register, change.
+        #[arg(long = "event", required = true)]
+        events: Vec<String>,
+    },
+    /// Removes a webhook: nothing more is sent to it.
+    Remove { runtime: String, id: i64 },
+    /// A webhook's newest deliveries: state, tries, last error.
+    Deliveries { runtime: String, id: i64 },
+    /// Sends a delivery again, from its first try.
+    Resend {
+        runtime: String,
+        id: i64,
+        delivery: i64,
     },
 }
 
@@ -221,5 +287,30 @@ async fn run(client: &Client, cli: Cli) -> Result<(), Failure> {
             };
             commands::audit(client, filter, out).await
         }
+        Command::Releases { runtime, limit } => {
+            changes::releases(client, &runtime, limit, out).await
+        }
+        Command::Approvals {
+            command: ApprovalsCommand::List,
+        } => changes::approvals(client, out).await,
+        Command::Approve(args) => changes::decide(client, args.id, true, &args.reason, out).await,
+        Command::Reject(args) => changes::decide(client, args.id, false, &args.reason, out).await,
+        Command::Webhooks { command } => match command {
+            WebhooksCommand::List { runtime } => webhooks::list(client, &runtime, out).await,
+            WebhooksCommand::Add {
+                runtime,
+                endpoint,
+                events,
+            } => webhooks::add(client, &runtime, &endpoint, &events, out).await,
+            WebhooksCommand::Remove { runtime, id } => webhooks::remove(client, &runtime, id).await,
+            WebhooksCommand::Deliveries { runtime, id } => {
+                webhooks::deliveries(client, &runtime, id, out).await
+            }
+            WebhooksCommand::Resend {
+                runtime,
+                id,
+                delivery,
+            } => webhooks::resend(client, &runtime, id, delivery, out).await,
+        },
     }
 }
