@@ -54,6 +54,7 @@ bench: tools-run tools-test build-release
 	cargo bench -p kube-emulator --bench throughput
 	cargo bench -p server --bench runtime
 	cargo bench -p server --bench load
+	cargo bench -p server --bench api
 	$(MAKE) bench-ui
 	scripts/bench-report.sh
 

@@ -33,7 +33,7 @@ figures() {
   echo "## Hostile input"
   figures "cargo test -p server --test hostile_input -- --nocapture" "hostile calls"
   figures "cargo test -p backend --test hostile_manifests -- --nocapture" "inputs in|depth"
-  for report in load runtime ui audit-log kube-emulator; do
+  for report in load api runtime releases ui audit-log kube-emulator; do
     [ -f "bench/$report.md" ] || continue
     echo
     # One level down: each report's title becomes a section.
