@@ -184,15 +184,9 @@ impl Store {
         }
         // Owners in foreground deletion: dependants get deleted, then the owner.
         let pending: Vec<(Key, Value)> = inner
-            .objects
+            .foreground
             .iter()
-            .filter(|(_, o)| {
-                o.pointer("/metadata/deletionTimestamp").is_some()
-                    && o["metadata"]["finalizers"]
-                        .as_array()
-                        .is_some_and(|f| f.iter().any(|x| x == "foregroundDeletion"))
-            })
-            .map(|(k, o)| (k.clone(), o.clone()))
+            .filter_map(|k| inner.objects.get(k).map(|o| (k.clone(), o.clone())))
             .collect();
         for (key, owner) in pending {
             let dependants = inner.dependants_of(&uid_of(&owner));

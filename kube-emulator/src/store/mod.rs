@@ -28,7 +28,7 @@ use crate::{
     resources::{self, ResourceType},
     selector::{FieldSelector, LabelSelector},
 };
-use object::{has_owners, meta};
+use object::{has_owners, in_foreground_deletion, meta};
 pub use object::{name_of, now, object, owned_by, random_suffix, uid_of};
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -143,6 +143,10 @@ struct Inner {
     uids: std::collections::HashMap<String, Key>,
     /// Objects with ownerReferences: what the garbage collector looks at.
     dependants: std::collections::BTreeSet<Key>,
+    /// Owners being deleted in the foreground: the collector's other work.
+    /// Kept here so that its pass after every write costs what is being
+    /// deleted, not every object stored.
+    foreground: std::collections::BTreeSet<Key>,
     history: VecDeque<Arc<Change>>,
     /// The newest resourceVersion dropped from `history`: a watch from an
     /// older version cannot be served (410 Expired).
@@ -211,6 +215,7 @@ impl Store {
                 objects,
                 uids,
                 dependants: Default::default(),
+                foreground: Default::default(),
                 history: VecDeque::new(),
                 compacted: 0,
                 cluster_ips: 0,
@@ -268,6 +273,7 @@ impl Store {
                 inner.objects.remove(key);
                 inner.uids.remove(&uid_of(&object));
                 inner.dependants.remove(key);
+                inner.foreground.remove(key);
             }
             _ => {
                 inner.objects.insert(key.clone(), object.clone());
@@ -276,6 +282,11 @@ impl Store {
                     inner.dependants.insert(key.clone());
                 } else {
                     inner.dependants.remove(key);
+                }
+                if in_foreground_deletion(&object) {
+                    inner.foreground.insert(key.clone());
+                } else {
+                    inner.foreground.remove(key);
                 }
             }
         }

@@ -28,6 +28,14 @@ pub fn has_owners(object: &Value) -> bool {
         .is_some_and(|refs| !refs.is_empty())
 }
 
+/// Being deleted, waiting for its dependants to go first.
+pub fn in_foreground_deletion(object: &Value) -> bool {
+    object.pointer("/metadata/deletionTimestamp").is_some()
+        && object["metadata"]["finalizers"]
+            .as_array()
+            .is_some_and(|f| f.iter().any(|x| x == "foregroundDeletion"))
+}
+
 pub fn owned_by(object: &Value, uid: &str) -> bool {
     object["metadata"]["ownerReferences"]
         .as_array()
