@@ -34,6 +34,10 @@ pub enum Error {
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),
 
+    /// Work handed to a blocking thread panicked or was cancelled.
+    #[error("a background task failed: {0}")]
+    Task(String),
+
     #[error("{what} timed out after {after:?}")]
     Timeout {
         what: &'static str,
