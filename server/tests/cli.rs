@@ -283,23 +283,18 @@ async fn change_requests_releases_and_webhooks_from_the_shell() {
     assert!(!run.stdout.contains("whsec_"), "the secret is shown once");
 
     // Four eyes on start.
-    let policy = app
-        .send(common::call(
-            "/api/runtimes/update",
-            &common::form(&[
-                ("runtime", "demo"),
-                ("fields[base_domain]", "demo.localhost"),
-                ("fields[approval]", "on"),
-                ("fields[approval_actions]", "start"),
-                ("fields[approvals]", "1"),
-                ("fields[approver_roles]", "admin"),
-                ("fields[open_hours]", "24"),
-                ("reason", "four eyes on demo"),
-            ]),
-            Some(&admin),
-        ))
-        .await;
-    assert_eq!(policy.status, axum::http::StatusCode::OK, "{}", policy.body);
+    common::save_settings(
+        &app,
+        &admin,
+        &[
+            ("fields[approval]", "on"),
+            ("fields[approval_actions]", "start"),
+            ("fields[approvals]", "1"),
+            ("fields[approver_roles]", "admin"),
+            ("fields[open_hours]", "24"),
+        ],
+    )
+    .await;
     let run = consolectl(
         &url,
         &pipeline,
@@ -353,22 +348,16 @@ async fn change_requests_releases_and_webhooks_from_the_shell() {
     .await;
     assert_exit(&run, 0, "publish");
     // A release opens when the traffic switch completes, a moment later.
-    let newest = std::sync::Arc::new(std::sync::Mutex::new(serde_json::Value::Null));
-    testkit::eventually("v2's release opened", Duration::from_secs(30), || {
-        let (url, pipeline, newest) = (&url, &pipeline, newest.clone());
+    let releases = testkit::eventually_some("v2's release opened", Duration::from_secs(30), || {
+        let (url, pipeline) = (&url, &pipeline);
         async move {
             let run = consolectl(url, pipeline, &["releases", "demo", "-o", "json"]).await;
             assert_exit(&run, 0, "releases");
             let releases = run.json();
-            let opened = releases[0]["version"] == "v2";
-            if let Ok(mut newest) = newest.lock() {
-                *newest = releases;
-            }
-            opened
+            (releases[0]["version"] == "v2").then_some(releases)
         }
     })
     .await;
-    let releases = newest.lock().map(|r| r.clone()).unwrap_or_default();
     assert_eq!(
         releases[0]["published_by"], "manager@example.com",
         "{releases}"
@@ -383,9 +372,8 @@ async fn change_requests_releases_and_webhooks_from_the_shell() {
     )
     .expect("dispatcher");
     let dispatching = tokio::spawn(backend::webhooks::run(dispatcher));
-    let found = std::sync::Arc::new(std::sync::Mutex::new(None));
-    testkit::eventually("a delivery tried", Duration::from_secs(30), || {
-        let (url, token, hook, found) = (&url, &admin_token, &hook, found.clone());
+    let tried = testkit::eventually_some("a delivery tried", Duration::from_secs(30), || {
+        let (url, token, hook) = (&url, &admin_token, &hook);
         async move {
             let run = consolectl(
                 url,
@@ -394,22 +382,14 @@ async fn change_requests_releases_and_webhooks_from_the_shell() {
             )
             .await;
             assert_exit(&run, 0, "webhooks deliveries");
-            let tried = run.json().as_array().and_then(|d| {
+            run.json().as_array().and_then(|d| {
                 d.iter()
                     .find(|d| d["attempts"].as_i64() >= Some(1))
                     .cloned()
-            });
-            let seen = tried.is_some();
-            *found.lock().expect("lock") = tried;
-            seen
+            })
         }
     })
     .await;
-    let tried = found
-        .lock()
-        .expect("lock")
-        .take()
-        .expect("a tried delivery");
     dispatching.abort();
     assert_eq!(tried["kind"], "version.status", "{tried}");
     assert!(tried["last_error"].is_string(), "{tried}");

@@ -64,6 +64,22 @@ impl Server {
         }
     }
 
+    /// `bin` in demo mode with its own SQLite database in `dir`, against a
+    /// fresh emulator whose pods turn Ready `ready_after` after scheduling;
+    /// the emulator must live as long as the server.
+    pub async fn on_emulator(
+        bin: &Path,
+        dir: &Path,
+        ready_after: Duration,
+    ) -> (Self, kube_emulator::Running) {
+        let emulator = crate::emulator(ready_after).await;
+        let kubeconfig = dir.join("kubeconfig");
+        kube_emulator::write_kubeconfig(&kubeconfig, &emulator.url()).expect("kubeconfig");
+        let database = format!("sqlite://{}/console.db", dir.display());
+        let server = Self::start(bin, &database, &kubeconfig, dir, &[]);
+        (server, emulator)
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.id()
     }

@@ -50,6 +50,35 @@ pub fn next_version_event(buffer: &mut String) -> Option<VersionLive> {
     None
 }
 
+/// A lifecycle action through the server function, as the details screen
+/// sends it: the answer's status and body, whatever they are.
+pub async fn version_action(
+    http: &reqwest::Client,
+    base: &str,
+    cookie: &str,
+    (runtime, version): (&str, &str),
+    action: &str,
+    expected: &str,
+    reason: &str,
+) -> (reqwest::StatusCode, String) {
+    let response = http
+        .post(format!("{base}/api/version_action"))
+        .header("accept", "application/json")
+        .header("cookie", cookie)
+        .form(&[
+            ("runtime", runtime),
+            ("version", version),
+            ("action", action),
+            ("expected", expected),
+            ("reason", reason),
+        ])
+        .send()
+        .await
+        .expect("action answers");
+    let status = response.status();
+    (status, response.text().await.unwrap_or_default())
+}
+
 /// A lifecycle action on a version of the demo runtime through the server
 /// function, as the details screen sends it; it must be accepted.
 pub async fn act(
@@ -60,22 +89,16 @@ pub async fn act(
     action: &str,
     expected: &str,
 ) {
-    let response = http
-        .post(format!("{base}/api/version_action"))
-        .header("accept", "application/json")
-        .header("cookie", cookie)
-        .form(&[
-            ("runtime", "demo"),
-            ("version", version),
-            ("action", action),
-            ("expected", expected),
-            ("reason", "acted over HTTP by a test"),
-        ])
-        .send()
-        .await
-        .expect("action answers");
-    let status = response.status();
-    let body = response.text().await.unwrap_or_default();
+    let (status, body) = version_action(
+        http,
+        base,
+        cookie,
+        ("demo", version),
+        action,
+        expected,
+        "acted over HTTP by a test",
+    )
+    .await;
     assert!(status.is_success(), "{action} {version}: {status} {body}");
 }
 

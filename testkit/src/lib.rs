@@ -24,14 +24,31 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = bool>,
 {
+    eventually_some(what, limit, || {
+        let holds = check();
+        async move { holds.await.then_some(()) }
+    })
+    .await
+}
+
+/// Polls `find` until it finds something and answers it, failing the test
+/// with `what` after `limit`.
+pub async fn eventually_some<T, F, Fut>(what: &str, limit: Duration, mut find: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
     let poll = async {
-        while !check().await {
+        loop {
+            if let Some(found) = find().await {
+                return found;
+            }
             tokio::time::sleep(POLL).await;
         }
     };
     tokio::time::timeout(limit, poll)
         .await
-        .unwrap_or_else(|_| panic!("not within {limit:?}: {what}"));
+        .unwrap_or_else(|_| panic!("not within {limit:?}: {what}"))
 }
 
 /// xorshift64*: enough randomness, fully reproducible from its seed.

@@ -172,6 +172,8 @@ pub fn now_timestamp() -> String {
         .to_string()
 }
 
+/// In `Entry`'s field order: verification decodes entries from JSON arrays
+/// of these columns.
 pub(crate) const SELECT_COLUMNS: &str = "id, at, actor_kind, actor_id, actor_email, actor_role, action, runtime, \
      version, reason, outcome, status_before, status_after, details, prev_hash, hash";
 

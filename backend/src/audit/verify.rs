@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use super::{
-    entry::{Entry, GENESIS_HASH, entry_from_row, fetch_entries},
+    entry::{Entry, GENESIS_HASH, SELECT_COLUMNS, entry_from_row, fetch_entries},
     retention::{self, Checkpoint},
 };
 use crate::{db::Database, error::Result};
@@ -117,30 +117,6 @@ impl Walk {
 
 const PAGE: i64 = 5000;
 
-/// The entry's columns in `Entry`'s order, as a JSON array per entry.
-const COLUMNS: &str = "id, at, actor_kind, actor_id, actor_email, actor_role, action, runtime, \
-     version, reason, outcome, status_before, status_after, details, prev_hash, hash";
-
-/// An entry as one element of a page's JSON array.
-type Row = (
-    i64,
-    String,
-    String,
-    Option<i64>,
-    Option<String>,
-    Option<String>,
-    String,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    String,
-    Option<String>,
-    Option<String>,
-    String,
-    String,
-    String,
-);
-
 /// A page of entries as the database handed it over.
 enum Page {
     /// One JSON array: on SQLite, where each row would cross from its
@@ -157,7 +133,7 @@ async fn page(db: &Database, after: i64) -> Result<Option<(i64, Page)>> {
     match db {
         Database::Sqlite(pool) => {
             let (last, json): (Option<i64>, Option<String>) = sqlx::query_as(&format!(
-                "SELECT MAX(id), json_group_array(json_array({COLUMNS})) FROM \
+                "SELECT MAX(id), json_group_array(json_array({SELECT_COLUMNS})) FROM \
                  (SELECT * FROM audit_log WHERE id > $1 ORDER BY id LIMIT $2)"
             ))
             .bind(after)
@@ -167,7 +143,9 @@ async fn page(db: &Database, after: i64) -> Result<Option<(i64, Page)>> {
             Ok(last.zip(json.map(Page::Json)))
         }
         Database::Postgres(pool) => {
-            let sql = format!("SELECT {COLUMNS} FROM audit_log WHERE id > $1 ORDER BY id LIMIT $2");
+            let sql = format!(
+                "SELECT {SELECT_COLUMNS} FROM audit_log WHERE id > $1 ORDER BY id LIMIT $2"
+            );
             let rows: Vec<Entry> = fetch_entries!(sqlx::query(&sql).bind(after).bind(PAGE), pool);
             Ok(rows
                 .last()
@@ -180,50 +158,12 @@ async fn page(db: &Database, after: i64) -> Result<Option<(i64, Page)>> {
 /// A page's entries in id order. A value that is not what an entry holds
 /// (a column of the wrong type) fails to decode, as a row would.
 fn entries(json: &str) -> Result<Vec<Entry>> {
-    let rows: Vec<Row> =
+    // Each element is an array of `SELECT_COLUMNS`, which is `Entry`'s
+    // field order: serde reads a struct from a sequence in that order.
+    let mut entries: Vec<Entry> =
         serde_json::from_str(json).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
-    let mut entries: Vec<Entry> = rows.into_iter().map(entry).collect();
     // Aggregates keep the subquery's order in practice; the walk must not
     // depend on it.
     entries.sort_unstable_by_key(|e| e.id);
     Ok(entries)
-}
-
-fn entry(row: Row) -> Entry {
-    let (
-        id,
-        at,
-        actor_kind,
-        actor_id,
-        actor_email,
-        actor_role,
-        action,
-        runtime,
-        version,
-        reason,
-        outcome,
-        status_before,
-        status_after,
-        details,
-        prev_hash,
-        hash,
-    ) = row;
-    Entry {
-        id,
-        at,
-        actor_kind,
-        actor_id,
-        actor_email,
-        actor_role,
-        action,
-        runtime,
-        version,
-        reason,
-        outcome,
-        status_before,
-        status_after,
-        details,
-        prev_hash,
-        hash,
-    }
 }
