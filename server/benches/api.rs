@@ -108,33 +108,6 @@ async fn rest_act(
     (code, response.text().await.unwrap_or_default())
 }
 
-/// The same through the server function, with a session.
-async fn server_fn_act(
-    http: &reqwest::Client,
-    base: &str,
-    cookie: &str,
-    runtime: &str,
-    action: &str,
-    expected: &str,
-) -> (StatusCode, String) {
-    let response = http
-        .post(format!("{base}/api/version_action"))
-        .header("accept", "application/json")
-        .header("cookie", cookie)
-        .form(&[
-            ("runtime", runtime),
-            ("version", "v1"),
-            ("action", action),
-            ("expected", expected),
-            ("reason", "benchmark"),
-        ])
-        .send()
-        .await
-        .expect("action answers");
-    let code = response.status();
-    (code, response.text().await.unwrap_or_default())
-}
-
 /// One pipeline's 30 s: publish, unpublish, publish... on its own
 /// version, each conflict-checked. A conflict (the traffic switch moved the
 /// version back) is counted and the lane goes on from the status it reads.
@@ -309,17 +282,12 @@ async fn runtime(
 #[tokio::main]
 async fn main() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let emulator = testkit::emulator(Duration::from_millis(200)).await;
-    let kubeconfig = dir.path().join("kubeconfig");
-    kube_emulator::write_kubeconfig(&kubeconfig, &emulator.url()).expect("kubeconfig");
-    let database = format!("sqlite://{}/console.db", dir.path().display());
-    let server = binary::Server::start(
+    let (server, _emulator) = binary::Server::on_emulator(
         env!("CARGO_BIN_EXE_server").as_ref(),
-        &database,
-        &kubeconfig,
         dir.path(),
-        &[],
-    );
+        Duration::from_millis(200),
+    )
+    .await;
     let base = server.base.clone();
     let http = reqwest::Client::new();
     let manager = wire::sign_in(&http, &base, "manager@example.com", "demo-password").await;
@@ -366,7 +334,15 @@ async fn main() {
                         .await
                     } else {
                         lane(until, reread, |action, expected| {
-                            server_fn_act(&http, &base, &cookie, &runtime, action, expected)
+                            wire::version_action(
+                                &http,
+                                &base,
+                                &cookie,
+                                (&runtime, "v1"),
+                                action,
+                                expected,
+                                "benchmark",
+                            )
                         })
                         .await
                     }

@@ -51,17 +51,12 @@ struct Seen {
 #[tokio::main]
 async fn main() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let emulator = testkit::emulator(Duration::from_millis(500)).await;
-    let kubeconfig = dir.path().join("kubeconfig");
-    kube_emulator::write_kubeconfig(&kubeconfig, &emulator.url()).expect("kubeconfig");
-    let database = format!("sqlite://{}/console.db", dir.path().display());
-    let server = binary::Server::start(
+    let (server, _emulator) = binary::Server::on_emulator(
         env!("CARGO_BIN_EXE_server").as_ref(),
-        &database,
-        &kubeconfig,
         dir.path(),
-        &[],
-    );
+        Duration::from_millis(500),
+    )
+    .await;
     let base = server.base.clone();
     let rss_idle = rss_mib(server.pid());
 

@@ -12,25 +12,12 @@ use chrono::Utc;
 use lifecycle::Status;
 
 mod common;
-use common::{TestApp, action, app_on_emulator, call, form, get};
+use common::{TestApp, action, app_on_emulator, call, form, get, save_settings};
 
 const DEADLINE: Duration = Duration::from_secs(30);
 
 /// Saves the demo runtime's settings form with `fields` besides its base
 /// domain, as an admin.
-async fn save_settings(app: &TestApp, admin: &str, fields: &[(&str, &str)]) {
-    let mut all = vec![
-        ("runtime", "demo"),
-        ("fields[base_domain]", "demo.localhost"),
-        ("reason", "change control on demo"),
-    ];
-    all.extend_from_slice(fields);
-    let saved = app
-        .send(call("/api/runtimes/update", &form(&all), Some(admin)))
-        .await;
-    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
-}
-
 async fn status_of(app: &TestApp, version: &str) -> Status {
     backend::versions::get(&app.db, "demo", version)
         .await

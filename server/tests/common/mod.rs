@@ -289,6 +289,21 @@ pub async fn serve(app: &TestApp) -> String {
     format!("http://{addr}")
 }
 
+/// Saves the demo runtime's settings as its form does, by an admin signed in
+/// with `admin`: `fields` on top of the demo's base domain.
+pub async fn save_settings(app: &TestApp, admin: &str, fields: &[(&str, &str)]) {
+    let mut all = vec![
+        ("runtime", "demo"),
+        ("fields[base_domain]", "demo.localhost"),
+        ("reason", "change control on demo"),
+    ];
+    all.extend_from_slice(fields);
+    let saved = app
+        .send(call("/api/runtimes/update", &form(&all), Some(admin)))
+        .await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+}
+
 /// An API token made through `/profile`'s server function for the user
 /// signed in with `cookie`: its id and the secret.
 pub async fn api_token(app: &TestApp, cookie: &str, name: &str, scope: &str) -> (i64, String) {
